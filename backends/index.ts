@@ -1,0 +1,70 @@
+/**
+ * Starts the embedded world: the legacy OCC simulator and the three new services, each on its
+ * own port (ephemeral by default so parallel test files never collide).
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildLegacyCommerce } from './legacy-commerce/server.js';
+import { buildPricingService } from './pricing-service/server.js';
+import { buildInventoryService } from './inventory-service/server.js';
+import { buildPromotionsService } from './promotions-service/server.js';
+
+export type BackendName = 'legacy' | 'pricing' | 'inventory' | 'promotions';
+
+export interface Running {
+  url: string;
+  app: FastifyInstance;
+}
+
+export interface Backends {
+  legacy: Running;
+  pricing: Running;
+  inventory: Running;
+  promotions: Running;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  host?: string;
+  ports?: Partial<Record<BackendName, number>>;
+  logger?: boolean;
+}
+
+const BUILDERS: Record<BackendName, (opts: { logger?: boolean }) => Promise<FastifyInstance>> = {
+  legacy: buildLegacyCommerce,
+  pricing: buildPricingService,
+  inventory: buildInventoryService,
+  promotions: buildPromotionsService,
+};
+
+async function start(name: BackendName, opts: StartOptions): Promise<Running> {
+  const host = opts.host ?? '127.0.0.1';
+  const app = await BUILDERS[name]({ logger: opts.logger ?? false });
+  await app.listen({ host, port: opts.ports?.[name] ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  // IPv6 literals need brackets in a URL
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${port}`, app };
+}
+
+export async function startBackends(opts: StartOptions = {}): Promise<Backends> {
+  const names: BackendName[] = ['legacy', 'pricing', 'inventory', 'promotions'];
+  const results = await Promise.allSettled(names.map((n) => start(n, opts)));
+  const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // do not leak the servers that did start when one port is taken
+    await Promise.allSettled(started.map((r) => r.app.close()));
+    throw failed.reason;
+  }
+  const [legacy, pricing, inventory, promotions] = started as [Running, Running, Running, Running];
+  return {
+    legacy,
+    pricing,
+    inventory,
+    promotions,
+    close: async () => {
+      await Promise.allSettled(started.map((r) => r.app.close()));
+    },
+  };
+}

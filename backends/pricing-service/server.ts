@@ -1,0 +1,54 @@
+/**
+ * pricing-service: list prices from the seed as canonical Money (integer minor units).
+ * Endpoints per CONTRACTS.md "New services".
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { Money, Sku, type Money as MoneyT } from '../../src/domain/model.js';
+import { getProduct, type SiteDef } from '../shared/seed.js';
+import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+
+const PREFIX = 'PRICING';
+
+const SkuParams = Type.Object({ site: SiteParams.properties.site, sku: Sku });
+const SkuPrice = Type.Object({ sku: Type.String(), price: Money });
+const PriceList = Type.Object({ site: Type.String(), prices: Type.Array(SkuPrice), missing: MissingList });
+
+function priceOf(site: SiteDef, sku: string): MoneyT | undefined {
+  const product = getProduct(site.id, sku);
+  return product ? { amount: product.priceMinor, currency: site.currency } : undefined;
+}
+
+export async function buildPricingService(opts: ServiceOptions = {}): Promise<FastifyInstance> {
+  const app = createService('pricing-service', PREFIX, opts);
+
+  app.get<{ Params: Static<typeof SiteParams>; Querystring: Static<typeof SkusQuery> }>(
+    '/v1/sites/:site/prices',
+    { schema: { params: SiteParams, querystring: SkusQuery, response: { 200: withoutIds(PriceList) } } },
+    async (request) => {
+      const site = requireSite(PREFIX, request.params.site);
+      const prices: Static<typeof SkuPrice>[] = [];
+      const missing: string[] = [];
+      for (const sku of parseSkus(request.query.skus)) {
+        const price = priceOf(site, sku);
+        if (price) prices.push({ sku, price });
+        else missing.push(sku);
+      }
+      return { site: site.id, prices, missing };
+    },
+  );
+
+  app.get<{ Params: Static<typeof SkuParams> }>(
+    '/v1/sites/:site/prices/:sku',
+    { schema: { params: SkuParams, response: { 200: withoutIds(SkuPrice) } } },
+    async (request) => {
+      const site = requireSite(PREFIX, request.params.site);
+      const price = priceOf(site, request.params.sku);
+      if (!price) throw new ServiceError(404, `${PREFIX}_SKU_NOT_FOUND`, `No price for SKU '${request.params.sku}' on site '${site.id}'`);
+      return { sku: request.params.sku, price };
+    },
+  );
+
+
+  return app;
+}

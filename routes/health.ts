@@ -1,0 +1,28 @@
+/**
+ * Liveness and readiness. `/readyz` checks what routing needs right now: the flag source and
+ * the legacy monolith (every request can fall back to it); new services are reported, not
+ * required, since a context can be on legacy.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Gateway } from '../src/gateway.js';
+
+export default async function healthRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
+  const { gw } = opts;
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    await Promise.all(
+      (Object.keys(gw.upstreams) as (keyof Gateway['upstreams'])[]).map(async (name) => {
+        try {
+          const r = await gw.upstreams[name].call(name === 'legacy' ? '/basesites?fields=BASIC' : '/healthz');
+          checks[name] = r.status < 500 ? 'up' : `status ${r.status}`;
+        } catch {
+          checks[name] = 'down';
+        }
+      }),
+    );
+    checks.flags = gw.flags.lastError ? `stale: ${gw.flags.lastError}` : 'ok';
+    const ready = checks.legacy === 'up';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', flagSource: gw.flags.source, checks });
+  });
+}

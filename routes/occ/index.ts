@@ -1,0 +1,137 @@
+/**
+ * The OCC-compatible surface for what the contexts own. Everything else under /occ/v2 falls
+ * through to the legacy passthrough (routes/passthrough.ts): find-my-way prefers these static
+ * and parametric routes over the proxy's wildcard.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { SITE_PATTERN, SKU_PATTERN } from '../../src/domain/model.js';
+import { GatewayError } from '../../src/errors.js';
+import type { Gateway } from '../../src/gateway.js';
+import { scopeOf } from '../../src/request-scope.js';
+import { loadProducts, occProduct, type Need } from '../../src/composition/products.js';
+import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type FieldMask } from '../../src/occ/field-mask.js';
+import { availabilityToOccStock } from '../../src/contexts/inventory/legacy/mapper.js';
+import type { SiteInfo } from '../../src/occ/legacy-sites.js';
+
+const OCC_JSON = 'application/json;charset=UTF-8';
+const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }) });
+const ProductParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }), code: Type.String({ pattern: SKU_PATTERN }) });
+const PromotionParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }), code: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }) });
+const FieldsQuery = Type.Object({ fields: Type.Optional(Type.String({ maxLength: 2000 })), curr: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })), lang: Type.Optional(Type.String()) });
+const PromotionsQuery = Type.Object({
+  type: Type.Union([Type.Literal('all'), Type.Literal('product'), Type.Literal('order')], { default: 'all' }),
+  fields: Type.Optional(Type.String({ maxLength: 2000 })),
+  promotionGroup: Type.Optional(Type.String()),
+});
+
+function mask(fields: string | undefined): FieldMask {
+  try {
+    return parseFields(fields);
+  } catch (err) {
+    if (err instanceof FieldMaskError) throw new GatewayError(400, 'GW_ERR_REQUEST_INVALID', `invalid fields parameter: ${err.message}`, { occType: 'ValidationError' });
+    throw err;
+  }
+}
+
+function needFor(m: FieldMask, type: 'Product' | 'ProductSearchPage'): Need {
+  const base = type === 'Product' ? [] : ['products'];
+  return {
+    price: isFieldSelected(m, type, [...base, 'price']),
+    availability: isFieldSelected(m, type, [...base, 'stock']),
+    promotions: isFieldSelected(m, type, [...base, 'potentialPromotions']),
+  };
+}
+
+export default async function occRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
+  const { gw } = opts;
+
+  async function scopeFor(request: FastifyRequest, site: string, curr: string | undefined) {
+    const info = await gw.sites.get(site);
+    if (curr && !info.currencies.includes(curr)) {
+      throw new GatewayError(400, 'GW_ERR_REQUEST_INVALID', `currency ${curr} is not offered by base site ${site}`, { occType: 'ValidationError' });
+    }
+    return { info, scope: scopeOf(gw, request, { site, currency: curr ?? info.currency, channel: 'occ' }) };
+  }
+
+  app.get<{ Params: Static<typeof ProductParams>; Querystring: Static<typeof FieldsQuery> }>(
+    '/:site/products/:code',
+    { schema: { params: ProductParams, querystring: FieldsQuery, hide: true } },
+    async (request, reply) => {
+      const { site, code } = request.params;
+      const m = mask(request.query.fields);
+      const { info, scope } = await scopeFor(request, site, request.query.curr);
+      const need = needFor(m, 'Product');
+      const parts = await loadProducts(gw, scope, info, [code], need);
+      const product = occProduct(parts, code, need);
+      if (!product) throw productNotFound(code);
+      return reply.type(OCC_JSON).send(applyFieldMask(product, m, 'Product'));
+    },
+  );
+
+  app.get<{ Params: Static<typeof ProductParams>; Querystring: Static<typeof FieldsQuery> }>(
+    '/:site/products/:code/stock',
+    { schema: { params: ProductParams, querystring: FieldsQuery, hide: true } },
+    async (request, reply) => {
+      const { site, code } = request.params;
+      const m = mask(request.query.fields);
+      const { info, scope } = await scopeFor(request, site, request.query.curr);
+      const avail = (await gw.ports.inventory(scope).availability(scope, info, [code])).get(code);
+      if (!avail) throw productNotFound(code);
+      return reply.type(OCC_JSON).send(applyFieldMask(availabilityToOccStock(avail), m, 'Stock'));
+    },
+  );
+
+  app.get<{ Params: Static<typeof SiteParams>; Querystring: Record<string, string> }>(
+    '/:site/products/search',
+    { schema: { params: SiteParams, hide: true } },
+    async (request, reply) => {
+      const { site } = request.params;
+      const m = mask(request.query.fields);
+      const { info, scope } = await scopeFor(request, site, request.query.curr);
+      const params = new URLSearchParams(request.query);
+      const page = await gw.catalog.search(scope, site, params);
+      const skus = (page.products ?? []).map((p) => p.code);
+      const need = needFor(m, 'ProductSearchPage');
+      const out: Record<string, unknown> = { ...page };
+      if (skus.length > 0) {
+        const parts = await loadProducts(gw, scope, info, skus, need);
+        // The page's own products are the catalog here (the search already returned them).
+        for (const p of page.products ?? []) parts.catalog.set(p.code, p);
+        out.products = skus.map((s) => occProduct(parts, s, need));
+      }
+      return reply.type(OCC_JSON).send(applyFieldMask(out, m, 'ProductSearchPage'));
+    },
+  );
+
+  app.get<{ Params: Static<typeof SiteParams>; Querystring: Static<typeof PromotionsQuery> }>(
+    '/:site/promotions',
+    { schema: { params: SiteParams, querystring: PromotionsQuery, hide: true } },
+    async (request, reply) => {
+      const { site } = request.params;
+      const m = mask(request.query.fields);
+      const { info, scope } = await scopeFor(request, site, undefined);
+      const promotions = await gw.ports.promotions(scope).list(scope, info, request.query.type);
+      return reply.type(OCC_JSON).send(applyFieldMask({ promotions }, m, 'PromotionList'));
+    },
+  );
+
+  app.get<{ Params: Static<typeof PromotionParams>; Querystring: Static<typeof FieldsQuery> }>(
+    '/:site/promotions/:code',
+    { schema: { params: PromotionParams, querystring: FieldsQuery, hide: true } },
+    async (request, reply) => {
+      const { site, code } = request.params;
+      const m = mask(request.query.fields);
+      const { info, scope } = await scopeFor(request, site, undefined);
+      const promotion = await gw.ports.promotions(scope).get(scope, info, code);
+      if (!promotion) throw new GatewayError(404, 'GW_ERR_PROMOTION_NOT_FOUND', `Promotion with code '${code}' not found!`, { occType: 'UnknownIdentifierError' });
+      return reply.type(OCC_JSON).send(applyFieldMask(promotion, m, 'Promotion'));
+    },
+  );
+}
+
+function productNotFound(code: string): GatewayError {
+  return new GatewayError(404, 'GW_ERR_PRODUCT_NOT_FOUND', `Product with code '${code}' not found!`, { occType: 'UnknownIdentifierError' });
+}
+
+export type { SiteInfo };

@@ -1,0 +1,47 @@
+/**
+ * The strangler default: whatever the contexts do not own goes to legacy unchanged (method,
+ * body, query, status, headers minus hop-by-hop, streaming both ways). The upstream host comes
+ * from configuration only; only the configured prefixes are forwarded, so the monolith's
+ * non-public paths (and the simulators' /__faults) are not reachable through the gateway.
+ */
+import type { FastifyInstance } from 'fastify';
+import httpProxy from '@fastify/http-proxy';
+import { GatewayError } from '../src/errors.js';
+import type { Gateway } from '../src/gateway.js';
+
+export default async function passthroughRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
+  const { gw } = opts;
+  const legacy = gw.upstreams.legacy;
+  for (const prefix of gw.config.passthroughPrefixes) {
+    const mount = prefix.replace(/\/$/, '');
+    await app.register(httpProxy, {
+      upstream: legacy.origin,
+      prefix: mount,
+      rewritePrefix: legacy.basePath.replace(/\/occ\/v2$/, '') + mount,
+      // Keep the OCC content-type parsers of the gateway out of the proxied stream.
+      proxyPayloads: false,
+      preHandler: async (request) => {
+        const len = Number(request.headers['content-length'] ?? 0);
+        if (len > gw.config.bodyLimit) throw new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${gw.config.bodyLimit} bytes`);
+      },
+      replyOptions: {
+        rewriteRequestHeaders: (request, headers) => {
+          // The upstream sees the monolith's own host, never the client's Host header.
+          const out: Record<string, string | string[] | undefined> = { ...headers, 'x-request-id': String(request.id) };
+          delete out.host;
+          return out as typeof headers;
+        },
+        onError: (reply, { error }) => {
+          const code = (error as { code?: string }).code ?? '';
+          const timeout = /TIMEOUT/i.test(code);
+          const err = timeout
+            ? new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', 'legacy did not answer in time', { backend: 'legacy' })
+            : new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unreachable', { backend: 'legacy', retryAfterSeconds: 1 });
+          reply.request.log.warn({ err: error, code: err.code }, 'passthrough to legacy failed');
+          void reply.send(err);
+        },
+      },
+      undici: { connections: gw.config.upstreamConnections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: gw.config.upstreamTimeoutMs, bodyTimeout: gw.config.upstreamTimeoutMs },
+    });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The composition root: builds the gateway from a validated config and resolved upstream URLs.
+ * It owns the plugin order (fastify checks plugin dependencies, it does not load them).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { GatewayConfig, UpstreamName } from './config/load.js';
+import { loggerOptions, requestIdFrom } from './observability/logger.js';
+import { createFlagProvider, type FlagProvider } from './routing/flags.js';
+import { Upstream } from './upstream/http.js';
+import { SiteRegistry } from './occ/legacy-sites.js';
+import { LegacyCatalog } from './occ/legacy-catalog.js';
+import { buildPorts } from './composition/ports.js';
+import errorHandler from './error-handler.js';
+import requestScope from './request-scope.js';
+import pathGuard from './path-guard.js';
+import healthRoutes from '../routes/health.js';
+import occRoutes from '../routes/occ/index.js';
+import apiV1Routes from '../routes/api/v1/index.js';
+import passthroughRoutes from '../routes/passthrough.js';
+import type { Gateway } from './gateway.js';
+import { ProductView, CartEvaluation, Money, Availability, PromotionSummary, Problem, CartInput } from './domain/model.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the gateway's services (flags, upstreams, ports), for admin routes and tests */
+    gw: Gateway;
+  }
+}
+
+export interface BuildOptions {
+  config: GatewayConfig;
+  /** every upstream's base URL (server.ts resolves embedded defaults) */
+  upstreamUrls: Readonly<Record<UpstreamName, string>>;
+  /** a logger override for tests (false = silent) */
+  logger?: boolean;
+}
+
+export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance> {
+  const { config } = opts;
+  const app = Fastify({
+    logger: opts.logger === false ? false : loggerOptions(config.logLevel),
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    requestIdLogLabel: 'requestId',
+    trustProxy: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+  });
+
+  const upstreams = makeUpstreams(config, opts.upstreamUrls);
+  let flags: FlagProvider;
+  try {
+    flags = await createFlagProvider(config.flags, app.log);
+  } catch (err) {
+    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+    throw err;
+  }
+  const catalog = new LegacyCatalog(upstreams.legacy);
+  const gw: Gateway = Object.freeze({
+    config,
+    upstreams,
+    flags,
+    sites: new SiteRegistry(upstreams.legacy),
+    catalog,
+    ports: buildPorts(upstreams, catalog),
+  });
+
+  app.decorate('gw', gw);
+  app.addHook('onClose', async () => {
+    await flags.close();
+    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+  });
+
+  for (const schema of [Money, Availability, PromotionSummary, ProductView, CartInput, CartEvaluation, Problem]) app.addSchema(schema);
+
+  await app.register(errorHandler);
+  await app.register(pathGuard);
+  await app.register(requestScope);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Strangler gateway: canonical commerce API', version: '1.0.0', description: 'Canonical REST over legacy OCC and the new pricing, inventory and promotions services.' },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(healthRoutes, { gw });
+  await app.register(occRoutes, { gw, prefix: '/occ/v2' });
+  await app.register(apiV1Routes, { gw, prefix: '/api/v1' });
+  await app.register(passthroughRoutes, { gw });
+  return app;
+}
+
+function makeUpstreams(config: GatewayConfig, urls: Readonly<Record<UpstreamName, string>>): Record<UpstreamName, Upstream> {
+  const mk = (name: UpstreamName, baseUrl: string) =>
+    new Upstream({ name, baseUrl, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections });
+  return {
+    // The OCC client speaks to the monolith's /occ/v2 root; the passthrough keeps full paths.
+    legacy: mk('legacy', `${urls.legacy}/occ/v2`),
+    pricing: mk('pricing', urls.pricing),
+    inventory: mk('inventory', urls.inventory),
+    promotions: mk('promotions', urls.promotions),
+  };
+}

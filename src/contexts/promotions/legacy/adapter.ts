@@ -1,0 +1,88 @@
+/**
+ * Legacy arm of promotions. Product promotions come from the catalog payload; definitions from
+ * OCC's promotions resource; a stateless evaluation is done the only way the monolith can: a
+ * transient anonymous cart (create, add entries, read, delete), which is exactly the calculation
+ * a storefront's cart gets.
+ */
+import { GatewayError } from '../../../errors.js';
+import type { CartEvaluation } from '../../../domain/model.js';
+import type { OccPromotion } from '../../../occ/dto.js';
+import type { LegacyCatalog } from '../../../occ/legacy-catalog.js';
+import type { SiteInfo } from '../../../occ/legacy-sites.js';
+import type { Upstream } from '../../../upstream/http.js';
+import type { Scope } from '../../../upstream/scope.js';
+import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
+import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
+import { checkLegacyPromotionList, legacyCartToEvaluation, legacyPotentialPromotionToOcc, legacyPromotionToOcc, checkLegacyPromotion } from './mapper.js';
+
+export class LegacyPromotions implements PromotionsPort {
+  constructor(
+    private readonly catalog: LegacyCatalog,
+    private readonly legacy: Upstream,
+  ) {}
+
+  async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
+    const products = await this.catalog.products(scope, site.uid, skus);
+    const out = new Map<string, OccPromotion[]>();
+    for (const [sku, p] of products) out.set(sku, (p.potentialPromotions ?? []).map(legacyPotentialPromotionToOcc));
+    return out;
+  }
+
+  async list(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<OccPromotion[]> {
+    const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/promotions?type=${type}&fields=FULL`, {
+      headers: scope.propagate,
+      context: 'promotions',
+      backend: 'legacy',
+    });
+    if (r.status !== 200) throw unexpectedStatus('promotions', 'legacy', r.status);
+    const checked = checkLegacyPromotionList(r.body);
+    if (!checked.ok) throw invalidPayload(scope, 'promotions', 'legacy', 'promotion list', checked.errors);
+    return checked.value.promotions.map(legacyPromotionToOcc);
+  }
+
+  async get(scope: Scope, site: SiteInfo, code: string): Promise<OccPromotion | undefined> {
+    const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/promotions/${encodeURIComponent(code)}?fields=FULL`, {
+      headers: scope.propagate,
+      context: 'promotions',
+      backend: 'legacy',
+    });
+    if (r.status === 404) return undefined;
+    if (r.status !== 200) throw unexpectedStatus('promotions', 'legacy', r.status);
+    const checked = checkLegacyPromotion(r.body);
+    if (!checked.ok) throw invalidPayload(scope, 'promotions', 'legacy', 'promotion', checked.errors);
+    return legacyPromotionToOcc(checked.value);
+  }
+
+  async evaluate(scope: Scope, site: SiteInfo, entries: readonly PricedEntry[]): Promise<CartEvaluation> {
+    const base = `/${encodeURIComponent(site.uid)}/users/anonymous/carts`;
+    const call = { headers: scope.propagate, context: 'promotions', backend: 'legacy' as const };
+    const created = await this.legacy.getJson(`${base}?fields=BASIC`, { ...call, method: 'POST' });
+    const guid = (created.body as { guid?: unknown } | undefined)?.guid;
+    if (created.status !== 201 && created.status !== 200) throw unexpectedStatus('promotions', 'legacy', created.status);
+    if (typeof guid !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(guid)) {
+      throw invalidPayload(scope, 'promotions', 'legacy', 'cart', [{ path: '/guid', message: 'missing or malformed cart guid' }]);
+    }
+    try {
+      const unknown: string[] = [];
+      // Sequential on purpose: OCC numbers entries in the order they are added.
+      for (const e of entries) {
+        const r = await this.legacy.getJson(`${base}/${guid}/entries?fields=BASIC`, {
+          ...call,
+          method: 'POST',
+          body: { product: { code: e.sku }, quantity: e.quantity },
+        });
+        if (r.status === 400 || r.status === 404) unknown.push(e.sku);
+        else if (r.status !== 200 && r.status !== 201) throw unexpectedStatus('promotions', 'legacy', r.status);
+      }
+      if (unknown.length) throw new GatewayError(404, 'GW_ERR_PRODUCT_NOT_FOUND', `unknown product(s): ${unknown.join(', ')}`);
+      const cart = await this.legacy.getJson(`${base}/${guid}?fields=FULL`, call);
+      if (cart.status !== 200) throw unexpectedStatus('promotions', 'legacy', cart.status);
+      const evaluation = legacyCartToEvaluation(cart.body, site.currency);
+      if (!evaluation.ok) throw invalidPayload(scope, 'promotions', 'legacy', 'cart', evaluation.errors);
+      return evaluation.value;
+    } finally {
+      // Best effort: a transient cart left behind is harmless (the monolith expires anonymous carts).
+      this.legacy.call(`${base}/${guid}`, { ...call, method: 'DELETE' }).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/** New arm of promotions: the promotions service (definitions, product promotions, cart evaluation). */
+import { GatewayError } from '../../../errors.js';
+import type { CartEvaluation, Promotion } from '../../../domain/model.js';
+import type { OccPromotion } from '../../../occ/dto.js';
+import type { SiteInfo } from '../../../occ/legacy-sites.js';
+import type { Upstream } from '../../../upstream/http.js';
+import type { Scope } from '../../../upstream/scope.js';
+import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
+import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
+import { promotionToOccPotentialPromotion, promotionToOccPromotion } from '../legacy/mapper.js';
+import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList } from './payload.js';
+
+const SCOPE_OF: Record<PromotionListType, string> = { all: '', product: '?scope=PRODUCT', order: '?scope=ORDER' };
+
+export class ModernPromotions implements PromotionsPort {
+  constructor(private readonly upstream: Upstream) {}
+
+  private async definitions(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<Promotion[]> {
+    return scope.once(`promotions:list:${site.uid}:${type}`, async () => {
+      const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/promotions${SCOPE_OF[type]}`, {
+        headers: scope.propagate,
+        context: 'promotions',
+        backend: 'new',
+      });
+      if (r.status !== 200) throw unexpectedStatus('promotions', 'new', r.status);
+      const checked = checkPromotionList(r.body);
+      if (!checked.ok) throw invalidPayload(scope, 'promotions', 'new', 'promotion list', checked.errors);
+      return checked.value.promotions;
+    });
+  }
+
+  async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
+    const path = `/v1/sites/${encodeURIComponent(site.uid)}/product-promotions?skus=${skus.map(encodeURIComponent).join(',')}`;
+    const [r, defs] = await Promise.all([
+      this.upstream.getJson(path, { headers: scope.propagate, context: 'promotions', backend: 'new' }),
+      this.definitions(scope, site, 'product'),
+    ]);
+    if (r.status === 404) return new Map();
+    if (r.status !== 200) throw unexpectedStatus('promotions', 'new', r.status);
+    const checked = checkProductPromotionBatch(r.body);
+    if (!checked.ok) throw invalidPayload(scope, 'promotions', 'new', 'product promotions', checked.errors);
+    const byCode = new Map(defs.map((d) => [d.code, d]));
+    const out = new Map<string, OccPromotion[]>();
+    for (const item of checked.value.items) {
+      const list: OccPromotion[] = [];
+      for (const s of item.promotions) {
+        const def = byCode.get(s.code);
+        if (!def) throw invalidPayload(scope, 'promotions', 'new', 'product promotions', [{ path: `/items/${item.sku}`, message: `unknown promotion ${s.code}` }]);
+        list.push(promotionToOccPotentialPromotion(def));
+      }
+      out.set(item.sku, list);
+    }
+    return out;
+  }
+
+  async list(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<OccPromotion[]> {
+    return (await this.definitions(scope, site, type)).map((p) => promotionToOccPromotion(p, site.uid));
+  }
+
+  async get(scope: Scope, site: SiteInfo, code: string): Promise<OccPromotion | undefined> {
+    const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/promotions/${encodeURIComponent(code)}`, {
+      headers: scope.propagate,
+      context: 'promotions',
+      backend: 'new',
+    });
+    if (r.status === 404) return undefined;
+    if (r.status !== 200) throw unexpectedStatus('promotions', 'new', r.status);
+    const checked = checkPromotion(r.body);
+    if (!checked.ok) throw invalidPayload(scope, 'promotions', 'new', 'promotion', checked.errors);
+    return promotionToOccPromotion(checked.value, site.uid);
+  }
+
+  async evaluate(scope: Scope, site: SiteInfo, entries: readonly PricedEntry[]): Promise<CartEvaluation> {
+    const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/carts/evaluate`, {
+      method: 'POST',
+      body: { entries },
+      headers: scope.propagate,
+      context: 'promotions',
+      backend: 'new',
+    });
+    if (r.status === 404) throw new GatewayError(404, 'GW_ERR_PRODUCT_NOT_FOUND', 'the cart names a product the catalog does not know');
+    if (r.status !== 200) throw unexpectedStatus('promotions', 'new', r.status);
+    const checked = checkCartEvaluation(r.body);
+    if (!checked.ok) throw invalidPayload(scope, 'promotions', 'new', 'cart evaluation', checked.errors);
+    return checked.value;
+  }
+}

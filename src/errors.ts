@@ -1,0 +1,137 @@
+/**
+ * One error model for every surface (DESIGN §2): RFC 9457 problem+json on canonical routes,
+ * OCC's ErrorList envelope on /occ routes, both carrying the same stable `code`.
+ * Upstream bodies and stack traces never reach a client.
+ */
+export type ErrorCode =
+  | 'GW_ERR_UPSTREAM_INVALID_PAYLOAD'
+  | 'GW_ERR_UPSTREAM_UNAVAILABLE'
+  | 'GW_ERR_UPSTREAM_TIMEOUT'
+  | 'GW_ERR_UPSTREAM_FAILED'
+  | 'GW_ERR_REQUEST_INVALID'
+  | 'GW_ERR_REQUEST_MALFORMED_JSON'
+  | 'GW_ERR_REQUEST_TOO_LARGE'
+  | 'GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE'
+  | 'GW_ERR_REQUEST_PATH_REJECTED'
+  | 'GW_ERR_SITE_NOT_FOUND'
+  | 'GW_ERR_PRODUCT_NOT_FOUND'
+  | 'GW_ERR_PROMOTION_NOT_FOUND'
+  | 'GW_ERR_CART_NOT_FOUND'
+  | 'GW_ERR_ROUTE_NOT_FOUND'
+  | 'GW_ERR_METHOD_NOT_ALLOWED'
+  | 'GW_ERR_UPSTREAM_REJECTED'
+  | 'GW_ERR_INTERNAL_ERROR';
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** OCC `type` each code surfaces as on the OCC surface, so OCC storefront error handling keeps working. */
+const OCC_TYPES: Partial<Record<ErrorCode, string>> = {
+  GW_ERR_SITE_NOT_FOUND: 'UnknownIdentifierError',
+  GW_ERR_PRODUCT_NOT_FOUND: 'UnknownIdentifierError',
+  GW_ERR_PROMOTION_NOT_FOUND: 'UnknownIdentifierError',
+  GW_ERR_CART_NOT_FOUND: 'CartError',
+  GW_ERR_REQUEST_INVALID: 'ValidationError',
+  GW_ERR_REQUEST_MALFORMED_JSON: 'HttpMessageNotReadableError',
+  GW_ERR_REQUEST_TOO_LARGE: 'ValidationError',
+  GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: 'HttpMediaTypeNotSupportedError',
+  GW_ERR_ROUTE_NOT_FOUND: 'UnknownResourceError',
+};
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly context: string | undefined;
+  readonly backend: string | undefined;
+  readonly errors: readonly ErrorDetail[] | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  /** OCC error type to surface instead of the default for the code (e.g. the legacy's own). */
+  readonly occType: string | undefined;
+
+  constructor(
+    status: number,
+    code: ErrorCode,
+    detail: string,
+    extra: {
+      context?: string;
+      backend?: string;
+      errors?: readonly ErrorDetail[];
+      retryAfterSeconds?: number;
+      occType?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(detail, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.name = 'GatewayError';
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.context = extra.context;
+    this.backend = extra.backend;
+    this.errors = extra.errors;
+    this.retryAfterSeconds = extra.retryAfterSeconds;
+    this.occType = extra.occType;
+  }
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  requestId?: string;
+  context?: string;
+  backend?: string;
+  errors?: readonly ErrorDetail[];
+}
+
+export function toProblem(err: GatewayError, instance: string, requestId: string): ProblemBody {
+  const body: ProblemBody = {
+    type: `https://strangler.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.detail,
+    code: err.code,
+    instance,
+    requestId,
+  };
+  if (err.context) body.context = err.context;
+  if (err.backend) body.backend = err.backend;
+  if (err.errors?.length) body.errors = err.errors;
+  return body;
+}
+
+export interface OccErrorBody {
+  errors: { type: string; reason: string; message: string; subject?: string; subjectType?: string }[];
+}
+
+export function toOccErrorList(err: GatewayError): OccErrorBody {
+  const type = err.occType ?? OCC_TYPES[err.code] ?? (err.status >= 500 ? 'GatewayError' : 'ValidationError');
+  const e: OccErrorBody['errors'][number] = { type, reason: err.code, message: err.detail };
+  if (err.context) {
+    e.subject = err.context;
+    e.subjectType = 'context';
+  }
+  return { errors: [e] };
+}

@@ -1,0 +1,19 @@
+/**
+ * The services a route plugin may use, assembled once by the composition root (app.ts) and
+ * handed to route plugins as options. Routes stay glue: decision → port → reply.
+ */
+import type { GatewayConfig, UpstreamName } from './config/load.js';
+import type { FlagProvider } from './routing/flags.js';
+import type { Upstream } from './upstream/http.js';
+import type { SiteRegistry } from './occ/legacy-sites.js';
+import type { LegacyCatalog } from './occ/legacy-catalog.js';
+import type { Ports } from './composition/ports.js';
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly upstreams: Readonly<Record<UpstreamName, Upstream>>;
+  readonly flags: FlagProvider;
+  readonly sites: SiteRegistry;
+  readonly catalog: LegacyCatalog;
+  readonly ports: Ports;
+}

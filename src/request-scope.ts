@@ -1,0 +1,67 @@
+/**
+ * Per-request plumbing shared by every surface: the request id, the scope (decision computed
+ * once, lazily, on the first context-owned call) and the `x-strangler-route` header.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { buildFlagContext, type Channel } from './routing/context.js';
+import { decide, routeHeader } from './routing/decide.js';
+import { Scope } from './upstream/scope.js';
+import type { Gateway } from './gateway.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gwScope: Scope | null;
+  }
+}
+
+export interface ScopeInput {
+  site: string;
+  currency?: string | undefined;
+  channel: Channel;
+  occUserId?: string | undefined;
+  cartGuid?: string | undefined;
+}
+
+export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput): Scope {
+  if (request.gwScope) return request.gwScope;
+  const ctx = buildFlagContext({
+    headers: request.headers,
+    remoteAddress: request.ip,
+    site: input.site,
+    currency: input.currency,
+    occUserId: input.occUserId,
+    cartGuid: input.cartGuid,
+    channel: input.channel,
+  });
+  const decision = decide(gw.flags.isEnabled, ctx);
+  const propagate: Record<string, string> = { 'x-request-id': String(request.id) };
+  const tp = request.headers.traceparent;
+  if (typeof tp === 'string') propagate.traceparent = tp;
+  const al = request.headers['accept-language'];
+  if (typeof al === 'string') propagate['accept-language'] = al;
+  request.gwScope = new Scope(decision, propagate, request.log);
+  return request.gwScope;
+}
+
+async function requestScopePlugin(app: FastifyInstance): Promise<void> {
+  app.decorateRequest('gwScope', null);
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    reply.header('x-request-id', request.id);
+    const scope = request.gwScope;
+    if (scope && scope.touched.size > 0) {
+      reply.header('x-strangler-route', routeHeader(scope.decision, scope.touched, scope.fallbacks));
+    }
+    return payload;
+  });
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const scope = request.gwScope;
+    if (scope && scope.touched.size > 0) {
+      const route: Record<string, string> = {};
+      for (const c of scope.touched) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c];
+      request.log.info({ event: 'routed', route, statusCode: reply.statusCode }, 'routed request');
+    }
+  });
+}
+
+export default fp(requestScopePlugin, { name: 'request-scope', fastify: '5.x' });

@@ -1,0 +1,53 @@
+/**
+ * The Unleash context of a request (DESIGN §2 "flag context"). Built once per request from
+ * what the storefront already sends, so stickiness holds without any client change:
+ * userId from the OCC path or `x-user-id`, sessionId from the cart guid, `x-session-id` or the
+ * session cookie.
+ */
+import type { Context } from 'unleash-client';
+
+export type Channel = 'occ' | 'api' | 'graphql';
+
+export interface RequestFacts {
+  headers: Record<string, string | string[] | undefined>;
+  remoteAddress: string | undefined;
+  site: string | undefined;
+  currency: string | undefined;
+  /** OCC `/users/{userId}/` segment, if any */
+  occUserId?: string | undefined;
+  /** OCC anonymous cart guid, if the request addresses one */
+  cartGuid?: string | undefined;
+  channel: Channel;
+}
+
+const SESSION_COOKIES = ['strangler_session', 'JSESSIONID'];
+const ANONYMOUS = new Set(['anonymous', 'current']);
+
+export function buildFlagContext(f: RequestFacts): Context {
+  const userId = header(f.headers['x-user-id']) ?? (f.occUserId && !ANONYMOUS.has(f.occUserId) ? f.occUserId : undefined);
+  const sessionId = f.cartGuid ?? header(f.headers['x-session-id']) ?? cookie(header(f.headers.cookie));
+  const properties: Record<string, string> = { channel: f.channel };
+  if (f.site) properties.baseSiteId = f.site;
+  if (f.currency) properties.currency = f.currency;
+  const ctx: Context = { properties };
+  if (userId) ctx.userId = userId;
+  if (sessionId) ctx.sessionId = sessionId;
+  if (f.remoteAddress) ctx.remoteAddress = f.remoteAddress;
+  return ctx;
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && s.length <= 256 ? s : undefined;
+}
+
+function cookie(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  for (const part of raw.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (SESSION_COOKIES.includes(name)) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}

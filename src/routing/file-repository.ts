@@ -1,0 +1,189 @@
+/**
+ * An unleash-client repository fed from flag files instead of an Unleash server, so the
+ * embedded default evaluates flags with unleash-client's own strategies (flexibleRollout
+ * stickiness, constraints, segments) rather than a re-implementation that could drift.
+ *
+ * Reload rules: files are polled (fs.watch misses editor rename-saves on some filesystems);
+ * a change is applied within `pollMs`. A file that fails to parse or validate leaves the last
+ * good state in force and is reported through `onReloadError`.
+ */
+import { EventEmitter } from 'node:events';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { UnleashEvents } from 'unleash-client';
+import { FlagFileSchema, type FeatureDef, type SegmentDef } from './flag-schema.js';
+
+// Types of unleash-client's internal repository contract (lib/repository, not re-exported).
+type FeatureInterface = ReturnType<import('unleash-client').Unleash['getFeatureToggleDefinitions']>[number];
+type Segment = { id: number; constraints: NonNullable<FeatureInterface['strategies']>[number]['constraints'] };
+
+const checkFile = TypeCompiler.Compile(FlagFileSchema);
+
+export class FlagFileError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('; '));
+    this.name = 'FlagFileError';
+  }
+}
+
+export interface FlagSnapshot {
+  readonly features: readonly FeatureDef[];
+  readonly segments: readonly SegmentDef[];
+  /** file name → the features it defines, so writers know where a flag lives */
+  readonly owners: ReadonlyMap<string, string>;
+}
+
+/** Reads and validates every `*.json` in `dir`; throws FlagFileError listing every problem. */
+export async function readFlagDir(dir: string): Promise<FlagSnapshot> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  const problems: string[] = [];
+  const features: FeatureDef[] = [];
+  const segments: SegmentDef[] = [];
+  const owners = new Map<string, string>();
+  for (const name of names) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(join(dir, name), 'utf8'));
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+      continue;
+    }
+    if (!checkFile.Check(parsed)) {
+      for (const e of checkFile.Errors(parsed)) problems.push(`${name}${e.path}: ${e.message}`);
+      continue;
+    }
+    for (const f of parsed.features) {
+      const other = owners.get(f.name);
+      if (other) problems.push(`${name}: feature "${f.name}" is already defined in ${other}`);
+      owners.set(f.name, name);
+      features.push(f);
+      problems.push(...checkStrategies(name, f));
+    }
+    segments.push(...(parsed.segments ?? []));
+  }
+  if (problems.length) throw new FlagFileError(problems);
+  return { features, segments, owners };
+}
+
+/** unleash-client silently treats a bad rollout as 0 %; at our boundary it is an error. */
+function checkStrategies(file: string, f: FeatureDef): string[] {
+  const out: string[] = [];
+  f.strategies.forEach((s, i) => {
+    if (s.name === 'flexibleRollout' || s.name === 'gradualRolloutUserId' || s.name === 'gradualRolloutSessionId') {
+      const r = Number(s.parameters?.rollout ?? s.parameters?.percentage);
+      if (!Number.isInteger(r) || r < 0 || r > 100) out.push(`${file}: ${f.name}.strategies[${i}].parameters.rollout must be an integer 0..100`);
+    }
+  });
+  return out;
+}
+
+async function fingerprint(dir: string): Promise<string> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  const parts = await Promise.all(
+    names.map(async (n) => {
+      const s = await stat(join(dir, n));
+      return `${n}:${s.size}:${s.mtimeMs}`;
+    }),
+  );
+  return parts.join('|');
+}
+
+export class FileRepository extends EventEmitter {
+  private features = new Map<string, FeatureInterface>();
+  private segments = new Map<number, Segment>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPrint = '';
+  private polling = false;
+  snapshot: FlagSnapshot;
+
+  constructor(
+    private readonly dir: string,
+    initial: FlagSnapshot,
+    private readonly pollMs: number,
+    private readonly onReloadError: (err: Error) => void,
+  ) {
+    super();
+    this.snapshot = initial;
+    this.apply(initial);
+  }
+
+  async start(): Promise<void> {
+    this.lastPrint = await fingerprint(this.dir);
+    process.nextTick(() => this.emit(UnleashEvents.Ready));
+    process.nextTick(() => this.emit(UnleashEvents.Changed, [...this.features.values()]));
+    this.timer = setInterval(() => void this.poll(), this.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Re-reads the directory now (used after the gateway itself writes a flag file). */
+  async reload(): Promise<void> {
+    const next = await readFlagDir(this.dir);
+    this.lastPrint = await fingerprint(this.dir);
+    this.apply(next);
+    this.emit(UnleashEvents.Changed, [...this.features.values()]);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const print = await fingerprint(this.dir);
+      if (print === this.lastPrint) return;
+      this.lastPrint = print;
+      await this.reload();
+    } catch (err) {
+      this.onReloadError(err as Error);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private apply(s: FlagSnapshot): void {
+    this.snapshot = s;
+    this.features = new Map(s.features.map((f) => [f.name, toClientFeature(f)]));
+    this.segments = new Map(s.segments.map((seg) => [seg.id, { id: seg.id, constraints: seg.constraints.map(toClientConstraint) }]));
+  }
+
+  getToggle(name: string): FeatureInterface | undefined {
+    return this.features.get(name);
+  }
+
+  getToggles(): FeatureInterface[] {
+    return [...this.features.values()];
+  }
+
+  getSegment(id: number): Segment | undefined {
+    return this.segments.get(id);
+  }
+
+  getTogglesWithSegmentData(): FeatureInterface[] {
+    return this.getToggles().map((f) => ({
+      ...f,
+      strategies: f.strategies?.map((st) => {
+        const { segments, ...rest } = st as Omit<typeof st, 'segments'> & { segments?: number[] };
+        return { ...rest, segments: segments?.map((id) => this.segments.get(id)) };
+      }),
+    })) as FeatureInterface[];
+  }
+}
+
+function toClientConstraint(c: FeatureDef['strategies'][number]['constraints'] extends (infer C)[] | undefined ? C : never) {
+  return { ...c, values: c.values ?? [], inverted: c.inverted ?? false } as Segment['constraints'][number];
+}
+
+function toClientFeature(f: FeatureDef): FeatureInterface {
+  return {
+    ...f,
+    strategies: f.strategies.map((s) => ({
+      name: s.name,
+      parameters: s.parameters ?? {},
+      constraints: (s.constraints ?? []).map(toClientConstraint),
+      ...(s.segments ? { segments: s.segments } : {}),
+    })),
+  } as FeatureInterface;
+}

@@ -1,0 +1,73 @@
+/**
+ * Process entry: config → embedded backends for every upstream not configured → gateway →
+ * listen → graceful close on SIGTERM/SIGINT.
+ */
+import { loadConfig, ConfigError, type UpstreamName } from './config/load.js';
+import { buildGateway } from './app.js';
+import { startBackends, type Backends } from '../backends/index.js';
+
+const EMBEDDED_PORTS: Record<UpstreamName, number> = { legacy: 8081, pricing: 8082, inventory: 8083, promotions: 8084 };
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const missing = (Object.keys(EMBEDDED_PORTS) as UpstreamName[]).filter((n) => config.upstreams[n] === undefined);
+  let backends: Backends | undefined;
+  if (missing.length > 0) {
+    backends = await startBackends({ host: '127.0.0.1', ports: EMBEDDED_PORTS, only: missing });
+  }
+  const urls = {} as Record<UpstreamName, string>;
+  for (const n of Object.keys(EMBEDDED_PORTS) as UpstreamName[]) {
+    urls[n] = config.upstreams[n] ?? (backends as Backends)[n]!.url;
+  }
+
+  const app = await buildGateway({ config, upstreamUrls: urls });
+  await app.listen({ host: config.host, port: config.port });
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const lines = [
+    '',
+    `strangler gateway listening on ${base}`,
+    `  OCC (storefronts)     ${base}/occ/v2/electronics-spa/products/1000001`,
+    `  canonical REST        ${base}/api/v1/sites/electronics-spa/products/1000001`,
+    `  OpenAPI docs          ${base}/docs`,
+    `  health / readiness    ${base}/healthz  ${base}/readyz`,
+    `  flags                 ${config.flags.source === 'file' ? `files in ${config.flags.dir}/ (hot-reloaded)` : config.flags.url}`,
+    'upstreams:',
+    ...(Object.keys(urls) as UpstreamName[]).map((n) => `  ${n.padEnd(20)}  ${urls[n]}${config.upstreams[n] ? '' : '  (embedded)'}`),
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ event: 'shutdown', signal }, 'closing: no new connections, finishing in-flight requests');
+    const timer = setTimeout(() => {
+      app.log.error({ event: 'shutdown.timeout' }, 'in-flight requests did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    timer.unref();
+    void app
+      .close()
+      .then(() => backends?.close())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

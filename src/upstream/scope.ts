@@ -1,0 +1,41 @@
+/**
+ * What one inbound request carries to every port it calls: the routing decision (computed
+ * once), the headers to propagate, the set of contexts it touched (for `x-strangler-route`)
+ * and a memo so two callers in one request share one upstream call.
+ */
+import type { ContextName } from '../config/load.js';
+import type { RoutingDecision } from '../routing/decide.js';
+
+export interface ScopeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export class Scope {
+  readonly touched = new Set<ContextName>();
+  readonly fallbacks = new Set<ContextName>();
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly decision: RoutingDecision,
+    /** headers every upstream call carries: x-request-id, traceparent */
+    readonly propagate: Record<string, string>,
+    readonly log: ScopeLogger,
+  ) {}
+
+  /** The backend serving `context` for this request; records that the context was touched. */
+  use(context: ContextName): 'legacy' | 'new' {
+    this.touched.add(context);
+    return this.decision[context];
+  }
+
+  once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = load();
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+}

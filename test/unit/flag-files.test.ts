@@ -1,0 +1,87 @@
+/**
+ * Flag files: validated at boot (every problem listed), hot-reloaded within a second of a
+ * change, and a broken file keeps the last good flags in force.
+ */
+import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFlagProvider } from '../../src/routing/flags.js';
+import { FlagFileError } from '../../src/routing/file-repository.js';
+import { flagFile } from '../helpers/flags.js';
+
+function recorder() {
+  const errors: string[] = [];
+  return { errors, log: { info() {}, warn() {}, error: (_o: object, msg: string) => void errors.push(msg) } };
+}
+
+async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'flags-'));
+  t.teardown(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+const ctx = { userId: 'u-1', properties: { baseSiteId: 'electronics-spa' } };
+
+t.test('invalid files fail at boot with every problem listed', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'a.json'), JSON.stringify({ version: 1, features: [{ name: 'route.pricing', enabled: 'yes', strategies: [] }] }));
+  await writeFile(join(dir, 'b.json'), '{ not json');
+  await writeFile(join(dir, 'c.json'), JSON.stringify({ version: 1, features: [{ name: 'route.inventory', enabled: true, strategies: [{ name: 'flexibleRollout', parameters: { rollout: '150' } }] }] }));
+  const err = await createFlagProvider({ source: 'file', dir }, recorder().log).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.ok(err instanceof FlagFileError, 'FlagFileError');
+  const problems = (err as FlagFileError).problems.join('\n');
+  t.match(problems, /a\.json\/features\/0\/enabled/);
+  t.match(problems, /b\.json/);
+  t.match(problems, /c\.json: route\.inventory\.strategies\[0\]\.parameters\.rollout/);
+});
+
+t.test('a duplicate flag across files is rejected', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'a.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  await writeFile(join(dir, 'b.json'), JSON.stringify(flagFile({ pricing: 0 })));
+  await t.rejects(createFlagProvider({ source: 'file', dir }, recorder().log), /already defined in a\.json/);
+});
+
+t.test('a change is picked up within 1 s without any call', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 0 })));
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  t.equal(p.isEnabled('route.pricing', ctx), false);
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  const start = Date.now();
+  while (!p.isEnabled('route.pricing', ctx) && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 20));
+  const took = Date.now() - start;
+  t.equal(p.isEnabled('route.pricing', ctx), true, 'new flags in force');
+  t.ok(took < 1000, `reloaded within 1 s (took ${took} ms)`);
+});
+
+t.test('a broken file keeps the last good flags and says why', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  const rec = recorder();
+  const p = await createFlagProvider({ source: 'file', dir }, rec.log);
+  t.teardown(() => p.close());
+  await writeFile(join(dir, 'routes.json'), '{"version": 1, "features": [');
+  const start = Date.now();
+  while (rec.errors.length === 0 && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 20));
+  t.ok(rec.errors.length > 0, 'the rejection is logged');
+  t.ok(p.lastError && /routes\.json/.test(p.lastError), `lastError names the file: ${p.lastError}`);
+  t.equal(p.isEnabled('route.pricing', ctx), true, 'last good flags still in force');
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 0 })));
+  while (p.isEnabled('route.pricing', ctx) && Date.now() - start < 4000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(p.isEnabled('route.pricing', ctx), false, 'a fixed file is applied again');
+  t.equal(p.lastError, undefined, 'and the error clears');
+});
+
+t.test('unknown flags evaluate to legacy', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'other.json'), JSON.stringify({ version: 1, features: [] }));
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  t.equal(p.isEnabled('route.pricing', ctx), false);
+});
