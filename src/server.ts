@@ -4,7 +4,7 @@
  */
 import { loadConfig, ConfigError, type UpstreamName } from './config/load.js';
 import { buildGateway } from './app.js';
-import { startBackends, type Backends } from '../backends/index.js';
+import { startSomeBackends, type SomeBackends } from '../backends/index.js';
 
 const EMBEDDED_PORTS: Record<UpstreamName, number> = { legacy: 8081, pricing: 8082, inventory: 8083, promotions: 8084 };
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -22,13 +22,13 @@ async function main(): Promise<void> {
   }
 
   const missing = (Object.keys(EMBEDDED_PORTS) as UpstreamName[]).filter((n) => config.upstreams[n] === undefined);
-  let backends: Backends | undefined;
+  let backends: SomeBackends | undefined;
   if (missing.length > 0) {
-    backends = await startBackends({ host: '127.0.0.1', ports: EMBEDDED_PORTS, only: missing });
+    backends = await startSomeBackends(missing, { host: '127.0.0.1', ports: EMBEDDED_PORTS });
   }
   const urls = {} as Record<UpstreamName, string>;
   for (const n of Object.keys(EMBEDDED_PORTS) as UpstreamName[]) {
-    urls[n] = config.upstreams[n] ?? (backends as Backends)[n]!.url;
+    urls[n] = config.upstreams[n] ?? (backends?.running[n]?.url as string);
   }
 
   const app = await buildGateway({ config, upstreamUrls: urls });

@@ -1,11 +1,11 @@
 /**
  * Product search of the legacy simulator (a stand-in for SAP's Solr search): free text over
  * name / code / manufacturer (case-insensitive, every word must match), OCC's
- * `text:sort:facet:value:…` query syntax for `category` / `manufacturer` facets, the six SAP
+ * `text:sort:facet:value:…` query syntax for `category` / `manufacturer` / `code` facets, the six SAP
  * sorts, stable ordering (ties broken by code). Sorted code lists are computed once per
  * (site, sort) and filtered per query, so a search is one linear scan.
  */
-import { allProducts, type SeedProduct, type SiteDef } from '../shared/seed.js';
+import { allProducts, getProduct, type SeedProduct, type SiteDef } from '../shared/seed.js';
 import { averageRatingOf } from './occ-format.js';
 
 export const SORTS = [
@@ -31,6 +31,16 @@ interface Indexed {
 }
 
 const indexes = new Map<string, Indexed[]>();
+const codeIndexes = new Map<string, Map<string, Indexed>>();
+
+function indexedByCode(site: SiteDef): Map<string, Indexed> {
+  let m = codeIndexes.get(site.id);
+  if (!m) {
+    m = new Map(indexOf(site).map((i) => [i.product.code, i]));
+    codeIndexes.set(site.id, m);
+  }
+  return m;
+}
 const sorted = new Map<string, Indexed[]>();
 
 function indexOf(site: SiteDef): Indexed[] {
@@ -111,8 +121,21 @@ export function searchProducts(site: SiteDef, query: string, sort: SortCode, cur
   const end = start + pageSize;
   const page: SeedProduct[] = [];
   let total = 0;
+  const codes = filters.filter((f) => f.key === 'code').map((f) => f.raw);
   const unfiltered = words.length === 0 && filters.length === 0;
-  if (unfiltered) {
+  if (codes.length > 0) {
+    // `:code:A:code:B` (values of one facet are OR'ed, as in Solr): a direct lookup rather than
+    // a scan, since storefronts and the gateway use it to fetch a known set of products.
+    const others = filters.filter((f) => f.key !== 'code');
+    const found = [...new Set(codes)]
+      .map((c) => getProduct(site.id, c))
+      .filter((p): p is SeedProduct => p !== undefined)
+      .map((p) => indexedByCode(site).get(p.code) as Indexed)
+      .filter((item) => matches(item, words, others))
+      .sort(COMPARATORS[effectiveSort]);
+    total = found.length;
+    for (let i = start; i < Math.min(end, found.length); i++) page.push((found[i] as Indexed).product);
+  } else if (unfiltered) {
     total = list.length;
     for (let i = start; i < Math.min(end, list.length); i++) page.push((list[i] as Indexed).product);
   } else {
@@ -133,7 +156,7 @@ function matches(item: Indexed, words: string[], filters: { key: string; value: 
     } else if (f.key === 'manufacturer' || f.key === 'brand') {
       if (item.manufacturer !== f.value) return false;
     }
-    // unknown facet keys are ignored, as Solr ignores unknown indexed properties
+    // `code` is handled by the caller; unknown facet keys are ignored, as Solr ignores unknown indexed properties
   }
   return true;
 }

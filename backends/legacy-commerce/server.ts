@@ -30,6 +30,7 @@ const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 20;
 /** cached serialisations per product (one per distinct field mask) */
 const MAX_JSON_VARIANTS = 6;
+const SEARCH_CACHE_LIMIT = 1000;
 
 export interface LegacyCommerceOptions {
   logger?: boolean;
@@ -251,6 +252,7 @@ export type LegacyCommerceApp = FastifyInstance & { faults: FaultHandle; carts: 
 export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Promise<LegacyCommerceApp> {
   const app = Fastify({ logger: opts.logger ?? false });
   const carts = new CartStore(opts.maxCarts);
+  const searchCache = new Map<string, string>();
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
@@ -314,6 +316,14 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
     const sortParam = param(req, 'sort') ?? 'relevance';
     const sort: SortCode = isSortCode(sortParam) ? sortParam : 'relevance';
     const query = param(req, 'query') ?? '';
+    // the catalogue is static, so whole responses are cacheable (bounded LRU)
+    const cacheKey = `${site.id}|${query}|${sort}|${currentPage}|${pageSize}|${mask.source}`;
+    const hit = searchCache.get(cacheKey);
+    if (hit !== undefined) {
+      searchCache.delete(cacheKey);
+      searchCache.set(cacheKey, hit);
+      return sendJson(reply, 200, hit);
+    }
     const result = searchProducts(site, query, sort, currentPage, pageSize);
     const queryValue = `${result.freeText}:${result.sort}${query.split(':').slice(2).map((s) => `:${s}`).join('')}`;
     const page = {
@@ -331,7 +341,13 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
       products: result.page.map((p) => (cachedProduct(site, p.code) as CachedProduct).dto),
       sorts: SORTS.map((s) => ({ code: s.code, name: s.name, selected: s.code === result.sort })),
     };
-    return sendJson(reply, 200, masked(page, mask, 'ProductSearchPage'));
+    const json = JSON.stringify(masked(page, mask, 'ProductSearchPage'));
+    searchCache.set(cacheKey, json);
+    if (searchCache.size > SEARCH_CACHE_LIMIT) {
+      const oldest = searchCache.keys().next();
+      if (!oldest.done) searchCache.delete(oldest.value);
+    }
+    return sendJson(reply, 200, json);
   });
 
   app.get<{ Params: { site: string; code: string } }>(`${BASE}/:site/products/:code`, async (req, reply) => {

@@ -6,7 +6,7 @@
 import type { Availability, Money, ProductView } from '../domain/model.js';
 import type { Gateway } from '../gateway.js';
 import type { SiteInfo } from '../occ/legacy-sites.js';
-import type { OccProduct, OccPromotion } from '../occ/dto.js';
+import type { OccCatalogProduct, OccPromotion } from '../occ/dto.js';
 import type { Scope } from '../upstream/scope.js';
 import { moneyToOccPrice } from '../contexts/pricing/legacy/mapper.js';
 import { availabilityToOccStock } from '../contexts/inventory/legacy/mapper.js';
@@ -20,7 +20,7 @@ export interface Need {
 export const NEED_ALL: Need = Object.freeze({ price: true, availability: true, promotions: true });
 
 export interface ProductParts {
-  catalog: Map<string, OccProduct>;
+  catalog: Map<string, OccCatalogProduct>;
   prices: Map<string, Money>;
   availability: Map<string, Availability>;
   promotions: Map<string, OccPromotion[]>;

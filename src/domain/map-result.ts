@@ -4,7 +4,7 @@
  * (RFC 6901) into the upstream payload, so a 502 problem can point at the offending field.
  */
 import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
+import { TypeCompiler, ValueErrorType, type ValueError } from '@sinclair/typebox/compiler';
 
 export interface MapError {
   path: string;
@@ -64,8 +64,14 @@ export function isRfc3339DateTime(s: string): boolean {
 }
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isRfc3339DateTime);
 
+/**
+ * A schema may carry `errorMessage` (a non-validating keyword TypeBox keeps) to replace a message
+ * that would only quote a regular expression.
+ */
 function describe(error: ValueError): string {
-  const schema = error.schema as { anyOf?: { const?: unknown }[] };
+  if (error.type === ValueErrorType.ObjectRequiredProperty) return error.message;
+  const schema = error.schema as { anyOf?: { const?: unknown }[]; errorMessage?: unknown };
+  if (typeof schema.errorMessage === 'string') return schema.errorMessage;
   // A union of literals is an enum: name the allowed values rather than "Expected union value".
   if (Array.isArray(schema.anyOf) && schema.anyOf.length > 0 && schema.anyOf.every((s) => 'const' in s)) {
     return `Expected one of ${schema.anyOf.map((s) => JSON.stringify(s.const)).join(', ')}`;

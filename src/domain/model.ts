@@ -17,7 +17,7 @@ export const Money = Type.Object(
     amount: Type.Integer({ description: 'Amount in minor units of the currency (cents, pence)' }),
     currency: CurrencyCode,
   },
-  { additionalProperties: false, $id: 'Money' },
+  { additionalProperties: false },
 );
 export type Money = Static<typeof Money>;
 
@@ -33,7 +33,7 @@ export const Availability = Type.Object(
     status: AvailabilityStatus,
     quantity: Type.Integer({ minimum: 0 }),
   },
-  { additionalProperties: false, $id: 'Availability' },
+  { additionalProperties: false },
 );
 export type Availability = Static<typeof Availability>;
 
@@ -70,13 +70,13 @@ export const Promotion = Type.Object(
     /** GIFT_WITH_PURCHASE: the SKU given away. */
     giftSku: Type.Optional(Sku),
   },
-  { additionalProperties: false, $id: 'Promotion' },
+  { additionalProperties: false },
 );
 export type Promotion = Static<typeof Promotion>;
 
 export const PromotionSummary = Type.Object(
   { code: Type.String(), title: Type.String() },
-  { additionalProperties: false, $id: 'PromotionSummary' },
+  { additionalProperties: false },
 );
 export type PromotionSummary = Static<typeof PromotionSummary>;
 
@@ -89,7 +89,7 @@ export const ProductView = Type.Object(
     availability: Availability,
     promotions: Type.Array(PromotionSummary),
   },
-  { additionalProperties: false, $id: 'ProductView' },
+  { additionalProperties: false },
 );
 export type ProductView = Static<typeof ProductView>;
 
@@ -106,7 +106,7 @@ export const CartInput = Type.Object(
   {
     entries: Type.Array(CartEntryInput, { minItems: 1, maxItems: 100 }),
   },
-  { additionalProperties: false, $id: 'CartInput' },
+  { additionalProperties: false },
 );
 export type CartInput = Static<typeof CartInput>;
 
@@ -159,7 +159,7 @@ export const CartEvaluation = Type.Object(
     tax: Money,
     totalWithTax: Money,
   },
-  { additionalProperties: false, $id: 'CartEvaluation' },
+  { additionalProperties: false },
 );
 export type CartEvaluation = Static<typeof CartEvaluation>;
 
@@ -177,6 +177,6 @@ export const Problem = Type.Object(
     backend: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
   },
-  { $id: 'Problem' },
+  {},
 );
 export type Problem = Static<typeof Problem>;

@@ -13,15 +13,18 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /** OCC's date format `yyyy-MM-dd'T'HH:mm:ssZ` (Java SimpleDateFormat, RFC 822 zone), e.g. `2026-01-01T00:00:00+0000`. */
 export const OCC_DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}[+-]\\d{4}$';
-export const OccDate = Type.String({ pattern: OCC_DATE_PATTERN });
+export const OccDate = Type.String({
+  pattern: OCC_DATE_PATTERN,
+  errorMessage: "Expected an OCC date (yyyy-MM-dd'T'HH:mm:ss±hhmm, e.g. 2026-01-01T00:00:00+0000)",
+});
 
 export const OccPrice = Type.Object({
   currencyIso: Type.String({ pattern: '^[A-Z]{3}$' }),
+  /** Major units as a JSON number (OCC serialises a BigDecimal), e.g. 1301.54. */
+  value: Type.Number(),
   formattedValue: Type.String(),
   /** `BUY` for a price one pays, `FROM` for a "from" price of a base product. */
   priceType: Type.String(),
-  /** Major units as a JSON number (OCC serialises a BigDecimal), e.g. 1301.54. */
-  value: Type.Number(),
   maxQuantity: Type.Optional(Type.Number()),
   minQuantity: Type.Optional(Type.Number()),
 });
@@ -138,6 +141,7 @@ export const OccCart = Type.Object({
   totalPriceWithTax: OccPrice,
   totalItems: Type.Optional(Type.Integer({ minimum: 0 })),
   totalUnitCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  deliveryItemsQuantity: Type.Optional(Type.Integer({ minimum: 0 })),
   net: Type.Optional(Type.Boolean()),
   calculated: Type.Optional(Type.Boolean()),
 });
@@ -163,9 +167,31 @@ export const OccProductSearchPage = Type.Object({
   categoryCode: Type.Optional(Type.String()),
   products: Type.Optional(Type.Array(OccProduct)),
   sorts: Type.Optional(Type.Array(OccSort)),
-  pagination: Type.Optional(OccPagination),
+  /** Always present in OCC's answer (even with no results), so its absence is drift. */
+  pagination: OccPagination,
 });
 export type OccProductSearchPage = Static<typeof OccProductSearchPage>;
+
+/**
+ * The catalog's view of a product: what the (unmigrated) catalog owns is validated; the parts
+ * the contexts own stay opaque here and are validated by each context's own ACL, so a legacy
+ * price format change cannot break a request whose pricing is routed to the new service.
+ */
+export const OccCatalogProduct = Type.Composite([
+  Type.Omit(OccProduct, ['price', 'stock', 'potentialPromotions']),
+  Type.Object({
+    price: Type.Optional(Type.Unknown()),
+    stock: Type.Optional(Type.Unknown()),
+    potentialPromotions: Type.Optional(Type.Unknown()),
+  }),
+]);
+export type OccCatalogProduct = Static<typeof OccCatalogProduct>;
+
+export const OccCatalogSearchPage = Type.Composite([
+  Type.Omit(OccProductSearchPage, ['products']),
+  Type.Object({ products: Type.Optional(Type.Array(OccCatalogProduct)) }),
+]);
+export type OccCatalogSearchPage = Static<typeof OccCatalogSearchPage>;
 
 export const OccError = Type.Object({
   type: Type.String({ minLength: 1 }),

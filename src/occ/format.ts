@@ -79,13 +79,17 @@ export function formatMoney(amountMinor: number, currency: string): string {
   return `${amountMinor < 0 ? '-' : ''}${symbol}${whole}${fraction}`;
 }
 
-/** Canonical money as an OCC Price, keys in OCC's order (`currencyIso, formattedValue, priceType, value`). */
+/**
+ * Canonical money as an OCC Price. Key order is the legacy simulator's
+ * (`backends/legacy-commerce/occ-format.ts` occPrice: `currencyIso, value, formattedValue,
+ * priceType`), so the gateway's OCC answers are byte-identical whichever backend serves them.
+ */
 export function toOccPrice(money: Money): OccPrice {
   return {
     currencyIso: money.currency,
+    value: toMajor(money.amount, money.currency),
     formattedValue: formatMoney(money.amount, money.currency),
     priceType: 'BUY',
-    value: toMajor(money.amount, money.currency),
   };
 }
 

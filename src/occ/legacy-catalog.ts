@@ -8,12 +8,12 @@ import { GatewayError } from '../errors.js';
 import type { Upstream } from '../upstream/http.js';
 import type { Scope } from '../upstream/scope.js';
 import { validator } from '../domain/map-result.js';
-import { OccProduct, OccProductSearchPage } from './dto.js';
+import { OccCatalogProduct, OccCatalogSearchPage } from './dto.js';
 
-const checkOccProduct = validator(OccProduct);
-const checkOccSearchPage = validator(OccProductSearchPage);
-type OccProductDto = OccProduct;
-type OccSearchPageDto = OccProductSearchPage;
+const checkOccProduct = validator(OccCatalogProduct);
+const checkOccSearchPage = validator(OccCatalogSearchPage);
+type OccProductDto = OccCatalogProduct;
+type OccSearchPageDto = OccCatalogSearchPage;
 
 export class LegacyCatalog {
   constructor(private readonly legacy: Upstream) {}

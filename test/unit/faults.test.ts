@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -20,7 +20,7 @@ const OccConsumer = TypeCompiler.Compile(
 
 const PATH = '/v1/sites/electronics-spa/prices/1000001';
 
-async function listening(t: Tap.Test): Promise<{ app: FastifyInstance; base: string }> {
+async function listening(t: Test): Promise<{ app: FastifyInstance; base: string }> {
   const app = await buildPricingService();
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
@@ -44,13 +44,6 @@ async function get(base: string, path = PATH) {
   const headersAt = performance.now() - start;
   const body = await res.body.text();
   return { status: res.statusCode, body, type: String(res.headers['content-type']), headersAt, elapsed: performance.now() - start };
-}
-
-declare global {
-  // tap's Test type, without importing tap internals
-  namespace Tap {
-    type Test = Parameters<Parameters<typeof t.test>[1] & ((t: never) => unknown)>[0];
-  }
 }
 
 t.test('faults are off by default and GET reports them', async (t) => {

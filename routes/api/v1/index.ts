@@ -18,15 +18,15 @@ const BatchQuery = Type.Object({
   skus: Type.String({ minLength: 1, maxLength: 100 * 65, description: `Comma-separated SKUs, at most ${MAX_BATCH}` }),
 });
 const BatchResponse = Type.Object({
-  products: Type.Array(Type.Ref(ProductView)),
+  products: Type.Array(ProductView),
   missing: Type.Array(Type.String(), { description: 'well-formed SKUs the catalog does not know' }),
 });
 const errors = {
-  400: Type.Ref(Problem),
-  404: Type.Ref(Problem),
-  502: Type.Ref(Problem),
-  503: Type.Ref(Problem),
-  504: Type.Ref(Problem),
+  400: Problem,
+  404: Problem,
+  502: Problem,
+  503: Problem,
+  504: Problem,
 };
 const skuRe = new RegExp(SKU_PATTERN);
 
@@ -44,7 +44,7 @@ export default async function apiV1Routes(app: FastifyInstance, opts: { gw: Gate
 
   app.get<{ Params: Static<typeof ProductParams> }>(
     '/sites/:site/products/:sku',
-    { schema: { summary: 'One product view', tags: ['products'], params: ProductParams, response: { 200: Type.Ref(ProductView), ...errors } } },
+    { schema: { summary: 'One product view', tags: ['products'], params: ProductParams, response: { 200: ProductView, ...errors } } },
     async (request) => {
       const { site, sku } = request.params;
       const info = await gw.sites.get(site);
@@ -90,8 +90,8 @@ export default async function apiV1Routes(app: FastifyInstance, opts: { gw: Gate
         summary: 'Price a cart and apply promotions (stateless)',
         tags: ['carts'],
         params: SiteParams,
-        body: Type.Ref(CartInput),
-        response: { 200: Type.Ref(CartEvaluation), ...errors },
+        body: CartInput,
+        response: { 200: CartEvaluation, ...errors },
       },
     },
     async (request) => {

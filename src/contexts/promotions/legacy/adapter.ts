@@ -6,7 +6,9 @@
  */
 import { GatewayError } from '../../../errors.js';
 import type { CartEvaluation } from '../../../domain/model.js';
-import type { OccPromotion } from '../../../occ/dto.js';
+import { Type } from '@sinclair/typebox';
+import { validator } from '../../../domain/map-result.js';
+import { OccPromotion } from '../../../occ/dto.js';
 import type { LegacyCatalog } from '../../../occ/legacy-catalog.js';
 import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
@@ -14,6 +16,8 @@ import type { Scope } from '../../../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
 import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
 import { checkLegacyPromotionList, legacyCartToEvaluation, legacyPotentialPromotionToOcc, legacyPromotionToOcc, checkLegacyPromotion } from './mapper.js';
+
+const checkPotentialPromotions = validator(Type.Array(OccPromotion));
 
 export class LegacyPromotions implements PromotionsPort {
   constructor(
@@ -24,7 +28,13 @@ export class LegacyPromotions implements PromotionsPort {
   async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
     const products = await this.catalog.products(scope, site.uid, skus);
     const out = new Map<string, OccPromotion[]>();
-    for (const [sku, p] of products) out.set(sku, (p.potentialPromotions ?? []).map(legacyPotentialPromotionToOcc));
+    for (const [sku, p] of products) {
+      const checked = checkPotentialPromotions(p.potentialPromotions ?? []);
+      if (!checked.ok) {
+        throw invalidPayload(scope, 'promotions', 'legacy', 'potential promotions', checked.errors.map((e) => ({ ...e, path: `/products/${sku}/potentialPromotions${e.path}` })));
+      }
+      out.set(sku, checked.value.map(legacyPotentialPromotionToOcc));
+    }
     return out;
   }
 

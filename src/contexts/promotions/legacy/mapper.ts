@@ -1,0 +1,389 @@
+/**
+ * Promotions ACL, legacy side: OCC promotions, potential promotions and carts ⇄ the canonical
+ * model. Pure: every payload is validated against its OCC DTO schema first, then named fields are
+ * copied. Outbound OCC shapes follow the legacy simulator's key order
+ * (`backends/legacy-commerce/occ-format.ts`, `carts.ts`) so OCC answers are byte-identical
+ * whichever backend serves them.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { fail, ok, pointer, validator, type MapError, type MapResult } from '../../../domain/map-result.js';
+import {
+  SKU_PATTERN,
+  type AppliedPromotion,
+  type CartEvaluation,
+  type EvaluatedEntry,
+  type Money,
+  type Promotion,
+  type PromotionKind,
+  type PromotionScope,
+  type PromotionSummary,
+} from '../../../domain/model.js';
+import { OccCart, OccDate, OccPromotion, type OccPrice, type OccPromotionResult } from '../../../occ/dto.js';
+import { formatOccDate, fromOccPriceIn, toMajor, toOccPrice, tryParseOccDate } from '../../../occ/format.js';
+import { cartEvaluationErrors, SCOPE_OF_KIND } from '../modern/payload.js';
+
+/** OCC's `promotionType` for every promotion of SAP's rule engine. */
+export const PROMOTION_TYPE = 'Rule Based Promotion';
+
+/**
+ * A promotion as `/promotions?fields=FULL` sends it. The promotions context serves these fields
+ * to OCC clients, so it needs every one of them.
+ */
+export const OccPromotionFull = Type.Object({
+  code: Type.String({ minLength: 1 }),
+  title: Type.String(),
+  description: Type.String(),
+  promotionType: Type.String(),
+  enabled: Type.Boolean(),
+  startDate: OccDate,
+  endDate: OccDate,
+  priority: Type.Integer(),
+  promotionGroup: Type.String(),
+});
+export type OccPromotionFull = Static<typeof OccPromotionFull>;
+
+/** `GET /{site}/promotions` (OCC PromotionList). */
+export const OccPromotionList = Type.Object({ promotions: Type.Array(OccPromotionFull) });
+export type OccPromotionList = Static<typeof OccPromotionList>;
+
+const checkOccPromotion = validator(OccPromotion);
+const checkOccPromotionFull = validator(OccPromotionFull);
+const checkOccPromotionList = validator(OccPromotionList);
+const checkOccCart = validator(OccCart);
+
+/** The pattern admits 2026-02-30; the calendar does not. */
+function dateErrors(p: OccPromotionFull, base: string): MapError[] {
+  return (['startDate', 'endDate'] as const)
+    .filter((k) => tryParseOccDate(p[k]) === undefined)
+    .map((k) => ({ path: `${base}/${k}`, message: `Expected a valid OCC date, got ${JSON.stringify(p[k])}` }));
+}
+
+export function checkLegacyPromotion(payload: unknown): MapResult<OccPromotionFull> {
+  const checked = checkOccPromotionFull(payload);
+  if (!checked.ok) return checked;
+  const errors = dateErrors(checked.value, '');
+  return errors.length > 0 ? fail(errors) : checked;
+}
+
+export function checkLegacyPromotionList(payload: unknown): MapResult<OccPromotionList> {
+  const checked = checkOccPromotionList(payload);
+  if (!checked.ok) return checked;
+  const errors = checked.value.promotions.flatMap((p, i) => dateErrors(p, `/promotions/${i}`));
+  return errors.length > 0 ? fail(errors) : checked;
+}
+
+/** An OCC date in UTC (`+0000`), as the new arm writes it; left as is if it cannot be parsed. */
+function utcOccDate(d: string): string {
+  const parsed = tryParseOccDate(d);
+  return parsed === undefined ? d : formatOccDate(parsed);
+}
+
+/** Copies the named fields of a validated legacy promotion, in the simulator's order. */
+export function legacyPromotionToOcc(p: OccPromotion): OccPromotion {
+  const out: OccPromotion = { code: p.code, title: p.title };
+  if (p.description !== undefined) out.description = p.description;
+  if (p.promotionType !== undefined) out.promotionType = p.promotionType;
+  if (p.enabled !== undefined) out.enabled = p.enabled;
+  if (p.startDate !== undefined) out.startDate = utcOccDate(p.startDate);
+  if (p.endDate !== undefined) out.endDate = utcOccDate(p.endDate);
+  if (p.priority !== undefined) out.priority = p.priority;
+  if (p.promotionGroup !== undefined) out.promotionGroup = p.promotionGroup;
+  return out;
+}
+
+/** Copies the fields of a product's potential promotion (`{code, title, description, promotionType, endDate}`). */
+export function legacyPotentialPromotionToOcc(p: OccPromotion): OccPromotion {
+  const out: OccPromotion = { code: p.code, title: p.title };
+  if (p.description !== undefined) out.description = p.description;
+  if (p.promotionType !== undefined) out.promotionType = p.promotionType;
+  if (p.endDate !== undefined) out.endDate = utcOccDate(p.endDate);
+  return out;
+}
+
+/** A product's potential promotion (or any OCC promotion) as the canonical `{code, title}`. */
+export function legacyPromotionToSummary(occPromo: unknown): MapResult<PromotionSummary> {
+  const checked = checkOccPromotion(occPromo);
+  return checked.ok ? ok({ code: checked.value.code, title: checked.value.title }) : checked;
+}
+
+/** A canonical promotion as OCC's Promotion (CONTRACTS "Legacy commerce"; simulator `occPromotion`). */
+export function promotionToOccPromotion(p: Promotion, site: string): OccPromotion {
+  return {
+    code: p.code,
+    title: p.title,
+    description: p.description,
+    promotionType: PROMOTION_TYPE,
+    enabled: true,
+    startDate: formatOccDate(p.startDate),
+    endDate: formatOccDate(p.endDate),
+    priority: p.priority,
+    promotionGroup: `${site}PromoGrp`,
+  };
+}
+
+/** A canonical promotion as an entry of OCC Product `potentialPromotions` (simulator `occProduct`). */
+export function promotionToOccPotentialPromotion(p: Pick<Promotion, 'code' | 'title' | 'description' | 'endDate'>): OccPromotion {
+  return {
+    code: p.code,
+    title: p.title,
+    description: p.description,
+    promotionType: PROMOTION_TYPE,
+    endDate: formatOccDate(p.endDate),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Carts
+
+/** Promotion code → kind, for what OCC cannot say (see legacyCartToEvaluation). */
+export type PromotionKinds = Readonly<Record<string, PromotionKind>>;
+
+const SKU = new RegExp(SKU_PATTERN);
+
+interface Candidate {
+  result: OccPromotionResult;
+  scope: PromotionScope;
+  path: string;
+  entryNumbers: number[];
+}
+
+/**
+ * OCC's PromotionResult carries no kind. Unless the caller knows it, it is read off the
+ * arithmetic of CONTRACTS "Cart evaluation": a gift consumes qualifying entries without
+ * discounting them and adds one giveaway entry; a discounting promotion is an entry's only one;
+ * BUY_ONE_GET_ONE takes `floor(q/2) × unitPrice` off, CATEGORY_PERCENTAGE `floor(base × pct/100)`
+ * for one pct. (A 50 % promotion on even quantities reads as BUY_ONE_GET_ONE: same money.)
+ * Undefined where the arithmetic cannot tell.
+ */
+function inferProductKinds(candidates: Candidate[], entries: ReadonlyMap<number, EvaluatedEntry>): (PromotionKind | undefined)[] {
+  const consumers = new Map<number, number>();
+  for (const c of candidates) for (const n of new Set(c.entryNumbers)) consumers.set(n, (consumers.get(n) ?? 0) + 1);
+  const consumed = (c: Candidate) => c.entryNumbers.map((n) => entries.get(n)).filter((e): e is EvaluatedEntry => e !== undefined);
+  const giveaways = [...entries.values()].filter((e) => e.giveaway).length;
+
+  const role = candidates.map((c): 'gift' | 'discount' | undefined => {
+    const es = consumed(c);
+    if (es.some((e) => e.discount.amount === 0)) return 'gift';
+    if (es.some((e) => consumers.get(e.entryNumber) === 1)) return 'discount';
+    return undefined;
+  });
+  const undecided = role.flatMap((r, i) => (r === undefined ? [i] : []));
+  const giftsLeft = giveaways - role.filter((r) => r === 'gift').length;
+  if (giftsLeft <= 0) for (const i of undecided) role[i] = 'discount';
+  else if (giftsLeft === undecided.length) for (const i of undecided) role[i] = 'gift';
+
+  return candidates.map((c, i) => {
+    if (role[i] === 'gift') return 'GIFT_WITH_PURCHASE';
+    if (role[i] === undefined) return undefined;
+    const es = consumed(c);
+    if (es.length === 0) return undefined;
+    if (es.every((e) => e.quantity >= 2 && e.discount.amount === Math.floor(e.quantity / 2) * e.unitPrice.amount)) return 'BUY_ONE_GET_ONE';
+    for (let pct = 1; pct <= 100; pct++) {
+      if (es.every((e) => Math.floor((e.basePrice.amount * pct) / 100) === e.discount.amount)) return 'CATEGORY_PERCENTAGE';
+    }
+    return undefined;
+  });
+}
+
+/** Canonical JSON Pointers of cartEvaluationErrors → the OCC fields they were read from. */
+function occPathOf(canonical: string, promotionPaths: readonly string[]): string {
+  const entry = /^\/entries\/(\d+)\/(\w+)(\/.*)?$/.exec(canonical);
+  if (entry) {
+    const [, i, field] = entry;
+    if (field === 'total' || field === 'discount') return `/entries/${i}/totalPrice/value`;
+    if (field === 'basePrice' || field === 'unitPrice') return `/entries/${i}/basePrice/value`;
+    return `/entries/${i}/${field}`;
+  }
+  const promo = /^\/appliedPromotions\/(\d+)(\/.*)?$/.exec(canonical);
+  if (promo) {
+    const base = promotionPaths[Number(promo[1])] ?? '';
+    return promo[2]?.startsWith('/entryNumbers/') ? `${base}/consumedEntries/${promo[2].split('/')[2]}/orderEntryNumber` : base;
+  }
+  const TOTALS: Record<string, string> = {
+    subTotal: '/subTotal/value',
+    productDiscounts: '/productDiscounts/value',
+    orderDiscounts: '/orderDiscounts/value',
+    totalDiscounts: '/totalDiscounts/value',
+    total: '/totalPrice/value',
+    tax: '/totalTax/value',
+    totalWithTax: '/totalPriceWithTax/value',
+  };
+  return TOTALS[canonical.split('/')[1] ?? ''] ?? canonical;
+}
+
+/**
+ * An OCC cart (`fields=FULL`) as the canonical CartEvaluation. OCC's entry `basePrice` is the
+ * unit price, `totalPrice` the total after the entry's product discount; a giveaway is an entry
+ * that is not `updateable`. The result must add up (cartEvaluationErrors), or the cart is
+ * reported at the OCC fields that disagree. Every price must be in `currency`.
+ *
+ * OCC does not say which kind a promotion is: `promotionKinds` (code → kind) says it when the
+ * caller knows; otherwise an order promotion is an ORDER_THRESHOLD (the only order kind) and a
+ * product promotion's kind is inferred from the arithmetic, or reported when it cannot be.
+ */
+export function legacyCartToEvaluation(occCart: unknown, currency: string, promotionKinds?: PromotionKinds): MapResult<CartEvaluation> {
+  const checked = checkOccCart(occCart);
+  if (!checked.ok) return checked;
+  const cart = checked.value;
+  const errors: MapError[] = [];
+  const money = (price: OccPrice, path: string): Money => {
+    const r = fromOccPriceIn(price, currency, path);
+    if (r.ok) return r.value;
+    errors.push(...r.errors);
+    return { amount: 0, currency };
+  };
+
+  const occEntries = cart.entries ?? [];
+  const entries: EvaluatedEntry[] = occEntries.map((e, i) => {
+    const p = `/entries/${i}`;
+    if (!SKU.test(e.product.code)) errors.push({ path: `${p}/product/code`, message: `Expected a SKU matching ${SKU_PATTERN}` });
+    const unitPrice = money(e.basePrice, `${p}/basePrice`);
+    const total = money(e.totalPrice, `${p}/totalPrice`);
+    const basePrice = { amount: unitPrice.amount * e.quantity, currency };
+    return {
+      entryNumber: e.entryNumber,
+      sku: e.product.code,
+      quantity: e.quantity,
+      unitPrice,
+      basePrice,
+      discount: { amount: basePrice.amount - total.amount, currency },
+      total,
+      giveaway: e.updateable === false,
+    };
+  });
+  const totals = {
+    subTotal: money(cart.subTotal, '/subTotal'),
+    productDiscounts: money(cart.productDiscounts, '/productDiscounts'),
+    orderDiscounts: money(cart.orderDiscounts, '/orderDiscounts'),
+    totalDiscounts: money(cart.totalDiscounts, '/totalDiscounts'),
+    total: money(cart.totalPrice, '/totalPrice'),
+    tax: money(cart.totalTax, '/totalTax'),
+    totalWithTax: money(cart.totalPriceWithTax, '/totalPriceWithTax'),
+  };
+  if (cart.totalItems !== undefined && cart.totalItems !== entries.length) {
+    errors.push({ path: '/totalItems', message: `Expected the number of entries (${entries.length}), got ${cart.totalItems}` });
+  }
+  const units = entries.reduce((s, e) => s + e.quantity, 0);
+  if (cart.totalUnitCount !== undefined && cart.totalUnitCount !== units) {
+    errors.push({ path: '/totalUnitCount', message: `Expected Σ entry quantity (${units}), got ${cart.totalUnitCount}` });
+  }
+  if (errors.length > 0) return fail(errors);
+
+  const byNumber = new Map(entries.map((e) => [e.entryNumber, e]));
+  const candidate = (scope: PromotionScope, list: string) => (result: OccPromotionResult, j: number): Candidate => ({
+    result,
+    scope,
+    path: `/${list}/${j}`,
+    entryNumbers: (result.consumedEntries ?? []).map((c) => c.orderEntryNumber),
+  });
+  const product = (cart.appliedProductPromotions ?? []).map(candidate('PRODUCT', 'appliedProductPromotions'));
+  const order = (cart.appliedOrderPromotions ?? []).map(candidate('ORDER', 'appliedOrderPromotions'));
+  const inferred = inferProductKinds(product, byNumber);
+
+  const applied: AppliedPromotion[] = [...product, ...order].map((c, k) => {
+    const { code, title } = c.result.promotion;
+    const kind = promotionKinds?.[code] ?? (c.scope === 'ORDER' ? 'ORDER_THRESHOLD' : inferred[k]);
+    if (kind === undefined) {
+      errors.push({ path: `${c.path}/promotion/code`, message: `Cannot tell the kind of promotion ${code}: OCC does not carry it and the cart's arithmetic does not show it` });
+    } else if (SCOPE_OF_KIND[kind] !== c.scope) {
+      errors.push({ path: `${c.path}/promotion/code`, message: `A ${kind} promotion cannot be applied as a ${c.scope} promotion` });
+    }
+    const description = c.result.description ?? c.result.promotion.description;
+    if (description === undefined) errors.push({ path: `${c.path}/description`, message: 'Expected required property' });
+    c.entryNumbers.forEach((n, i) => {
+      if (!byNumber.has(n)) errors.push({ path: pointer(c.path, 'consumedEntries', i, 'orderEntryNumber'), message: `No entry number ${n} in the cart` });
+    });
+    let discount = 0;
+    if (c.scope === 'ORDER') {
+      // Order promotions consume no entries; OCC gives only their sum.
+      if (order.length === 1) discount = totals.orderDiscounts.amount;
+      else if (totals.orderDiscounts.amount !== 0) {
+        errors.push({ path: `${c.path}/promotion/code`, message: `Cannot apportion orderDiscounts among ${order.length} order promotions` });
+      }
+    } else if (kind !== 'GIFT_WITH_PURCHASE') {
+      discount = [...new Set(c.entryNumbers)].reduce((s, n) => s + (byNumber.get(n)?.discount.amount ?? 0), 0);
+    }
+    return {
+      code,
+      title,
+      description: description ?? '',
+      kind: kind ?? 'GIFT_WITH_PURCHASE',
+      scope: c.scope,
+      discount: { amount: discount, currency },
+      entryNumbers: c.entryNumbers,
+    };
+  });
+  if (errors.length > 0) return fail(errors);
+
+  const evaluation: CartEvaluation = { currency, entries, appliedPromotions: applied, ...totals };
+  const paths = [...product, ...order].map((c) => c.path);
+  const invalid = cartEvaluationErrors(evaluation).map((e) => ({ path: occPathOf(e.path, paths), message: e.message }));
+  return invalid.length > 0 ? fail(invalid) : ok(evaluation);
+}
+
+/** The parts of an OCC cart the pricing and promotions contexts own. */
+export type OccCartTotals = Required<
+  Pick<
+    OccCart,
+    | 'entries'
+    | 'appliedProductPromotions'
+    | 'appliedOrderPromotions'
+    | 'subTotal'
+    | 'productDiscounts'
+    | 'orderDiscounts'
+    | 'totalDiscounts'
+    | 'totalPrice'
+    | 'totalTax'
+    | 'totalPriceWithTax'
+    | 'totalItems'
+    | 'totalUnitCount'
+    | 'deliveryItemsQuantity'
+  >
+>;
+
+/**
+ * A canonical evaluation as the OCC cart fields the pricing and promotions contexts own, in the
+ * simulator's order (`carts.ts` occCart). The gateway overlays them on the legacy cart's other
+ * fields: entries match by `entryNumber` (and `product.code`), and an entry's `product` here is
+ * only `{code}` — the overlay keeps the legacy product's name, url, images.
+ */
+export function evaluationToOccCartTotals(e: CartEvaluation): OccCartTotals {
+  const byNumber = new Map(e.entries.map((x) => [x.entryNumber, x]));
+  const result = (a: AppliedPromotion): OccPromotionResult => ({
+    promotion: { code: a.code, title: a.title, promotionType: PROMOTION_TYPE },
+    description: a.description,
+    consumedEntries: a.entryNumbers.map((n) => {
+      const entry = byNumber.get(n);
+      const quantity = entry?.quantity ?? 0;
+      return {
+        orderEntryNumber: n,
+        quantity,
+        // OCC: the entry's total per unit, rounded half up to a minor unit
+        adjustedUnitPrice: toMajor(entry && quantity > 0 ? Math.round(entry.total.amount / quantity) : 0, e.currency),
+      };
+    }),
+  });
+  const units = e.entries.reduce((s, x) => s + x.quantity, 0);
+  return {
+    entries: e.entries.map((x) => ({
+      entryNumber: x.entryNumber,
+      product: { code: x.sku },
+      quantity: x.quantity,
+      basePrice: toOccPrice(x.unitPrice),
+      totalPrice: toOccPrice(x.total),
+      updateable: !x.giveaway,
+    })),
+    appliedProductPromotions: e.appliedPromotions.filter((a) => a.scope === 'PRODUCT').map(result),
+    appliedOrderPromotions: e.appliedPromotions.filter((a) => a.scope === 'ORDER').map(result),
+    subTotal: toOccPrice(e.subTotal),
+    productDiscounts: toOccPrice(e.productDiscounts),
+    orderDiscounts: toOccPrice(e.orderDiscounts),
+    totalDiscounts: toOccPrice(e.totalDiscounts),
+    totalPrice: toOccPrice(e.total),
+    totalTax: toOccPrice(e.tax),
+    totalPriceWithTax: toOccPrice(e.totalWithTax),
+    totalItems: e.entries.length,
+    totalUnitCount: units,
+    deliveryItemsQuantity: units,
+  };
+}

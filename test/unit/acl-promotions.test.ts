@@ -1,0 +1,45 @@
+import t from 'tap';
+import {
+  checkLegacyPromotion,
+  evaluationToOccCartTotals,
+  legacyCartToEvaluation,
+  legacyPotentialPromotionToOcc,
+  legacyPromotionToOcc,
+  legacyPromotionToSummary,
+  promotionToOccPotentialPromotion,
+  promotionToOccPromotion,
+} from '../../src/contexts/promotions/legacy/mapper.js';
+import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList } from '../../src/contexts/promotions/modern/payload.js';
+import { runFixtures } from './acl-fixtures.js';
+
+t.test('golden fixtures', async (t) => {
+  runFixtures(
+    t,
+    'promotions',
+    {
+      legacyPromotionToSummary,
+      checkLegacyPromotion,
+      legacyPromotionToOcc,
+      legacyPotentialPromotionToOcc,
+      promotionToOccPromotion,
+      promotionToOccPotentialPromotion,
+      legacyCartToEvaluation,
+      evaluationToOccCartTotals,
+      checkPromotion,
+      checkPromotionList,
+      checkProductPromotionBatch,
+      checkCartEvaluation,
+    },
+    {
+      mapResult: [
+        'legacyPromotionToSummary',
+        'checkLegacyPromotion',
+        'legacyCartToEvaluation',
+        'checkPromotion',
+        'checkPromotionList',
+        'checkProductPromotionBatch',
+        'checkCartEvaluation',
+      ],
+    },
+  );
+});
