@@ -13,11 +13,17 @@ import { loadProducts, occProduct, type Need } from '../../src/composition/produ
 import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type FieldMask } from '../../src/occ/field-mask.js';
 import { availabilityToOccStock } from '../../src/contexts/inventory/legacy/mapper.js';
 import type { SiteInfo } from '../../src/occ/legacy-sites.js';
+import { readOccCart } from '../../src/composition/occ-cart.js';
 
 const OCC_JSON = 'application/json;charset=UTF-8';
 const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }) });
 const ProductParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }), code: Type.String({ pattern: SKU_PATTERN }) });
 const PromotionParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }), code: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }) });
+const CartParams = Type.Object({
+  site: Type.String({ pattern: SITE_PATTERN }),
+  userId: Type.String({ pattern: '^[A-Za-z0-9@._+-]{1,128}$' }),
+  cartId: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }),
+});
 const FieldsQuery = Type.Object({ fields: Type.Optional(Type.String({ maxLength: 2000 })), curr: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })), lang: Type.Optional(Type.String()) });
 const PromotionsQuery = Type.Object({
   type: Type.Union([Type.Literal('all'), Type.Literal('product'), Type.Literal('order')], { default: 'all' }),
@@ -101,6 +107,27 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
         out.products = skus.map((s) => occProduct(parts, s, need));
       }
       return reply.type(OCC_JSON).send(applyFieldMask(out, m, 'ProductSearchPage'));
+    },
+  );
+
+  app.get<{ Params: Static<typeof CartParams>; Querystring: Static<typeof FieldsQuery> }>(
+    '/:site/users/:userId/carts/:cartId',
+    { schema: { params: CartParams, querystring: FieldsQuery, hide: true } },
+    async (request, reply) => {
+      const { site, userId, cartId } = request.params;
+      const m = mask(request.query.fields);
+      const info = await gw.sites.get(site);
+      const scope = scopeOf(gw, request, {
+        site,
+        currency: info.currency,
+        channel: 'occ',
+        occUserId: userId,
+        cartGuid: userId === 'anonymous' ? cartId : undefined,
+      });
+      const cart = await readOccCart(gw, scope, info, { userId, cartId, authorization: request.headers.authorization }, {
+        entryStock: isFieldSelected(m, 'Cart', ['entries', 'product', 'stock']),
+      });
+      return reply.type(OCC_JSON).send(applyFieldMask(cart, m, 'Cart'));
     },
   );
 
