@@ -20,6 +20,9 @@ import occRoutes from '../routes/occ/index.js';
 import apiV1Routes from '../routes/api/v1/index.js';
 import passthroughRoutes from '../routes/passthrough.js';
 import type { Gateway } from './gateway.js';
+import idempotency from './idempotency.js';
+import loadShedding from './load-shedding.js';
+import { createIdempotencyStore, type IdempotencyStore } from './upstream/idempotency-store.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,16 +45,20 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     logger: opts.logger === false ? false : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-    requestIdLogLabel: 'requestId',
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
   });
 
   const upstreams = makeUpstreams(config, opts.upstreamUrls);
+  for (const u of Object.values(upstreams)) {
+    u.onBreakerChange((state) => app.log.warn({ event: 'breaker', upstream: u.name, state }, `circuit breaker of ${u.name} is ${state}`));
+  }
   let flags: FlagProvider;
+  let idempotencyStore: IdempotencyStore;
   try {
     flags = await createFlagProvider(config.flags, app.log);
+    idempotencyStore = await createIdempotencyStore(config.redisUrl);
   } catch (err) {
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     throw err;
@@ -63,7 +70,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     flags,
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
-    ports: buildPorts(upstreams, catalog),
+    ports: buildPorts(upstreams, catalog, config.fallbackContexts),
+    idempotencyStore,
   });
 
   app.decorate('gw', gw);
@@ -71,12 +79,16 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   app.removeContentTypeParser('text/plain');
   app.addHook('onClose', async () => {
     await flags.close();
+    await idempotencyStore.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
   });
 
   await app.register(errorHandler);
   await app.register(pathGuard);
+  await app.register(loadShedding, { shed: config.shed });
   await app.register(requestScope);
+  // after request-scope: its onSend sets the routing header that a stored response keeps
+  await app.register(idempotency, { store: idempotencyStore, ttlMs: config.idempotencyTtlS * 1000, waitMs: 3000 });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -93,7 +105,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
 
 function makeUpstreams(config: GatewayConfig, urls: Readonly<Record<UpstreamName, string>>): Record<UpstreamName, Upstream> {
   const mk = (name: UpstreamName, baseUrl: string) =>
-    new Upstream({ name, baseUrl, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections });
+    new Upstream({
+      name,
+      baseUrl,
+      timeoutMs: config.timeouts[name],
+      connections: config.upstreamConnections,
+      breaker: config.breaker,
+      retry: config.retry,
+    });
   return {
     // The OCC client speaks to the monolith's /occ/v2 root; the passthrough keeps full paths.
     legacy: mk('legacy', `${urls.legacy}/occ/v2`),

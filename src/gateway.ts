@@ -8,6 +8,7 @@ import type { Upstream } from './upstream/http.js';
 import type { SiteRegistry } from './occ/legacy-sites.js';
 import type { LegacyCatalog } from './occ/legacy-catalog.js';
 import type { Ports } from './composition/ports.js';
+import type { IdempotencyStore } from './upstream/idempotency-store.js';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -16,4 +17,5 @@ export interface Gateway {
   readonly sites: SiteRegistry;
   readonly catalog: LegacyCatalog;
   readonly ports: Ports;
+  readonly idempotencyStore: IdempotencyStore;
 }

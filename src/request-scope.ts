@@ -40,7 +40,7 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
   if (typeof tp === 'string') propagate.traceparent = tp;
   const al = request.headers['accept-language'];
   if (typeof al === 'string') propagate['accept-language'] = al;
-  request.gwScope = new Scope(decision, propagate, request.log);
+  request.gwScope = new Scope(decision, propagate, request.log, Date.now() + gw.config.requestBudgetMs);
   return request.gwScope;
 }
 

@@ -148,7 +148,6 @@ export function evaluateCart(siteId: string, entries: readonly EngineEntry[]): C
     code: a.promo.code,
     title: a.promo.title,
     description: a.promo.description,
-    kind: a.promo.kind,
     scope: a.promo.scope,
     discount: money(a.discount),
     entryNumbers: a.entryNumbers,

@@ -14,6 +14,7 @@ import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type Fiel
 import { availabilityToOccStock } from '../../src/contexts/inventory/legacy/mapper.js';
 import type { SiteInfo } from '../../src/occ/legacy-sites.js';
 import { readOccCart } from '../../src/composition/occ-cart.js';
+import cartWriteRoutes from './cart-writes.js';
 
 const OCC_JSON = 'application/json;charset=UTF-8';
 const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }) });
@@ -51,6 +52,7 @@ function needFor(m: FieldMask, type: 'Product' | 'ProductSearchPage'): Need {
 
 export default async function occRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;
+  await app.register(cartWriteRoutes, { gw });
 
   async function scopeFor(request: FastifyRequest, site: string, curr: string | undefined) {
     const info = await gw.sites.get(site);

@@ -36,7 +36,7 @@ export async function readOccCart(
   const headers: Record<string, string> = { ...scope.propagate };
   if (addr.authorization) headers.authorization = addr.authorization;
   const path = `/${encodeURIComponent(site.uid)}/users/${encodeURIComponent(addr.userId)}/carts/${encodeURIComponent(addr.cartId)}?fields=FULL`;
-  const r = await gw.upstreams.legacy.getJson(path, { headers, context: 'promotions', backend: 'legacy' });
+  const r = await gw.upstreams.legacy.getJson(path, { headers, deadline: scope.deadline, context: 'promotions', backend: 'legacy' });
   if (r.status !== 200) throw legacyRefusal(r.status, r.body);
   const checked = checkCart(r.body);
   if (!checked.ok) throw invalidPayload(scope, 'promotions', 'legacy', 'cart', checked.errors);

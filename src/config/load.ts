@@ -13,12 +13,29 @@ export interface GatewayConfig {
   readonly upstreams: Readonly<Record<UpstreamName, string | undefined>>;
   readonly flags:
     | { readonly source: 'file'; readonly dir: string }
-    | { readonly source: 'unleash'; readonly url: string; readonly token: string; readonly appName: string; readonly refreshMs: number };
+    | {
+        readonly source: 'unleash';
+        readonly url: string;
+        readonly token: string;
+        readonly appName: string;
+        readonly refreshMs: number;
+        /** Admin API access for /admin writes; undefined leaves Unleash read-only to the gateway */
+        readonly admin: { readonly token: string; readonly project: string; readonly environment: string } | undefined;
+      };
   readonly upstreamTimeoutMs: number;
+  readonly timeouts: Readonly<Record<UpstreamName, number>>;
+  readonly requestBudgetMs: number;
+  readonly breaker: Readonly<{ errorPercent: number; volume: number; windowMs: number; resetMs: number }>;
+  readonly retry: Readonly<{ max: number; budgetPercent: number }>;
+  readonly fallbackContexts: ReadonlySet<ContextName>;
+  readonly idempotencyTtlS: number;
+  readonly shed: Readonly<{ eventLoopDelayMs: number; heapBytes: number; rssBytes: number }>;
+  readonly shutdownGraceMs: number;
   readonly upstreamConnections: number;
   readonly bodyLimit: number;
   readonly passthroughPrefixes: readonly string[];
   readonly adminToken: string | undefined;
+  readonly auditLogPath: string;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -32,7 +49,13 @@ export class ConfigError extends Error {
 }
 
 const checkEnv = TypeCompiler.Compile(EnvSchema);
-const INTEGER_KEYS = new Set(['PORT', 'UNLEASH_REFRESH_MS', 'UPSTREAM_TIMEOUT_MS', 'UPSTREAM_CONNECTIONS', 'BODY_LIMIT']);
+const INTEGER_KEYS = new Set(
+  Object.entries(EnvSchema.properties)
+    .filter(([, schema]) => (schema as { type?: string }).type === 'integer')
+    .map(([key]) => key),
+);
+
+const EMPTY_IS_A_VALUE = new Set(['FALLBACK_CONTEXTS']);
 
 /**
  * Reads the env contract, reports every problem at once (not just the first), and freezes the
@@ -42,7 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(EnvSchema.properties)) {
     const v = env[key];
-    if (v === undefined || v === '') continue;
+    // An empty value means "unset" (shells export empty vars), except where empty is a choice.
+    if (v === undefined || (v === '' && !EMPTY_IS_A_VALUE.has(key))) continue;
     raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(v) ? Number(v) : v;
   }
   const withDefaults = Value.Default(EnvSchema, raw);
@@ -52,6 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   if (problems.length > 0) throw new ConfigError(problems);
 
   const prefixes = e.LEGACY_PASSTHROUGH_PREFIXES.split(',').map((p) => p.trim()).filter(Boolean);
+  const fallback = e.FALLBACK_CONTEXTS.split(',').map((c) => c.trim()).filter((c) => c && c !== 'none');
+  const badFallback = fallback.filter((c) => !(CONTEXTS as readonly string[]).includes(c));
+  if (badFallback.length) throw new ConfigError([`FALLBACK_CONTEXTS: unknown context(s) ${badFallback.join(', ')} (known: ${CONTEXTS.join(', ')})`]);
   const badPrefix = prefixes.filter((p) => !p.startsWith('/') || !p.endsWith('/'));
   if (badPrefix.length) throw new ConfigError([`LEGACY_PASSTHROUGH_PREFIXES: each prefix must start and end with "/" (got ${badPrefix.join(', ')})`]);
 
@@ -66,18 +93,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     }),
     flags: Object.freeze(
       e.UNLEASH_URL
-        ? { source: 'unleash' as const, url: e.UNLEASH_URL, token: e.UNLEASH_API_TOKEN as string, appName: e.UNLEASH_APP_NAME, refreshMs: e.UNLEASH_REFRESH_MS }
+        ? {
+            source: 'unleash' as const,
+            url: e.UNLEASH_URL,
+            token: e.UNLEASH_API_TOKEN as string,
+            appName: e.UNLEASH_APP_NAME,
+            refreshMs: e.UNLEASH_REFRESH_MS,
+            admin: e.UNLEASH_ADMIN_TOKEN
+              ? Object.freeze({
+                  token: e.UNLEASH_ADMIN_TOKEN,
+                  project: e.UNLEASH_PROJECT,
+                  environment: e.UNLEASH_ENVIRONMENT ?? tokenEnvironment(e.UNLEASH_API_TOKEN as string) ?? 'development',
+                })
+              : undefined,
+          }
         : { source: 'file' as const, dir: e.FLAGS_DIR },
     ),
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    timeouts: Object.freeze({
+      legacy: e.LEGACY_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
+      pricing: e.PRICING_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
+      inventory: e.INVENTORY_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
+      promotions: e.PROMOTIONS_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
+    }),
+    requestBudgetMs: e.REQUEST_BUDGET_MS,
+    breaker: Object.freeze({ errorPercent: e.BREAKER_ERROR_PERCENT, volume: e.BREAKER_VOLUME, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS }),
+    retry: Object.freeze({ max: e.RETRY_MAX, budgetPercent: e.RETRY_BUDGET_PERCENT }),
+    fallbackContexts: new Set(fallback as ContextName[]),
+    idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
+    shed: Object.freeze({ eventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS, heapBytes: e.SHED_HEAP_BYTES, rssBytes: e.SHED_RSS_BYTES }),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     bodyLimit: e.BODY_LIMIT,
     passthroughPrefixes: Object.freeze(prefixes),
     adminToken: e.ADMIN_TOKEN,
+    auditLogPath: e.AUDIT_LOG_PATH,
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     logLevel: e.LOG_LEVEL,
   });
+}
+
+/**
+ * Unleash client tokens read `<project>:<environment>.<secret>`; the gateway evaluates the flags
+ * of that environment, so admin writes default to it rather than to a guess.
+ */
+function tokenEnvironment(token: string): string | undefined {
+  const m = /^[^:]+:([^.*]+)\./.exec(token);
+  return m?.[1];
 }
 
 function stripSlash(u: string | undefined): string | undefined {

@@ -134,7 +134,6 @@ export const AppliedPromotion = Type.Object(
     title: Type.String(),
     /** the promotion's customer-facing description (OCC's fired message) */
     description: Type.String(),
-    kind: PromotionKind,
     scope: PromotionScope,
     discount: Money,
     /** entry numbers the promotion consumed (product promotions, gifts) */

@@ -22,7 +22,7 @@ export class LegacyCatalog {
   product(scope: Scope, site: string, code: string): Promise<OccProductDto | undefined> {
     return scope.once(`occ:product:${site}:${code}`, async () => {
       const r = await this.legacy.getJson(`/${encodeURIComponent(site)}/products/${encodeURIComponent(code)}?fields=FULL`, {
-        headers: scope.propagate,
+        ...scope.outbound,
         context: 'catalog',
         backend: 'legacy',
       });
@@ -46,7 +46,7 @@ export class LegacyCatalog {
     return scope.once(`occ:products:${site}:${codes.join(',')}`, async () => {
       const query = encodeURIComponent(':relevance' + codes.map((c) => `:code:${c}`).join(''));
       const r = await this.legacy.getJson(`/${encodeURIComponent(site)}/products/search?query=${query}&pageSize=${codes.length}&fields=FULL`, {
-        headers: scope.propagate,
+        ...scope.outbound,
         context: 'catalog',
         backend: 'legacy',
       });
@@ -61,7 +61,7 @@ export class LegacyCatalog {
   async search(scope: Scope, site: string, params: URLSearchParams): Promise<OccSearchPageDto> {
     params.set('fields', 'FULL');
     const r = await this.legacy.getJson(`/${encodeURIComponent(site)}/products/search?${params.toString()}`, {
-      headers: scope.propagate,
+      ...scope.outbound,
       context: 'catalog',
       backend: 'legacy',
     });

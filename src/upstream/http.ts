@@ -1,25 +1,43 @@
 /**
- * Outbound HTTP to one upstream: a keep-alive undici Pool, a per-call timeout, and the
- * translation of transport failures into the gateway's error model. Adapters call `getJson`
- * / `sendJson`; they never see sockets or raw undici errors.
+ * Outbound HTTP to one upstream: a keep-alive undici Pool, a per-call timeout bounded by the
+ * request's own budget, an opossum circuit breaker, and retries with jittered backoff for safe
+ * calls only (idempotent method or an Idempotency-Key) under a retry budget. Transport failures
+ * become the gateway's error model here; adapters never see sockets or raw undici errors.
  */
+import CircuitBreaker from 'opossum';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayError } from '../errors.js';
+import { RetryBudget } from './retry-budget.js';
+
+export interface BreakerOptions {
+  errorPercent: number;
+  volume: number;
+  windowMs: number;
+  resetMs: number;
+}
 
 export interface UpstreamOptions {
   name: string;
   baseUrl: string;
   timeoutMs: number;
   connections: number;
+  breaker?: BreakerOptions;
+  retry?: { max: number; budgetPercent: number };
 }
 
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export interface CallOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method?: Method;
   body?: unknown;
   headers?: Record<string, string>;
   /** which bounded context this call serves, for errors and logs */
   context?: string;
   backend?: 'legacy' | 'new';
+  /** absolute time (ms since epoch) by which the inbound request must be answered */
+  deadline?: number;
+  /** a body forwarded as received (e.g. an OCC form post) instead of `body` as JSON */
+  rawBody?: { contentType: string; text: string };
 }
 
 export interface UpstreamResponse {
@@ -29,12 +47,44 @@ export interface UpstreamResponse {
   body: unknown;
 }
 
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+const DEFAULT_BREAKER: BreakerOptions = { errorPercent: 50, volume: 10, windowMs: 10_000, resetMs: 5_000 };
+const IDEMPOTENT = new Set<Method>(['GET', 'PUT', 'DELETE']);
+/** the connection broke: the request may or may not have reached the upstream */
+const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+/** the request certainly did not reach the upstream */
+const NOT_SENT = new Set(['ECONNREFUSED']);
+
+interface Attempt {
+  path: string;
+  method: Method;
+  headers: Record<string, string>;
+  body: string | undefined;
+  timeoutMs: number;
+  opts: CallOptions;
+}
+
+/** A transport-level failure, kept apart so the retry policy can see what happened. */
+class TransportFailure extends Error {
+  constructor(
+    readonly gatewayError: GatewayError,
+    readonly delivery: 'not-sent' | 'maybe-sent' | 'timed-out' | 'other',
+  ) {
+    super(gatewayError.message);
+  }
+}
+
 export class Upstream {
   readonly name: string;
   readonly origin: string;
   readonly basePath: string;
   readonly pool: Pool;
   private readonly timeoutMs: number;
+  private readonly breaker: CircuitBreaker<[Attempt], UpstreamResponse>;
+  private readonly resetMs: number;
+  private readonly maxRetries: number;
+  private readonly budget: RetryBudget;
 
   constructor(opts: UpstreamOptions) {
     const u = new URL(opts.baseUrl);
@@ -46,77 +96,148 @@ export class Upstream {
       connections: opts.connections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
       connectTimeout: Math.min(opts.timeoutMs, 5_000),
     });
+    const b = opts.breaker ?? DEFAULT_BREAKER;
+    this.resetMs = b.resetMs;
+    this.breaker = new CircuitBreaker((a: Attempt) => this.attempt(a), {
+      timeout: false, // the attempt has its own timeout
+      errorThresholdPercentage: b.errorPercent,
+      volumeThreshold: b.volume,
+      rollingCountTimeout: b.windowMs,
+      rollingCountBuckets: 10,
+      resetTimeout: b.resetMs,
+      // Only upstream trouble counts; a 4xx is an answer, not a failure.
+      errorFilter: (err: unknown) => !(err instanceof TransportFailure || (err instanceof GatewayError && err.status >= 500)),
+    });
+    this.maxRetries = opts.retry?.max ?? 1;
+    this.budget = new RetryBudget(opts.retry?.budgetPercent ?? 10);
   }
 
-  /** JSON call; resolves with any HTTP status, rejects only with a GatewayError. */
+  get breakerState(): BreakerState {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  onBreakerChange(listener: (state: BreakerState) => void): void {
+    this.breaker.on('open', () => listener('open'));
+    this.breaker.on('halfOpen', () => listener('half-open'));
+    this.breaker.on('close', () => listener('closed'));
+  }
+
+  /**
+   * A JSON call. Resolves with any status below 500; a 5xx, a timeout, an unreachable upstream
+   * or an open breaker reject with a GatewayError (502/503/504).
+   */
   async call(path: string, opts: CallOptions = {}): Promise<UpstreamResponse> {
+    const method = opts.method ?? 'GET';
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     let body: string | undefined;
-    if (opts.body !== undefined) {
+    if (opts.rawBody) {
+      body = opts.rawBody.text;
+      headers['content-type'] = opts.rawBody.contentType;
+    } else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';
     }
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const idempotent = IDEMPOTENT.has(method);
+    const keyed = headers['idempotency-key'] !== undefined;
+    for (let attemptNo = 0; ; attemptNo++) {
+      const remaining = opts.deadline === undefined ? this.timeoutMs : opts.deadline - Date.now();
+      if (remaining <= 0) {
+        throw new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)}: the request's time budget is spent`, ctx(opts));
+      }
+      this.budget.recordCall();
+      try {
+        return await this.breaker.fire({ path: this.basePath + path, method, headers, body, timeoutMs: Math.min(this.timeoutMs, remaining), opts });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'EOPENBREAKER') {
+          throw new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)}: circuit breaker open`, {
+            ...ctx(opts),
+            retryAfterSeconds: Math.max(1, Math.ceil(this.resetMs / 1000)),
+          });
+        }
+        // An idempotent call may be retried after any broken connection; a keyed write only when
+        // it certainly never arrived (the upstream does not know our keys, so it cannot dedupe).
+        const retryable =
+          err instanceof TransportFailure &&
+          ((idempotent && (err.delivery === 'maybe-sent' || err.delivery === 'not-sent')) || (keyed && err.delivery === 'not-sent'));
+        if (retryable && attemptNo < this.maxRetries && this.budget.tryRetry()) {
+          // Full jitter (AWS architecture blog): spreads retries of many clients apart.
+          await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attemptNo));
+          continue;
+        }
+        throw err instanceof TransportFailure ? err.gatewayError : err;
+      }
+    }
+  }
+
+  /** Alias kept for readability at call sites that only read. */
+  getJson(path: string, opts: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call(path, opts);
+  }
+
+  private async attempt(a: Attempt): Promise<UpstreamResponse> {
     let res: Awaited<ReturnType<Pool['request']>>;
     let text: string;
     try {
-      res = await this.pool.request({ method: opts.method ?? 'GET', path: this.basePath + path, headers, body, signal });
+      res = await this.pool.request({
+        method: a.method,
+        path: a.path,
+        headers: a.headers,
+        body: a.body,
+        headersTimeout: a.timeoutMs,
+        bodyTimeout: a.timeoutMs,
+        signal: AbortSignal.timeout(a.timeoutMs),
+      });
       text = await res.body.text();
     } catch (err) {
-      throw this.transportError(err, opts);
+      throw this.transportFailure(err, a);
     }
+    if (res.statusCode >= 500) throw this.statusError(res.statusCode, a.opts);
     if (text.length === 0) return { status: res.statusCode, headers: res.headers, body: undefined };
     try {
       return { status: res.statusCode, headers: res.headers, body: JSON.parse(text) };
     } catch {
-      if (res.statusCode >= 500) throw this.statusError(res.statusCode, opts);
-      throw new GatewayError(502, 'GW_ERR_UPSTREAM_INVALID_PAYLOAD', `${this.describe(opts)} returned a body that is not JSON`, {
-        ...ctx(opts),
+      throw new GatewayError(502, 'GW_ERR_UPSTREAM_INVALID_PAYLOAD', `${this.describe(a.opts)} returned a body that is not JSON`, {
+        ...ctx(a.opts),
         errors: [{ path: '', message: 'body is not valid JSON' }],
       });
     }
   }
 
-  /** Like `call`, but a 5xx becomes a GatewayError too: the common case for reads. */
-  async getJson(path: string, opts: CallOptions = {}): Promise<UpstreamResponse> {
-    const r = await this.call(path, opts);
-    if (r.status >= 500) throw this.statusError(r.status, opts);
-    return r;
-  }
-
-  statusError(status: number, opts: CallOptions): GatewayError {
+  private statusError(status: number, opts: CallOptions): GatewayError {
     if (status === 503) return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)} is unavailable`, { ...ctx(opts), retryAfterSeconds: 1 });
     if (status === 504) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)} timed out`, ctx(opts));
     return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', `${this.describe(opts)} failed with status ${status}`, ctx(opts));
   }
 
-  private transportError(err: unknown, opts: CallOptions): GatewayError {
-    const e = err as { name?: string; code?: string };
+  private transportFailure(err: unknown, a: Attempt): TransportFailure {
+    const e = err as { name?: string; code?: string; cause?: { code?: string } };
     const timedOut =
       e.name === 'TimeoutError' ||
       err instanceof undiciErrors.HeadersTimeoutError ||
       err instanceof undiciErrors.BodyTimeoutError ||
       err instanceof undiciErrors.ConnectTimeoutError;
     if (timedOut) {
-      return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)} did not answer within ${this.timeoutMs} ms`, { ...ctx(opts), cause: err });
+      return new TransportFailure(
+        new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(a.opts)} did not answer within ${a.timeoutMs} ms`, { ...ctx(a.opts), cause: err }),
+        'timed-out',
+      );
     }
-    return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)} is unreachable`, {
-      ...ctx(opts),
-      retryAfterSeconds: 1,
-      cause: err,
-    });
+    const code = e.code ?? e.cause?.code ?? '';
+    return new TransportFailure(
+      new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(a.opts)} is unreachable`, { ...ctx(a.opts), retryAfterSeconds: 1, cause: err }),
+      NOT_SENT.has(code) ? 'not-sent' : MAYBE_SENT.has(code) ? 'maybe-sent' : 'other',
+    );
   }
 
   private describe(opts: CallOptions): string {
     return opts.context ? `${opts.context} upstream (${opts.backend ?? this.name})` : `upstream ${this.name}`;
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    this.breaker.shutdown();
+    await this.pool.close();
   }
 }
 

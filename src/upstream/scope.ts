@@ -17,12 +17,19 @@ export class Scope {
   readonly fallbacks = new Set<ContextName>();
   private readonly memo = new Map<string, Promise<unknown>>();
 
+  /** what every upstream call of this request carries: propagated headers and the deadline */
+  readonly outbound: { readonly headers: Record<string, string>; readonly deadline: number };
+
   constructor(
     readonly decision: RoutingDecision,
     /** headers every upstream call carries: x-request-id, traceparent */
     readonly propagate: Record<string, string>,
     readonly log: ScopeLogger,
-  ) {}
+    /** absolute time (ms since epoch) by which the request must be answered */
+    readonly deadline: number = Date.now() + 5000,
+  ) {
+    this.outbound = { headers: propagate, deadline };
+  }
 
   /** The backend serving `context` for this request; records that the context was touched. */
   use(context: ContextName): 'legacy' | 'new' {

@@ -29,7 +29,9 @@ export async function startWorld(t: Teardown, rollouts: Rollouts = {}, env: Reco
   const backends = await startBackends();
   const flagsDir = await mkdtemp(join(tmpdir(), 'strangler-flags-'));
   await writeFile(join(flagsDir, 'routes.json'), JSON.stringify(flagFile(rollouts, flagOpts)));
-  const config = loadConfig({ FLAGS_DIR: flagsDir, LOG_LEVEL: 'silent', ...env });
+  // The backends share the test's event loop (seed and index builds block it for a moment), so
+  // event-loop load shedding would measure them, not the gateway: off unless a test asks.
+  const config = loadConfig({ FLAGS_DIR: flagsDir, LOG_LEVEL: 'silent', SHED_EVENT_LOOP_DELAY_MS: '0', ...env });
   const app = await buildGateway({
     config,
     upstreamUrls: { legacy: backends.legacy.url, pricing: backends.pricing.url, inventory: backends.inventory.url, promotions: backends.promotions.url },

@@ -21,7 +21,7 @@ async function cartWith(w: Awaited<ReturnType<typeof startWorld>>, entries: [str
 }
 
 t.test('an OCC cart reads the same through legacy and new calculation', async (t) => {
-  const w = await startWorld(t);
+  const w = await startWorld(t, {}, { FALLBACK_CONTEXTS: '' });
   // Find well-stocked products that trigger promotions, through the canonical API.
   const skus = Array.from({ length: 100 }, (_, i) => String(1000200 + i));
   const views = (await w.app.inject({ url: `/api/v1/sites/${SITE}/products?skus=${skus.join(',')}` })).json().products as {

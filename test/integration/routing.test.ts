@@ -25,7 +25,8 @@ t.test('all legacy: canonical product view from the monolith', async (t) => {
 
 for (const ctx of ['pricing', 'inventory', 'promotions'] as const) {
   t.test(`${ctx} on new: header and backend`, async (t) => {
-    const w = await startWorld(t, { [ctx]: 100 });
+    // fallback off: a failing new service must show, not be absorbed
+    const w = await startWorld(t, { [ctx]: 100 }, { FALLBACK_CONTEXTS: '' });
     // Break the new service: if the gateway calls it, the answer changes.
     const r = await w.app.inject({ url: `/api/v1/sites/${SITE}/products/1000002` });
     t.equal(r.statusCode, 200);

@@ -20,7 +20,7 @@ export class LegacyInventory implements InventoryPort {
       // Stock alone: OCC's dedicated stock endpoint is the monolith's cheapest answer.
       const sku = skus[0] as string;
       const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/products/${encodeURIComponent(sku)}/stock`, {
-        headers: scope.propagate,
+        ...scope.outbound,
         context: 'inventory',
         backend: 'legacy',
       });

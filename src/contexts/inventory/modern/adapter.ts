@@ -12,7 +12,7 @@ export class ModernInventory implements InventoryPort {
 
   async availability(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, Availability>> {
     const path = `/v1/sites/${encodeURIComponent(site.uid)}/availability?skus=${skus.map(encodeURIComponent).join(',')}`;
-    const r = await this.upstream.getJson(path, { headers: scope.propagate, context: 'inventory', backend: 'new' });
+    const r = await this.upstream.getJson(path, { ...scope.outbound, context: 'inventory', backend: 'new' });
     if (r.status === 404) return new Map();
     if (r.status !== 200) throw unexpectedStatus('inventory', 'new', r.status);
     const checked = checkAvailabilityBatch(r.body);

@@ -12,7 +12,7 @@ export class ModernPricing implements PricingPort {
 
   async prices(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, Money>> {
     const path = `/v1/sites/${encodeURIComponent(site.uid)}/prices?skus=${skus.map(encodeURIComponent).join(',')}`;
-    const r = await this.upstream.getJson(path, { headers: scope.propagate, context: 'pricing', backend: 'new' });
+    const r = await this.upstream.getJson(path, { ...scope.outbound, context: 'pricing', backend: 'new' });
     if (r.status === 404) return new Map();
     if (r.status !== 200) throw unexpectedStatus('pricing', 'new', r.status);
     const checked = checkPriceBatch(r.body);

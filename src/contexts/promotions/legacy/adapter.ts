@@ -40,7 +40,7 @@ export class LegacyPromotions implements PromotionsPort {
 
   async list(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<OccPromotion[]> {
     const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/promotions?type=${type}&fields=FULL`, {
-      headers: scope.propagate,
+      ...scope.outbound,
       context: 'promotions',
       backend: 'legacy',
     });
@@ -52,7 +52,7 @@ export class LegacyPromotions implements PromotionsPort {
 
   async get(scope: Scope, site: SiteInfo, code: string): Promise<OccPromotion | undefined> {
     const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/promotions/${encodeURIComponent(code)}?fields=FULL`, {
-      headers: scope.propagate,
+      ...scope.outbound,
       context: 'promotions',
       backend: 'legacy',
     });
@@ -65,7 +65,7 @@ export class LegacyPromotions implements PromotionsPort {
 
   async evaluate(scope: Scope, site: SiteInfo, entries: readonly PricedEntry[]): Promise<CartEvaluation> {
     const base = `/${encodeURIComponent(site.uid)}/users/anonymous/carts`;
-    const call = { headers: scope.propagate, context: 'promotions', backend: 'legacy' as const };
+    const call = { ...scope.outbound, context: 'promotions', backend: 'legacy' as const };
     const created = await this.legacy.getJson(`${base}?fields=BASIC`, { ...call, method: 'POST' });
     const guid = (created.body as { guid?: unknown } | undefined)?.guid;
     if (created.status !== 201 && created.status !== 200) throw unexpectedStatus('promotions', 'legacy', created.status);

@@ -14,13 +14,12 @@ import {
   type EvaluatedEntry,
   type Money,
   type Promotion,
-  type PromotionKind,
   type PromotionScope,
   type PromotionSummary,
 } from '../../../domain/model.js';
 import { OccCart, OccDate, OccPromotion, type OccPrice, type OccPromotionResult } from '../../../occ/dto.js';
 import { formatOccDate, fromOccPriceIn, toMajor, toOccPrice, tryParseOccDate } from '../../../occ/format.js';
-import { cartEvaluationErrors, SCOPE_OF_KIND } from '../modern/payload.js';
+import { cartEvaluationErrors } from '../modern/payload.js';
 
 /** OCC's `promotionType` for every promotion of SAP's rule engine. */
 export const PROMOTION_TYPE = 'Rule Based Promotion';
@@ -135,9 +134,6 @@ export function promotionToOccPotentialPromotion(p: Pick<Promotion, 'code' | 'ti
 // ---------------------------------------------------------------------------------------------
 // Carts
 
-/** Promotion code → kind, for what OCC cannot say (see legacyCartToEvaluation). */
-export type PromotionKinds = Readonly<Record<string, PromotionKind>>;
-
 const SKU = new RegExp(SKU_PATTERN);
 
 interface Candidate {
@@ -148,41 +144,24 @@ interface Candidate {
 }
 
 /**
- * OCC's PromotionResult carries no kind. Unless the caller knows it, it is read off the
- * arithmetic of CONTRACTS "Cart evaluation": a gift consumes qualifying entries without
- * discounting them and adds one giveaway entry; a discounting promotion is an entry's only one;
- * BUY_ONE_GET_ONE takes `floor(q/2) × unitPrice` off, CATEGORY_PERCENTAGE `floor(base × pct/100)`
- * for one pct. (A 50 % promotion on even quantities reads as BUY_ONE_GET_ONE: same money.)
- * Undefined where the arithmetic cannot tell.
+ * Entry number → the index of the product promotion its discount is credited to. OCC gives
+ * neither a promotion's kind nor its discount, only the entries it consumed; CONTRACTS "Cart
+ * evaluation" lets at most one promotion discount an entry, while a gift consumes the entries
+ * that qualify for it without discounting them. So an entry's discount goes to its only consumer;
+ * when several consumed it, to the first of them whose consumed entries are all discounted (a
+ * gift's qualifying entries are normally not), or else to the first listed. This only apportions
+ * productDiscounts among the promotions, so it never refuses a cart.
  */
-function inferProductKinds(candidates: Candidate[], entries: ReadonlyMap<number, EvaluatedEntry>): (PromotionKind | undefined)[] {
-  const consumers = new Map<number, number>();
-  for (const c of candidates) for (const n of new Set(c.entryNumbers)) consumers.set(n, (consumers.get(n) ?? 0) + 1);
-  const consumed = (c: Candidate) => c.entryNumbers.map((n) => entries.get(n)).filter((e): e is EvaluatedEntry => e !== undefined);
-  const giveaways = [...entries.values()].filter((e) => e.giveaway).length;
-
-  const role = candidates.map((c): 'gift' | 'discount' | undefined => {
-    const es = consumed(c);
-    if (es.some((e) => e.discount.amount === 0)) return 'gift';
-    if (es.some((e) => consumers.get(e.entryNumber) === 1)) return 'discount';
-    return undefined;
-  });
-  const undecided = role.flatMap((r, i) => (r === undefined ? [i] : []));
-  const giftsLeft = giveaways - role.filter((r) => r === 'gift').length;
-  if (giftsLeft <= 0) for (const i of undecided) role[i] = 'discount';
-  else if (giftsLeft === undecided.length) for (const i of undecided) role[i] = 'gift';
-
-  return candidates.map((c, i) => {
-    if (role[i] === 'gift') return 'GIFT_WITH_PURCHASE';
-    if (role[i] === undefined) return undefined;
-    const es = consumed(c);
-    if (es.length === 0) return undefined;
-    if (es.every((e) => e.quantity >= 2 && e.discount.amount === Math.floor(e.quantity / 2) * e.unitPrice.amount)) return 'BUY_ONE_GET_ONE';
-    for (let pct = 1; pct <= 100; pct++) {
-      if (es.every((e) => Math.floor((e.basePrice.amount * pct) / 100) === e.discount.amount)) return 'CATEGORY_PERCENTAGE';
-    }
-    return undefined;
-  });
+function discountOwners(candidates: readonly Candidate[], entries: ReadonlyMap<number, EvaluatedEntry>): Map<number, number> {
+  const onlyDiscounted = candidates.map((c) => c.entryNumbers.every((n) => (entries.get(n)?.discount.amount ?? 0) > 0));
+  const owners = new Map<number, number>();
+  for (const [n, entry] of entries) {
+    if (entry.discount.amount === 0) continue;
+    const consumers = candidates.flatMap((c, i) => (c.entryNumbers.includes(n) ? [i] : []));
+    const owner = consumers.find((i) => onlyDiscounted[i]) ?? consumers[0];
+    if (owner !== undefined) owners.set(n, owner);
+  }
+  return owners;
 }
 
 /** Canonical JSON Pointers of cartEvaluationErrors → the OCC fields they were read from. */
@@ -217,11 +196,12 @@ function occPathOf(canonical: string, promotionPaths: readonly string[]): string
  * that is not `updateable`. The result must add up (cartEvaluationErrors), or the cart is
  * reported at the OCC fields that disagree. Every price must be in `currency`.
  *
- * OCC does not say which kind a promotion is: `promotionKinds` (code → kind) says it when the
- * caller knows; otherwise an order promotion is an ORDER_THRESHOLD (the only order kind) and a
- * product promotion's kind is inferred from the arithmetic, or reported when it cannot be.
+ * OCC does not say which kind a promotion is, and the canonical applied promotion does not carry
+ * one: its scope is the OCC list it came from (`appliedOrderPromotions` → ORDER,
+ * `appliedProductPromotions` → PRODUCT), a product promotion's discount is that of the entries
+ * credited to it (discountOwners), an order promotion's the cart's orderDiscounts.
  */
-export function legacyCartToEvaluation(occCart: unknown, currency: string, promotionKinds?: PromotionKinds): MapResult<CartEvaluation> {
+export function legacyCartToEvaluation(occCart: unknown, currency: string): MapResult<CartEvaluation> {
   const checked = checkOccCart(occCart);
   if (!checked.ok) return checked;
   const cart = checked.value;
@@ -278,16 +258,10 @@ export function legacyCartToEvaluation(occCart: unknown, currency: string, promo
   });
   const product = (cart.appliedProductPromotions ?? []).map(candidate('PRODUCT', 'appliedProductPromotions'));
   const order = (cart.appliedOrderPromotions ?? []).map(candidate('ORDER', 'appliedOrderPromotions'));
-  const inferred = inferProductKinds(product, byNumber);
+  const owners = discountOwners(product, byNumber);
 
   const applied: AppliedPromotion[] = [...product, ...order].map((c, k) => {
     const { code, title } = c.result.promotion;
-    const kind = promotionKinds?.[code] ?? (c.scope === 'ORDER' ? 'ORDER_THRESHOLD' : inferred[k]);
-    if (kind === undefined) {
-      errors.push({ path: `${c.path}/promotion/code`, message: `Cannot tell the kind of promotion ${code}: OCC does not carry it and the cart's arithmetic does not show it` });
-    } else if (SCOPE_OF_KIND[kind] !== c.scope) {
-      errors.push({ path: `${c.path}/promotion/code`, message: `A ${kind} promotion cannot be applied as a ${c.scope} promotion` });
-    }
     const description = c.result.description ?? c.result.promotion.description;
     if (description === undefined) errors.push({ path: `${c.path}/description`, message: 'Expected required property' });
     c.entryNumbers.forEach((n, i) => {
@@ -300,14 +274,13 @@ export function legacyCartToEvaluation(occCart: unknown, currency: string, promo
       else if (totals.orderDiscounts.amount !== 0) {
         errors.push({ path: `${c.path}/promotion/code`, message: `Cannot apportion orderDiscounts among ${order.length} order promotions` });
       }
-    } else if (kind !== 'GIFT_WITH_PURCHASE') {
-      discount = [...new Set(c.entryNumbers)].reduce((s, n) => s + (byNumber.get(n)?.discount.amount ?? 0), 0);
+    } else {
+      discount = [...new Set(c.entryNumbers)].reduce((s, n) => s + (owners.get(n) === k ? (byNumber.get(n)?.discount.amount ?? 0) : 0), 0);
     }
     return {
       code,
       title,
       description: description ?? '',
-      kind: kind ?? 'GIFT_WITH_PURCHASE',
       scope: c.scope,
       discount: { amount: discount, currency },
       entryNumbers: c.entryNumbers,

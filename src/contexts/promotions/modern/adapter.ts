@@ -18,7 +18,7 @@ export class ModernPromotions implements PromotionsPort {
   private async definitions(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<Promotion[]> {
     return scope.once(`promotions:list:${site.uid}:${type}`, async () => {
       const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/promotions${SCOPE_OF[type]}`, {
-        headers: scope.propagate,
+        ...scope.outbound,
         context: 'promotions',
         backend: 'new',
       });
@@ -32,7 +32,7 @@ export class ModernPromotions implements PromotionsPort {
   async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
     const path = `/v1/sites/${encodeURIComponent(site.uid)}/product-promotions?skus=${skus.map(encodeURIComponent).join(',')}`;
     const [r, defs] = await Promise.all([
-      this.upstream.getJson(path, { headers: scope.propagate, context: 'promotions', backend: 'new' }),
+      this.upstream.getJson(path, { ...scope.outbound, context: 'promotions', backend: 'new' }),
       this.definitions(scope, site, 'product'),
     ]);
     if (r.status === 404) return new Map();
@@ -59,7 +59,7 @@ export class ModernPromotions implements PromotionsPort {
 
   async get(scope: Scope, site: SiteInfo, code: string): Promise<OccPromotion | undefined> {
     const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/promotions/${encodeURIComponent(code)}`, {
-      headers: scope.propagate,
+      ...scope.outbound,
       context: 'promotions',
       backend: 'new',
     });
@@ -74,7 +74,7 @@ export class ModernPromotions implements PromotionsPort {
     const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/carts/evaluate`, {
       method: 'POST',
       body: { entries },
-      headers: scope.propagate,
+      ...scope.outbound,
       context: 'promotions',
       backend: 'new',
     });

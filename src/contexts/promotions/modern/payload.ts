@@ -135,8 +135,8 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 /**
  * What a cart evaluation means (CONTRACTS "Cart evaluation"), checked on a schema-valid one:
  * one currency; per entry `basePrice = unitPrice × quantity`, `total = basePrice − discount`,
- * `0 ≤ discount ≤ basePrice`, a giveaway costs nothing; promotions name existing entries, in the
- * scope of their kind, and their discounts add up to the totals; `subTotal = Σ basePrice`,
+ * `0 ≤ discount ≤ basePrice`, a giveaway costs nothing; promotions name existing entries and
+ * their discounts add up to the totals per scope; `subTotal = Σ basePrice`,
  * `productDiscounts = Σ discount`, `totalDiscounts = product + order`, `total = subTotal −
  * totalDiscounts`, `totalWithTax = total + tax`. Paths are canonical JSON Pointers.
  */
@@ -166,9 +166,6 @@ export function cartEvaluationErrors(e: CartEvaluation): MapError[] {
   const byScope = { PRODUCT: 0, ORDER: 0 };
   e.appliedPromotions.forEach((a: AppliedPromotion, i) => {
     const p = `/appliedPromotions/${i}`;
-    if (SCOPE_OF_KIND[a.kind] !== a.scope) {
-      errors.push({ path: `${p}/scope`, message: `A ${a.kind} promotion has scope ${SCOPE_OF_KIND[a.kind]}, got ${a.scope}` });
-    }
     currencyOf(a.discount, `${p}/discount`);
     if (a.discount.amount < 0) errors.push({ path: `${p}/discount/amount`, message: `Expected a non-negative discount, got ${a.discount.amount}` });
     a.entryNumbers.forEach((n, k) => {
@@ -206,7 +203,6 @@ function copyEvaluation(e: CartEvaluation): CartEvaluation {
       code: a.code,
       title: a.title,
       description: a.description,
-      kind: a.kind,
       scope: a.scope,
       discount: copyMoney(a.discount),
       entryNumbers: [...a.entryNumbers],

@@ -1,0 +1,32 @@
+/**
+ * Load shedding with @fastify/under-pressure: past the event-loop delay, heap or RSS limits the
+ * gateway answers 503 with Retry-After at once instead of queueing work it cannot finish in time.
+ * Health endpoints are never shed: an orchestrator must still see the process alive.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import underPressure from '@fastify/under-pressure';
+import { GatewayError } from './errors.js';
+import { sendError } from './error-handler.js';
+import type { GatewayConfig } from './config/load.js';
+
+const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
+
+async function loadSheddingPlugin(app: FastifyInstance, opts: { shed: GatewayConfig['shed'] }): Promise<void> {
+  const { eventLoopDelayMs, heapBytes, rssBytes } = opts.shed;
+  if (!eventLoopDelayMs && !heapBytes && !rssBytes) return;
+  await app.register(underPressure, {
+    ...(eventLoopDelayMs ? { maxEventLoopDelay: eventLoopDelayMs } : {}),
+    ...(heapBytes ? { maxHeapUsedBytes: heapBytes } : {}),
+    ...(rssBytes ? { maxRssBytes: rssBytes } : {}),
+    sampleInterval: 100,
+    pressureHandler: (request, reply, type, value) => {
+      // Not sending a reply lets the request through: health checks always are.
+      if (EXEMPT.has(request.url.split('?')[0] ?? '')) return;
+      request.log.warn({ event: 'shed', type, value }, 'shedding load');
+      sendError(request, reply, new GatewayError(503, 'GW_ERR_OVERLOADED', 'the gateway is overloaded; retry shortly', { retryAfterSeconds: 2 }));
+    },
+  });
+}
+
+export default fp(loadSheddingPlugin, { name: 'load-shedding', fastify: '5.x', dependencies: ['error-handler'] });
