@@ -22,7 +22,10 @@ export default async function healthRoutes(app: FastifyInstance, opts: { gw: Gat
       }),
     );
     checks.flags = gw.flags.lastError ? `stale: ${gw.flags.lastError}` : 'ok';
-    const ready = checks.legacy === 'up';
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', flagSource: gw.flags.source, checks });
+    const breakers: Record<string, string> = {};
+    for (const [name, u] of Object.entries(gw.upstreams)) breakers[name] = u.breakerState;
+    if (app.isDraining()) checks.shutdown = 'draining';
+    const ready = checks.legacy === 'up' && !app.isDraining();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', flagSource: gw.flags.source, checks, breakers });
   });
 }

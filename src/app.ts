@@ -28,6 +28,9 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** the gateway's services (flags, upstreams, ports), for admin routes and tests */
     gw: Gateway;
+    /** start draining before close(): readiness fails, connections are not kept alive */
+    drain(): void;
+    isDraining(): boolean;
   }
 }
 
@@ -46,6 +49,10 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     bodyLimit: config.bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     trustProxy: false,
+    // Graceful shutdown (server.ts) drains before closing; requests that reach the gateway while
+    // it closes are still served (with `connection: close`), never answered 503 or reset.
+    forceCloseConnections: false,
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
   });
@@ -77,6 +84,21 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   app.decorate('gw', gw);
   // The gateway's own routes take JSON only; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
+  // Graceful shutdown: once draining, responses say `connection: close`, so keep-alive clients
+  // stop reusing a connection the server is about to drop, and /readyz answers 503 so a load
+  // balancer stops sending new ones.
+  let draining = false;
+  app.decorate('drain', () => {
+    draining = true;
+  });
+  app.decorate('isDraining', () => draining);
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onClose', async () => {
     await flags.close();
     await idempotencyStore.close();

@@ -12,14 +12,21 @@ export function isOccPath(url: string): boolean {
   return url.startsWith('/occ/');
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: GatewayError): FastifyReply {
+/** Sets status, headers and content type for `err` on `reply` and returns the body to send. */
+export function errorResponse(request: FastifyRequest, reply: FastifyReply, err: GatewayError): object {
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   reply.code(err.status);
   if (isOccPath(request.url)) {
-    return reply.type('application/json;charset=UTF-8').send(toOccErrorList(err));
+    reply.type('application/json;charset=UTF-8');
+    return toOccErrorList(err);
   }
+  reply.type('application/problem+json');
   const path = request.url.split('?')[0] ?? request.url;
-  return reply.type('application/problem+json').send(toProblem(err, path, String(request.id)));
+  return toProblem(err, path, String(request.id));
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: GatewayError): FastifyReply {
+  return reply.send(errorResponse(request, reply, err));
 }
 
 const FASTIFY_CODES: Record<string, [number, ErrorCode, string]> = {

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import underPressure from '@fastify/under-pressure';
 import { GatewayError } from './errors.js';
-import { sendError } from './error-handler.js';
+import { errorResponse } from './error-handler.js';
 import type { GatewayConfig } from './config/load.js';
 
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
@@ -24,7 +24,8 @@ async function loadSheddingPlugin(app: FastifyInstance, opts: { shed: GatewayCon
       // Not sending a reply lets the request through: health checks always are.
       if (EXEMPT.has(request.url.split('?')[0] ?? '')) return;
       request.log.warn({ event: 'shed', type, value }, 'shedding load');
-      sendError(request, reply, new GatewayError(503, 'GW_ERR_OVERLOADED', 'the gateway is overloaded; retry shortly', { retryAfterSeconds: 2 }));
+      // A returned body is sent by under-pressure and stops the request (a promise would not).
+      return errorResponse(request, reply, new GatewayError(503, 'GW_ERR_OVERLOADED', 'the gateway is overloaded; retry shortly', { retryAfterSeconds: 2 })) as never;
     },
   });
 }

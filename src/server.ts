@@ -7,7 +7,6 @@ import { buildGateway } from './app.js';
 import { startSomeBackends, type SomeBackends } from '../backends/index.js';
 
 const EMBEDDED_PORTS: Record<UpstreamName, number> = { legacy: 8081, pricing: 8082, inventory: 8083, promotions: 8084 };
-const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   let config;
@@ -33,7 +32,9 @@ async function main(): Promise<void> {
 
   const app = await buildGateway({ config, upstreamUrls: urls });
   await app.listen({ host: config.host, port: config.port });
-  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port; // PORT=0: the one the OS chose
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const lines = [
     '',
     `strangler gateway listening on ${base}`,
@@ -56,10 +57,19 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => {
       app.log.error({ event: 'shutdown.timeout' }, 'in-flight requests did not finish in time; exiting');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, config.shutdownGraceMs);
     timer.unref();
-    void app
-      .close()
+    // Drain first: keep listening for SHUTDOWN_DRAIN_MS so connections already in the accept
+    // backlog are served rather than reset when the listener closes, while /readyz tells the
+    // load balancer to stop. Then stop listening, finish in-flight requests, and sweep the idle
+    // keep-alive sockets until close() ends.
+    app.drain();
+    void new Promise((r) => setTimeout(r, config.shutdownDrainMs))
+      .then(() => {
+        const sweeper = setInterval(() => app.server.closeIdleConnections(), 250);
+        sweeper.unref();
+        return app.close();
+      })
       .then(() => backends?.close())
       .then(() => process.exit(0));
   };

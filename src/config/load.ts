@@ -31,6 +31,7 @@ export interface GatewayConfig {
   readonly idempotencyTtlS: number;
   readonly shed: Readonly<{ eventLoopDelayMs: number; heapBytes: number; rssBytes: number }>;
   readonly shutdownGraceMs: number;
+  readonly shutdownDrainMs: number;
   readonly upstreamConnections: number;
   readonly bodyLimit: number;
   readonly passthroughPrefixes: readonly string[];
@@ -123,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
     shed: Object.freeze({ eventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS, heapBytes: e.SHED_HEAP_BYTES, rssBytes: e.SHED_RSS_BYTES }),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     bodyLimit: e.BODY_LIMIT,
     passthroughPrefixes: Object.freeze(prefixes),

@@ -39,6 +39,7 @@ export const EnvSchema = Type.Object({
   SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000, description: 'Event-loop delay above which requests are shed with 503 (0 = off)' }),
   SHED_HEAP_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Heap used above which requests are shed (0 = off)' }),
   SHED_RSS_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'RSS above which requests are shed (0 = off)' }),
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 1000, description: 'On SIGTERM, how long to keep accepting (readiness failing) before closing the listener' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000, description: 'On SIGTERM, how long in-flight requests get to finish' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1048576, description: 'Largest request body accepted, in bytes (413 above)' }),
   LEGACY_PASSTHROUGH_PREFIXES: Type.String({

@@ -146,7 +146,7 @@ export class Upstream {
       if (remaining <= 0) {
         throw new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)}: the request's time budget is spent`, ctx(opts));
       }
-      this.budget.recordCall();
+      if (attemptNo === 0) this.budget.recordCall(); // retries spend the budget, they do not earn it
       try {
         return await this.breaker.fire({ path: this.basePath + path, method, headers, body, timeoutMs: Math.min(this.timeoutMs, remaining), opts });
       } catch (err) {
