@@ -21,6 +21,14 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
       // Keep the OCC content-type parsers of the gateway out of the proxied stream.
       proxyPayloads: false,
       preHandler: async (request) => {
+        // The legacy breaker (fed by the gateway's own legacy calls) also guards the raw proxy:
+        // while it is open, storefronts get a fast 503 instead of waiting on a dead monolith.
+        if (legacy.breakerState === 'open') {
+          throw new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unavailable (circuit breaker open)', {
+            backend: 'legacy',
+            retryAfterSeconds: Math.max(1, Math.ceil(gw.config.breaker.resetMs / 1000)),
+          });
+        }
         const len = Number(request.headers['content-length'] ?? 0);
         if (len > gw.config.bodyLimit) throw new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${gw.config.bodyLimit} bytes`);
       },
