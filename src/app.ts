@@ -19,6 +19,7 @@ import healthRoutes from '../routes/health.js';
 import occRoutes from '../routes/occ/index.js';
 import apiV1Routes from '../routes/api/v1/index.js';
 import passthroughRoutes from '../routes/passthrough.js';
+import adminRoutes from '../routes/admin/index.js';
 import type { Gateway } from './gateway.js';
 import idempotency from './idempotency.js';
 import loadShedding from './load-shedding.js';
@@ -121,6 +122,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(healthRoutes, { gw });
   await app.register(occRoutes, { gw, prefix: '/occ/v2' });
   await app.register(apiV1Routes, { gw, prefix: '/api/v1' });
+  // Operator surface: bearer-guarded, disabled (403) without ADMIN_TOKEN.
+  await app.register(adminRoutes, { gw, prefix: '/admin' });
   await app.register(passthroughRoutes, { gw });
   return app;
 }

@@ -10,7 +10,8 @@ import { GatewayError } from './errors.js';
 import { errorResponse } from './error-handler.js';
 import type { GatewayConfig } from './config/load.js';
 
-const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
+// Operators must be able to flip or kill a context exactly when the gateway is overloaded.
+const EXEMPT_PREFIXES = ['/healthz', '/readyz', '/metrics', '/admin/'];
 
 async function loadSheddingPlugin(app: FastifyInstance, opts: { shed: GatewayConfig['shed'] }): Promise<void> {
   const { eventLoopDelayMs, heapBytes, rssBytes } = opts.shed;
@@ -22,7 +23,7 @@ async function loadSheddingPlugin(app: FastifyInstance, opts: { shed: GatewayCon
     sampleInterval: 100,
     pressureHandler: (request, reply, type, value) => {
       // Not sending a reply lets the request through: health checks always are.
-      if (EXEMPT.has(request.url.split('?')[0] ?? '')) return;
+      if (EXEMPT_PREFIXES.some((p) => request.url.startsWith(p))) return;
       request.log.warn({ event: 'shed', type, value }, 'shedding load');
       // A returned body is sent by under-pressure and stops the request (a promise would not).
       return errorResponse(request, reply, new GatewayError(503, 'GW_ERR_OVERLOADED', 'the gateway is overloaded; retry shortly', { retryAfterSeconds: 2 })) as never;

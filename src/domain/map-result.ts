@@ -113,3 +113,21 @@ export function all<T>(results: MapResult<T>[]): MapResult<T[]> {
   }
   return errors.length > 0 ? fail(errors) : ok(values);
 }
+
+/**
+ * A batch answer (`{<list>: [{sku, ...}], missing: [sku]}`) that lists a SKU twice, or both
+ * answered and missing, is ambiguous: which entry is right? Every batch payload is checked so.
+ */
+export function batchSkuErrors(listName: string, items: readonly { sku: string }[], missing: readonly string[]): MapError[] {
+  const errors: MapError[] = [];
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.sku)) errors.push({ path: `/${listName}/${i}/sku`, message: `SKU ${item.sku} is listed twice` });
+    seen.add(item.sku);
+  });
+  missing.forEach((sku, i) => {
+    if (seen.has(sku)) errors.push({ path: `/missing/${i}`, message: `SKU ${sku} is both listed and missing` });
+    seen.add(sku);
+  });
+  return errors;
+}

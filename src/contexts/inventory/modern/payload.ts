@@ -3,7 +3,7 @@
  * validated before use, named fields copied (extra fields of a newer release are dropped).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { fail, ok, validator, type MapError, type MapResult } from '../../../domain/map-result.js';
+import { batchSkuErrors, fail, ok, validator, type MapResult } from '../../../domain/map-result.js';
 import { Availability, SiteId, Sku } from '../../../domain/model.js';
 
 export const SkuAvailability = Type.Object({ sku: Sku, availability: Availability });
@@ -29,26 +29,11 @@ const copy = (i: SkuAvailability): SkuAvailability => ({
   availability: { status: i.availability.status, quantity: i.availability.quantity },
 });
 
-/** A SKU listed twice, or both stocked and missing, makes the answer ambiguous. */
-function duplicates(items: readonly SkuAvailability[], missing: readonly string[]): MapError[] {
-  const errors: MapError[] = [];
-  const seen = new Set<string>();
-  items.forEach((item, i) => {
-    if (seen.has(item.sku)) errors.push({ path: `/items/${i}/sku`, message: `SKU ${item.sku} is listed twice` });
-    seen.add(item.sku);
-  });
-  missing.forEach((sku, i) => {
-    if (seen.has(sku)) errors.push({ path: `/missing/${i}`, message: `SKU ${sku} is both listed and missing` });
-    seen.add(sku);
-  });
-  return errors;
-}
-
 export function checkAvailabilityBatch(payload: unknown): MapResult<AvailabilityBatchResponse> {
   const checked = checkBatchSchema(payload);
   if (!checked.ok) return checked;
   const { site, items, missing } = checked.value;
-  const errors = duplicates(items, missing);
+  const errors = batchSkuErrors('items', items, missing);
   if (errors.length > 0) return fail(errors);
   return ok({ site, items: items.map(copy), missing: [...missing] });
 }

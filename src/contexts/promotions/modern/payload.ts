@@ -4,7 +4,7 @@
  * cart evaluation's arithmetic, CONTRACTS "Cart evaluation"), then copied field by field.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { fail, ok, pointer, validator, type MapError, type MapResult } from '../../../domain/map-result.js';
+import { batchSkuErrors, fail, ok, pointer, validator, type MapError, type MapResult } from '../../../domain/map-result.js';
 import {
   CartEvaluation,
   Promotion,
@@ -113,16 +113,7 @@ export function checkProductPromotionBatch(payload: unknown): MapResult<ProductP
   const checked = checkBatchSchema(payload);
   if (!checked.ok) return checked;
   const { items, missing } = checked.value;
-  const errors: MapError[] = [];
-  const seen = new Set<string>();
-  items.forEach((item, i) => {
-    if (seen.has(item.sku)) errors.push({ path: `/items/${i}/sku`, message: `SKU ${item.sku} is listed twice` });
-    seen.add(item.sku);
-  });
-  missing.forEach((sku, i) => {
-    if (seen.has(sku)) errors.push({ path: `/missing/${i}`, message: `SKU ${sku} is both listed and missing` });
-    seen.add(sku);
-  });
+  const errors = batchSkuErrors('items', items, missing);
   if (errors.length > 0) return fail(errors);
   return ok({
     items: items.map((item) => ({ sku: item.sku, promotions: item.promotions.map((s) => ({ code: s.code, title: s.title })) })),

@@ -1,0 +1,206 @@
+/**
+ * The admin API (DESIGN §2 "admin"): read and change per-context routing, kill a context, read
+ * the audit trail. Everything under /admin needs `Authorization: Bearer <ADMIN_TOKEN>`; without
+ * ADMIN_TOKEN the whole surface answers 403, never open. Changes are written where the flags
+ * live (flag files or Unleash, see FlagProvider.setRoute) and recorded durably before the
+ * answer. Operator-facing, so kept out of the storefront OpenAPI document at /docs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { CONTEXTS, type ContextName } from '../../src/config/load.js';
+import { GatewayError } from '../../src/errors.js';
+import type { Gateway } from '../../src/gateway.js';
+import { FLAG_OF } from '../../src/routing/decide.js';
+import { routeStateOf, type RouteChange } from '../../src/routing/flags.js';
+import { Problem } from '../../src/domain/model.js';
+import { bearerChecker } from '../../src/admin/auth.js';
+import { AuditLog } from '../../src/admin/audit.js';
+import {
+  AuditQuerySchema,
+  AuditResponseSchema,
+  ChangeResponseSchema,
+  ContextParamsSchema,
+  KillBodySchema,
+  RouteChangeBodySchema,
+  RoutesResponseSchema,
+  type AuditEntry,
+  type ChangeResponse,
+  type RouteView,
+  type RoutesResponse,
+} from '../../src/admin/schemas.js';
+
+export interface AdminOptions {
+  gw: Gateway;
+  /** recent traffic of a context, once the gateway measures it; absent: the field is left out */
+  traffic?: (context: ContextName) => RouteView['traffic'];
+}
+
+const REALM = 'Bearer realm="strangler-admin"';
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 500: Problem, 502: Problem, 503: Problem };
+type ContextParams = Static<typeof ContextParamsSchema>;
+
+export default async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
+  const { gw } = opts;
+  const check = gw.config.adminToken ? bearerChecker(gw.config.adminToken) : undefined;
+  const audit = new AuditLog(gw.config.auditLogPath);
+  if (!check) app.log.warn({ event: 'admin.disabled' }, 'ADMIN_TOKEN is not set: the admin API under /admin is disabled (every call answers 403)');
+
+  // onRequest runs before the body is parsed or validated: an unauthenticated caller learns
+  // nothing about routes or payloads, and costs no parsing.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    if (!check) throw new GatewayError(403, 'GW_ERR_ADMIN_DISABLED', 'the admin API is disabled: the gateway was started without ADMIN_TOKEN');
+    const verdict = check(request.headers.authorization);
+    if (verdict === 'ok') return;
+    request.log.warn({ event: 'admin.unauthorized', reason: verdict, remoteAddress: request.ip }, 'admin call rejected');
+    // RFC 6750 §3: a challenge always; error="invalid_token" only when a token was sent.
+    reply.header('www-authenticate', verdict === 'missing' ? REALM : `${REALM}, error="invalid_token"`);
+    throw new GatewayError(
+      401,
+      'GW_ERR_ADMIN_UNAUTHORIZED',
+      verdict === 'missing' ? 'missing bearer token: send Authorization: Bearer <ADMIN_TOKEN>' : 'invalid bearer token',
+    );
+  });
+
+  app.get('/routes', { schema: { hide: true, response: { 200: RoutesResponseSchema, ...errors } } }, async (): Promise<RoutesResponse> => {
+    const defs = new Map(gw.flags.definitions().map((f) => [f.name, f]));
+    return {
+      source: gw.flags.source,
+      location: gw.flags.location,
+      writable: gw.flags.writable,
+      stale: gw.flags.lastError ?? null,
+      routes: CONTEXTS.map((context) => {
+        const flag = FLAG_OF[context];
+        const view: RouteView = { context, flag, source: gw.flags.source, ...routeStateOf(defs.get(flag)) };
+        const breaker = breakers(gw, context);
+        if (breaker) view.breaker = breaker;
+        const traffic = opts.traffic?.(context);
+        if (traffic) view.traffic = traffic;
+        return view;
+      }),
+    };
+  });
+
+  app.put<{ Params: ContextParams; Body: Static<typeof RouteChangeBodySchema> }>(
+    '/routes/:context',
+    { schema: { hide: true, params: ContextParamsSchema, body: RouteChangeBodySchema, response: { 200: ChangeResponseSchema, ...errors } }, preValidation: knownContext },
+    async (request) => {
+      const { percent, stickiness, site, reason } = request.body;
+      const change: RouteChange = { percent, stickiness, site };
+      return applyChange(request, contextOf(request.params.context), 'route', change, reason);
+    },
+  );
+
+  app.post<{ Params: ContextParams; Body: Static<typeof KillBodySchema> | undefined }>(
+    '/routes/:context/kill',
+    {
+      schema: { hide: true, params: ContextParamsSchema, body: KillBodySchema, response: { 200: ChangeResponseSchema, ...errors } },
+      preValidation: [
+        knownContext,
+        // A kill must not fail on a missing body: `curl -X POST …/kill` is the emergency path.
+        async (request) => {
+          if (request.body === undefined || request.body === null) request.body = {};
+        },
+      ],
+    },
+    async (request) => applyChange(request, contextOf(request.params.context), 'kill', { percent: 0, kill: true }, request.body?.reason),
+  );
+
+  app.get<{ Querystring: Static<typeof AuditQuerySchema> }>(
+    '/audit',
+    { schema: { hide: true, querystring: AuditQuerySchema, response: { 200: AuditResponseSchema, ...errors } } },
+    async (request) => {
+      const { limit, context } = request.query;
+      return audit.recent(limit, context ? (e) => e.context === context : undefined);
+    },
+  );
+
+  // Anything else under /admin is a 404, but only after the token check above, so probing
+  // without a token cannot map the surface.
+  const notFound = async (request: FastifyRequest) => {
+    throw new GatewayError(404, 'GW_ERR_ROUTE_NOT_FOUND', `no admin route for ${request.method} ${request.url.split('?')[0]}`);
+  };
+  app.all('/', { schema: { hide: true } }, notFound);
+  app.all('/*', { schema: { hide: true } }, notFound);
+
+  async function applyChange(
+    request: FastifyRequest,
+    context: ContextName,
+    action: AuditEntry['action'],
+    change: RouteChange,
+    reason: string | undefined,
+  ): Promise<ChangeResponse> {
+    const flag = FLAG_OF[context];
+    const write = await gw.flags.setRoute(flag, change);
+    const requested: AuditEntry['requested'] = { percent: change.percent };
+    if (change.stickiness) requested.stickiness = change.stickiness;
+    if (change.site !== undefined) requested.site = change.site;
+    const entry: AuditEntry = {
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      actor: actorOf(request),
+      action,
+      context,
+      flag,
+      source: gw.flags.source,
+      location: write.location,
+      requested,
+      before: write.before,
+      after: write.after,
+      reason: reason ?? null,
+      requestId: String(request.id),
+      remoteAddress: request.ip,
+    };
+    try {
+      await audit.append(entry);
+    } catch (err) {
+      // The flag change is already in force; say so, and put the record in the log instead.
+      request.log.error({ event: 'admin.audit_failed', audit: entry, err }, 'change applied but not recorded in the audit trail');
+      throw new GatewayError(
+        500,
+        'GW_ERR_ADMIN_AUDIT_FAILED',
+        `the change to ${flag} was applied but could not be recorded in ${audit.path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    request.log.info({ event: 'admin.route_changed', audit: entry }, `${context}: ${action} by ${entry.actor}`);
+    return { change: entry, effectiveWithinMs: write.effectiveWithinMs };
+  }
+}
+
+/** An unknown context is a 404 whatever the body: checked before the body is validated. */
+async function knownContext(request: FastifyRequest<{ Params: ContextParams }>): Promise<void> {
+  contextOf(request.params.context);
+}
+
+function contextOf(raw: string): ContextName {
+  if ((CONTEXTS as readonly string[]).includes(raw)) return raw as ContextName;
+  throw new GatewayError(404, 'GW_ERR_ADMIN_CONTEXT_NOT_FOUND', `unknown context "${raw}" (known: ${CONTEXTS.join(', ')})`);
+}
+
+/** `x-actor` as sent by the CLI (--actor, default the OS user); printable, at most 128 chars. */
+function actorOf(request: FastifyRequest): string {
+  const raw = request.headers['x-actor'];
+  const v = (Array.isArray(raw) ? raw[0] : raw) ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = v.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 128);
+  return clean || 'unknown';
+}
+
+/**
+ * Breaker states of the two arms of a context, read defensively: the resilience layer exposes
+ * `breakerState` on an Upstream, and this view must not break while that surface evolves.
+ */
+function breakers(gw: Gateway, context: ContextName): RouteView['breaker'] {
+  const stateOf = (u: unknown): string | undefined => {
+    const s = (u as { breakerState?: unknown } | undefined)?.breakerState;
+    return typeof s === 'string' ? s : undefined;
+  };
+  const out: NonNullable<RouteView['breaker']> = {};
+  const n = stateOf(gw.upstreams[context]);
+  const l = stateOf(gw.upstreams.legacy);
+  if (n) out.new = n;
+  if (l) out.legacy = l;
+  return n || l ? out : undefined;
+}
