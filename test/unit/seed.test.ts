@@ -19,12 +19,10 @@ t.test('sites', async (t) => {
   t.equal(seed.getSite('nope'), undefined);
 });
 
-t.test('generation is deterministic, complete and fast', async (t) => {
+// Generation speed is not asserted here (timings belong in load-tests/, not unit tests).
+t.test('generation is deterministic and complete', async (t) => {
   const fresh = await freshSeed();
-  const start = performance.now();
   const generated = SITES.map((s) => [...fresh.allProducts(s.id)]);
-  const elapsed = performance.now() - start;
-  t.ok(elapsed < 300, `all 20,000 products generated in ${elapsed.toFixed(0)} ms (< 300)`);
   t.same(generated.map((g) => g.length), [10_000, 10_000]);
   for (const [i, site] of SITES.entries()) {
     const mine = [...seed.allProducts(site.id)];
