@@ -1,0 +1,105 @@
+/** Command line of `npm run load -- <scenario|compare|all|list> [options]`. */
+import { parseArgs } from 'node:util';
+
+export interface CliOptions {
+  command: string;
+  durationS: number | undefined;
+  connections: number;
+  warmupS: number;
+  profile: boolean;
+  path: string | undefined;
+  logLevel: string;
+  reportDir: string | undefined;
+  screenshot: boolean;
+  rounds: number;
+  wrk: boolean;
+  nginx: boolean;
+  help: boolean;
+  /** open-loop load: total requests per second (autocannon overallRate); undefined: closed loop */
+  rate: number | undefined;
+  /** extra node flags for the gateway process, e.g. --max-old-space-size=128 */
+  gatewayNodeArgs: string[];
+  /** seconds to wait for other CPU load on the machine to settle before measuring (0: don't) */
+  waitQuietS: number;
+}
+
+export const USAGE = `usage: npm run load -- <scenario|compare|all|list> [options]
+
+scenarios: direct, passthrough, occ-product-legacy, occ-product-new, split-50,
+           flip-under-load, fallback-under-fault, graphql-products
+compare:   gateway passthrough vs bare @fastify/http-proxy vs nginx (and legacy direct, and the
+           composed OCC product), interleaved rounds, autocannon and wrk
+all:       compare, then every scenario, one after the other
+
+options:
+  --duration S      seconds of measured load (per run in compare; default per scenario, compare 10)
+  --connections N   concurrent connections (default 50)
+  --warmup S        unrecorded warmup before measuring (default 3)
+  --profile         gateway under node --cpu-prof plus a sampling heap profile; summaries in the report
+  --path P          request path for direct/passthrough/compare (default /occ/v2/electronics-spa/catalogs)
+  --log-level L     gateway LOG_LEVEL (default info: every gateway feature on)
+  --rounds N        compare: interleaved rounds per generator (default 3)
+  --no-wrk          compare: autocannon only
+  --no-nginx        compare: without nginx
+  --report-dir D    where reports go (default load-tests/reports)
+  --screenshot      also render the HTML report to PNG with headless Chromium, when installed
+  --rate R          open loop: R requests/s in total (autocannon overallRate) instead of as fast as
+                    the target answers; use it below saturation to see a flip or fault, not the queue
+  --gateway-node-args=F  extra node flags for the gateway (space-separated; use the = form),
+                    e.g. --gateway-node-args=--max-old-space-size=128
+  --wait-quiet S    before measuring, wait up to S seconds until the rest of the machine uses
+                    < 25 % CPU (shared machines: other test suites skew a benchmark)
+
+environment: GATEWAY_URL=http://host:port loads an existing gateway instead of starting the
+embedded world (then LEGACY_URL for direct, PRICING_URL for the fault, FLAGS_DIR or ADMIN_TOKEN for
+the flip, GATEWAY_PID for RSS sampling). All traffic must stay on loopback.`;
+
+function num(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min} (got "${v}")`);
+  return n;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      path: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+      'report-dir': { type: 'string' },
+      screenshot: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      'no-wrk': { type: 'boolean', default: false },
+      'no-nginx': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      'wait-quiet': { type: 'string' },
+      rate: { type: 'string' },
+      'gateway-node-args': { type: 'string' },
+    },
+  });
+  if (values.path !== undefined && !values.path.startsWith('/')) throw new Error('--path must start with "/"');
+  return {
+    command: positionals[0] ?? '',
+    durationS: num(values.duration, 'duration', 1),
+    connections: num(values.connections, 'connections', 1) ?? 50,
+    warmupS: num(values.warmup, 'warmup', 0) ?? 3,
+    profile: values.profile,
+    path: values.path,
+    logLevel: values['log-level'],
+    reportDir: values['report-dir'],
+    screenshot: values.screenshot,
+    rounds: num(values.rounds, 'rounds', 1) ?? 3,
+    wrk: !values['no-wrk'],
+    nginx: !values['no-nginx'],
+    help: values.help,
+    waitQuietS: num(values['wait-quiet'], 'wait-quiet', 0) ?? 0,
+    rate: num(values.rate, 'rate', 1),
+    gatewayNodeArgs: (values['gateway-node-args'] ?? '').split(/\s+/).filter(Boolean),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Flag files for the gateway under test (Unleash client-features format, the same shape as
+ * flags/routes.json). Written atomically: the gateway polls FLAGS_DIR and would reject (and log)
+ * a half-written file, which would add noise to exactly the moment a flip scenario measures.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type ContextName = 'pricing' | 'inventory' | 'promotions';
+export const CONTEXTS: readonly ContextName[] = ['pricing', 'inventory', 'promotions'];
+export type Rollouts = Readonly<Partial<Record<ContextName, number>>>;
+
+export function flagFile(rollouts: Rollouts): object {
+  return {
+    version: 1,
+    features: CONTEXTS.map((c) => ({
+      name: `route.${c}`,
+      description: `load test: ${c} at ${rollouts[c] ?? 0} %`,
+      enabled: true,
+      strategies: [
+        {
+          name: 'flexibleRollout',
+          // default stickiness: userId (the harness sends x-user-id), so a split is per user
+          parameters: { rollout: String(rollouts[c] ?? 0), stickiness: 'default', groupId: `route.${c}` },
+          constraints: [],
+        },
+      ],
+    })),
+  };
+}
+
+export async function writeFlags(dir: string, rollouts: Rollouts): Promise<void> {
+  const tmp = join(dir, '.routes.json.tmp'); // not *.json: the gateway ignores it
+  await writeFile(tmp, JSON.stringify(flagFile(rollouts), null, 2));
+  await rename(tmp, join(dir, 'routes.json'));
+}
+
+export function describeRollouts(r: Rollouts): string {
+  return CONTEXTS.map((c) => `${c} ${r[c] ?? 0}%`).join(', ');
+}

@@ -1,0 +1,338 @@
+/**
+ * The system under test. Embedded: the legacy simulator, the three new services and the gateway
+ * as three separate child processes on loopback (so none of them shares an event loop with the
+ * load generator or with each other), with flags in a temporary FLAGS_DIR. External: an existing
+ * GATEWAY_URL, with LEGACY_URL / PRICING_URL / FLAGS_DIR / ADMIN_TOKEN / GATEWAY_PID from the
+ * environment where a scenario needs them.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
+import { freePort, readReadyLine, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
+import type { ProbePoint, Watched } from './load.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface StackOptions {
+  /** start the gateway (false: only backends, e.g. `direct` and the proxies of `compare`) */
+  gateway: boolean;
+  rollouts: Rollouts;
+  logLevel: string;
+  /** write a --cpu-prof profile and a sampling heap profile of the gateway into this directory */
+  profileDir?: string | undefined;
+  /** extra node flags for the gateway (heap limits, GC flags) */
+  nodeArgs?: readonly string[];
+  log: (msg: string) => void;
+}
+
+export interface FlipResult {
+  method: 'admin' | 'file';
+  detail: string;
+}
+
+export interface Stack {
+  readonly external: boolean;
+  readonly dir: string;
+  readonly legacyUrl: string | undefined;
+  readonly pricingUrl: string | undefined;
+  readonly gatewayUrl: string | undefined;
+  readonly flagsDir: string | undefined;
+  readonly gatewayPid: number | undefined;
+  /** processes whose RSS and CPU the runs sample */
+  readonly watch: Watched[];
+  rollouts: Rollouts;
+  /** change one context's rollout: the admin API when the gateway has one, else the flag file */
+  setRollout(ctx: ContextName, pct: number): Promise<FlipResult>;
+  /** bytes the gateway has logged so far (its stdout file), for log volume per request */
+  logBytes(): number;
+  probeLines(): (ProbePoint & { t: number })[];
+  /** warn/error lines the gateway logged, counted by level, event/message and code */
+  logSummary(): { line: string; count: number }[];
+  /** start/stop the gateway's allocation sampling (SIGUSR2 to the probe) */
+  toggleHeapSampling(): void;
+  readonly cpuProfileDir: string | undefined;
+  readonly heapProfilePath: string | undefined;
+  close(): Promise<void>;
+}
+
+const TSX = ['--import', 'tsx'];
+
+async function startBackends(names: string, log: (m: string) => void): Promise<{ child: Child; urls: Record<string, string> }> {
+  const child = spawnChild(`backends(${names})`, process.execPath, [...TSX, join(ROOT, 'load-tests/world.ts'), names], { stdout: 'pipe', cwd: ROOT });
+  const urls = await readReadyLine<Record<string, string>>(child, 'ready', 60_000);
+  log(`  ${names.padEnd(32)} pid ${child.pid}  ${Object.values(urls).join(' ')}`);
+  return { child, urls };
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'strangler-load-'));
+  const external = process.env.GATEWAY_URL;
+  if (external) return externalStack(dir, external, opts);
+
+  const children: Child[] = [];
+  const watch: Watched[] = [];
+  let rollouts: Rollouts = { ...opts.rollouts };
+  try {
+    opts.log('starting the embedded world (separate processes on 127.0.0.1):');
+    const legacy = await startBackends('legacy', opts.log);
+    children.push(legacy.child);
+    watch.push({ name: 'legacy', pid: legacy.child.pid });
+    if (!opts.gateway) {
+      return makeStack({ external: false, dir, legacyUrl: legacy.urls.legacy, pricingUrl: undefined, children, watch, rollouts });
+    }
+    const services = await startBackends('pricing,inventory,promotions', opts.log);
+    children.push(services.child);
+    watch.push({ name: 'services', pid: services.child.pid });
+
+    const flagsDir = join(dir, 'flags');
+    await mkdir(flagsDir);
+    await writeFlags(flagsDir, rollouts);
+    const port = await freePort();
+    const adminToken = randomBytes(16).toString('hex');
+    const logPath = join(dir, 'gateway.log');
+    const probeFile = join(dir, 'probe.jsonl');
+    const heapProfilePath = opts.profileDir ? join(opts.profileDir, 'gateway.heapprofile') : undefined;
+    const sourceMapsPath = opts.profileDir ? join(opts.profileDir, 'gateway.sourcemaps.json') : undefined;
+    const nodeArgs = [
+      // no --cpu-prof-name: tsx's loader runs in a worker thread, which would write its own
+      // (idle) profile over the main thread's under a fixed name; Node's default names carry
+      // the thread id and the main thread is 0
+      ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
+      ...(opts.nodeArgs ?? []),
+      ...TSX,
+      '--import',
+      pathToFileURL(join(ROOT, 'load-tests/probe.ts')).href,
+      join(ROOT, 'src/server.ts'),
+    ];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LEGACY_URL: legacy.urls.legacy,
+      PRICING_URL: services.urls.pricing,
+      INVENTORY_URL: services.urls.inventory,
+      PROMOTIONS_URL: services.urls.promotions,
+      FLAGS_DIR: flagsDir,
+      LOG_LEVEL: opts.logLevel,
+      ADMIN_TOKEN: adminToken,
+      LOADTEST_PROBE_FILE: probeFile,
+      ...(heapProfilePath ? { LOADTEST_HEAP_PROFILE: heapProfilePath } : {}),
+      ...(sourceMapsPath ? { LOADTEST_SOURCE_MAPS: sourceMapsPath } : {}),
+    };
+    // the embedded world, whatever the caller's shell points at
+    for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) delete env[k];
+    // the gateway's log goes to a file, as it would to a collector: piping it through the
+    // harness would make the load generator pay for the gateway's logging
+    const logFd = openSync(logPath, 'w');
+    const gw = spawnChild('gateway', process.execPath, nodeArgs, { env, cwd: ROOT, stdout: logFd });
+    closeSync(logFd);
+    children.push(gw);
+    const gatewayUrl = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${gatewayUrl}/healthz`, gw, 60_000);
+    watch.push({ name: 'gateway', pid: gw.pid });
+    opts.log(`  ${'gateway'.padEnd(32)} pid ${gw.pid}  ${gatewayUrl}  LOG_LEVEL=${opts.logLevel}  flags: ${describeRollouts(rollouts)}${opts.profileDir ? '  --cpu-prof' : ''}${opts.nodeArgs?.length ? `  ${opts.nodeArgs.join(' ')}` : ''}`);
+
+    return makeStack({
+      external: false,
+      dir,
+      legacyUrl: legacy.urls.legacy,
+      pricingUrl: services.urls.pricing,
+      children,
+      watch,
+      rollouts,
+      gateway: { url: gatewayUrl, pid: gw.pid, child: gw, flagsDir, adminToken, logPath, probeFile, heapProfilePath, cpuProfileDir: opts.profileDir },
+    });
+  } catch (err) {
+    for (const c of children.reverse()) await stopChild(c);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  function makeStack(s: {
+    external: boolean;
+    dir: string;
+    legacyUrl: string | undefined;
+    pricingUrl: string | undefined;
+    children: Child[];
+    watch: Watched[];
+    rollouts: Rollouts;
+    gateway?: { url: string; pid: number; child: Child; flagsDir: string; adminToken: string; logPath: string; probeFile: string; heapProfilePath: string | undefined; cpuProfileDir: string | undefined };
+  }): Stack {
+    const g = s.gateway;
+    return {
+      external: s.external,
+      dir: s.dir,
+      legacyUrl: s.legacyUrl,
+      pricingUrl: s.pricingUrl,
+      gatewayUrl: g?.url,
+      flagsDir: g?.flagsDir,
+      gatewayPid: g?.pid,
+      watch: s.watch,
+      get rollouts() {
+        return rollouts;
+      },
+      set rollouts(r: Rollouts) {
+        rollouts = r;
+      },
+      setRollout: (ctx, pct) => flip(g?.url, g?.adminToken, g?.flagsDir, ctx, pct, rollouts, (r) => (rollouts = r)),
+      logBytes: () => {
+        try {
+          return g ? statSync(g.logPath).size : 0;
+        } catch {
+          return 0;
+        }
+      },
+      probeLines: () => readProbe(g?.probeFile),
+      logSummary: () => summarizeLog(g?.logPath),
+      toggleHeapSampling: () => {
+        if (g?.heapProfilePath) process.kill(g.pid, 'SIGUSR2');
+      },
+      cpuProfileDir: g?.cpuProfileDir,
+      heapProfilePath: g?.heapProfilePath,
+      close: async () => {
+        // gateway first (it writes its CPU profile on a clean exit), then its upstreams
+        for (const c of [...s.children].reverse()) await stopChild(c);
+        await rm(s.dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+const LEVELS: Record<number, string> = { 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/** Counts the gateway's warn+ log lines (pino JSON) by what they say, e.g. 812× warn shed eventLoopDelay. */
+function summarizeLog(file: string | undefined): { line: string; count: number }[] {
+  if (!file) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!/"level":(4|5|6)0/.test(line)) continue;
+    try {
+      const o = JSON.parse(line) as { level: number; msg?: string; event?: string; code?: string; type?: string; value?: number | null; err?: { code?: string; message?: string } };
+      // under-pressure reports an empty delay histogram as Infinity, which JSON writes as null
+      const value = 'value' in o ? (o.value === null ? 'value=null (Infinity)' : 'value=' + (o.value! >= 1000 ? '≥1000' : '<1000')) : '';
+      // product codes and ids in messages would split one problem into many lines
+      const what = (o.event ?? o.msg ?? '').replace(/\d{4,}/g, '…');
+      const key = [LEVELS[o.level] ?? String(o.level), what, o.code ?? o.err?.code ?? '', o.type ?? '', value].filter(Boolean).join(' ');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    } catch {}
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([line, count]) => ({ line, count }));
+}
+
+function readProbe(file: string | undefined): (ProbePoint & { t: number })[] {
+  if (!file) return [];
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as ProbePoint & { t: number });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The admin API (PUT /admin/routes/{ctx}, bearer ADMIN_TOKEN, body {"percent": N}) is tried
+ * first because that is how an operator flips; while it does not exist (404) or refuses, the
+ * flag file is rewritten, which the gateway picks up by polling within a second.
+ */
+async function flip(
+  gatewayUrl: string | undefined,
+  token: string | undefined,
+  flagsDir: string | undefined,
+  ctx: ContextName,
+  pct: number,
+  current: Rollouts,
+  save: (r: Rollouts) => void,
+): Promise<FlipResult> {
+  let adminNote = 'no admin token';
+  if (gatewayUrl && token) {
+    try {
+      const res = await fetch(`${gatewayUrl}/admin/routes/${ctx}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ percent: pct, reason: 'load test (load-tests/): flip under load' }),
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.arrayBuffer();
+      if (res.ok) {
+        save({ ...current, [ctx]: pct });
+        return { method: 'admin', detail: `PUT /admin/routes/${ctx} {"percent":${pct}} → ${res.status}` };
+      }
+      adminNote = `admin API answered ${res.status}`;
+    } catch (err) {
+      adminNote = `admin API failed: ${(err as Error).message}`;
+    }
+  }
+  if (!flagsDir) throw new Error(`${adminNote}, and no FLAGS_DIR to rewrite: cannot change ${ctx}`);
+  const next = { ...current, [ctx]: pct };
+  await writeFlags(flagsDir, next);
+  save(next);
+  return { method: 'file', detail: `${adminNote} → rewrote ${flagsDir}/routes.json (${describeRollouts(next)})` };
+}
+
+async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions): Promise<Stack> {
+  const env = process.env;
+  const pid = env.GATEWAY_PID ? Number(env.GATEWAY_PID) : undefined;
+  opts.log(`using the existing gateway at ${gatewayUrl} (GATEWAY_URL); nothing is started`);
+  // fail now with a clear message rather than after a run of connection errors
+  try {
+    await waitForHttp(`${gatewayUrl.replace(/\/+$/, '')}/healthz`, undefined, 10_000);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  if (env.FLAGS_DIR) await writeFlags(env.FLAGS_DIR, opts.rollouts).then(() => opts.log(`  flags written to ${env.FLAGS_DIR}: ${describeRollouts(opts.rollouts)}`));
+  else opts.log(`  FLAGS_DIR unset: the gateway's flags stay as they are (wanted: ${describeRollouts(opts.rollouts)})`);
+  let rollouts: Rollouts = { ...opts.rollouts };
+  return {
+    external: true,
+    dir,
+    legacyUrl: env.LEGACY_URL,
+    pricingUrl: env.PRICING_URL,
+    gatewayUrl,
+    flagsDir: env.FLAGS_DIR,
+    gatewayPid: pid,
+    watch: pid ? [{ name: 'gateway', pid }] : [],
+    get rollouts() {
+      return rollouts;
+    },
+    set rollouts(r: Rollouts) {
+      rollouts = r;
+    },
+    setRollout: (ctx, pct) => flip(gatewayUrl, env.ADMIN_TOKEN, env.FLAGS_DIR, ctx, pct, rollouts, (r) => (rollouts = r)),
+    logBytes: () => 0,
+    probeLines: () => [],
+    logSummary: () => [],
+    toggleHeapSampling: () => {},
+    cpuProfileDir: undefined,
+    heapProfilePath: undefined,
+    close: async () => {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the gateway serves what the flags say (hot reload is asynchronous, ≤ 1 s). */
+export async function waitForRoute(url: string, path: string, expect: RegExp, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url + path, { headers: { 'x-user-id': 'load-probe' }, signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (expect.test(res.headers.get('x-strangler-route') ?? '')) return true;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}

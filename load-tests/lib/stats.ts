@@ -1,0 +1,50 @@
+/** Latency statistics from raw per-request samples (milliseconds). */
+
+export interface LatencyStats {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export const EMPTY_STATS: LatencyStats = Object.freeze({ count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+
+/** Nearest-rank percentile on a sorted array (the definition HdrHistogram and wrk report). */
+function rank(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? 0;
+}
+
+export function latencyStats(samples: readonly number[] | Float64Array): LatencyStats {
+  if (samples.length === 0) return EMPTY_STATS;
+  const sorted = Float64Array.from(samples).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    count: sorted.length,
+    mean: round(sum / sorted.length),
+    p50: round(rank(sorted, 50)),
+    p90: round(rank(sorted, 90)),
+    p99: round(rank(sorted, 99)),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
+}
+
+export function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+export function ratio(a: number, b: number): number | null {
+  return b > 0 ? round(a / b, 3) : null;
+}
