@@ -81,7 +81,7 @@ async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagPro
     location: dir,
     writable: true,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
-    definitions: () => unleash.getFeatureToggleDefinitions(),
+    definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
       return lastError;
     },
@@ -131,7 +131,7 @@ async function createUnleashProvider(
     location: config.admin ? `${config.url} (project ${config.admin.project}, environment ${config.admin.environment})` : config.url,
     writable: admin !== undefined,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
-    definitions: () => unleash.getFeatureToggleDefinitions(),
+    definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
       return lastError;
     },
