@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Availability, Sku, type Availability as AvailabilityT } from '../../src/domain/model.js';
 import { availabilityStatus, getProduct, type SiteDef } from '../shared/seed.js';
 import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+import { inventorySubgraph } from './graphql.js';
 
 const PREFIX = 'INVENTORY';
 
@@ -51,5 +52,6 @@ export async function buildInventoryService(opts: ServiceOptions = {}): Promise<
   );
 
 
+  await inventorySubgraph(app);
   return app;
 }

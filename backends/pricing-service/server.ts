@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Money, Sku, type Money as MoneyT } from '../../src/domain/model.js';
 import { getProduct, type SiteDef } from '../shared/seed.js';
 import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+import { pricingSubgraph } from './graphql.js';
 
 const PREFIX = 'PRICING';
 
@@ -50,5 +51,6 @@ export async function buildPricingService(opts: ServiceOptions = {}): Promise<Fa
   );
 
 
+  await pricingSubgraph(app);
   return app;
 }

@@ -8,6 +8,7 @@ import { CartEvaluation, Money, Promotion, PromotionScope, PromotionSummary, Sku
 import { getProduct, productPromotions, promotionsFor } from '../shared/seed.js';
 import { evaluateCart, UnknownProductError } from '../shared/promotion-engine.js';
 import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+import { promotionsSubgraph } from './graphql.js';
 
 const PREFIX = 'PROMOTIONS';
 
@@ -89,5 +90,6 @@ export async function buildPromotionsService(opts: ServiceOptions = {}): Promise
     },
   );
 
+  await promotionsSubgraph(app);
   return app;
 }

@@ -1,0 +1,18 @@
+/** inventory-service's federation subgraph: `Product.availability` (the gateway's INVENTORY_SDL). */
+import type { FastifyInstance } from 'fastify';
+import type { Availability } from '../../src/domain/model.js';
+import { INVENTORY_SDL } from '../../src/graphql/sdl.js';
+import { availabilityStatus, getProduct } from '../shared/seed.js';
+import { entityLoader, registerSubgraph } from '../shared/graphql.js';
+
+export async function inventorySubgraph(app: FastifyInstance): Promise<void> {
+  await registerSubgraph(app, INVENTORY_SDL, {}, {
+    Product: {
+      // A SKU this service does not stock cannot be sold: out of stock, as the gateway says it.
+      availability: entityLoader(({ site, sku }): Availability => {
+        const p = getProduct(site, sku);
+        return p ? { status: availabilityStatus(p.stockQuantity), quantity: p.stockQuantity } : { status: 'OUT_OF_STOCK', quantity: 0 };
+      }),
+    },
+  });
+}

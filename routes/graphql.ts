@@ -1,0 +1,162 @@
+/**
+ * `/graphql`: one typed graph over the bounded contexts (README "GraphQL"). mercurius with
+ * @mercuriusjs/gateway composes, by Apollo Federation v1, one subgraph per context: catalog
+ * (legacy, over the ACL), pricing, inventory, promotions, plus any extra subgraph a new service
+ * exposes (GRAPHQL_SUBGRAPHS). Each subgraph request runs with the inbound request's routing
+ * decision (REST's, channel `graphql`), so a context moves between legacy and new by flag,
+ * without a schema change for clients.
+ *
+ * Encapsulated on purpose (not fastify-plugin): mercurius installs its own error handler and
+ * content-type parser, which must apply to /graphql only.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import gatewayModule, { type MercuriusGatewayOptions } from '@mercuriusjs/gateway';
+import type { MercuriusOptions } from 'mercurius';
+import { getOperationAST } from 'graphql';
+import { CONTEXTS, type ContextName } from '../src/config/load.js';
+import { GatewayError } from '../src/errors.js';
+import type { Gateway } from '../src/gateway.js';
+import { Upstream } from '../src/upstream/http.js';
+import { loadGraphqlConfig } from '../src/graphql/config.js';
+import { claimSite } from '../src/graphql/binding.js';
+import { LimitError } from '../src/graphql/errors.js';
+import { LocalSubgraph, type SubgraphRequest } from '../src/graphql/executor.js';
+import { RemoteSubgraph } from '../src/graphql/remote.js';
+import { ContextSubgraph } from '../src/graphql/router.js';
+import { carryInbound, InProcessDispatcher, UpstreamDispatcher } from '../src/graphql/dispatcher.js';
+import { checkDocument, checkOperation, rootSites } from '../src/graphql/limits.js';
+import { formatErrors, responseContentType } from '../src/graphql/http.js';
+import { LOCAL_SUBGRAPHS, SUBGRAPH_SDL } from '../src/graphql/sdl.js';
+import { RESOLVERS } from '../src/graphql/subgraphs/index.js';
+
+export interface GraphqlRoutesOptions {
+  gw: Gateway;
+  /** where GRAPHQL_* settings are read (default: process.env) */
+  env?: NodeJS.ProcessEnv;
+}
+
+// CommonJS whose module.exports is the plugin, typed as an ES default export: under NodeNext
+// the default import is module.exports at runtime, but the types see the module namespace.
+const mercuriusGateway = gatewayModule as unknown as FastifyPluginAsync<MercuriusOptions & MercuriusGatewayOptions>;
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** The operation the request runs (GET: query string; POST: body, one element of a batch). */
+function operationNameOf(request: FastifyRequest, operationId: number | undefined): string | undefined {
+  const body = request.body as unknown;
+  const source = Array.isArray(body) ? (body[operationId ?? 0] as unknown) : body ?? request.query;
+  const name = (source as { operationName?: unknown } | undefined)?.operationName;
+  return typeof name === 'string' ? name : undefined;
+}
+
+export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlRoutesOptions): Promise<void> {
+  const { gw } = opts;
+  const config = loadGraphqlConfig(opts.env);
+  const { limits } = config;
+
+  const subgraphs = LOCAL_SUBGRAPHS.map((name) => {
+    const local = new LocalSubgraph(name, SUBGRAPH_SDL[name], RESOLVERS[name], gw, config.jitAfter);
+    const context = (CONTEXTS as readonly string[]).includes(name) ? (name as ContextName) : undefined;
+    const remote = context && config.contexts[context] === 'remote' ? new RemoteSubgraph(context, SUBGRAPH_SDL[name], gw.upstreams[context], config.jitAfter) : undefined;
+    return new ContextSubgraph(gw, local, context, remote);
+  });
+  const extras = config.extraSubgraphs.map((s) => ({
+    ...s,
+    upstream: new Upstream({
+      name: s.name,
+      baseUrl: s.url,
+      timeoutMs: gw.config.upstreamTimeoutMs,
+      connections: gw.config.upstreamConnections,
+      breaker: gw.config.breaker,
+      retry: gw.config.retry,
+    }),
+  }));
+  app.addHook('onClose', async () => {
+    await Promise.all(extras.map((e) => e.upstream.close()));
+  });
+
+  // Before mercurius registers its routes, so they apply to them.
+  // The graph documents itself (introspection); the OpenAPI document at /docs is the REST API's.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
+  app.addHook('preValidation', async (request) => {
+    // GraphQL over HTTP allows `"extensions": null`; mercurius' body schema wants an object.
+    const ops: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
+    for (const op of ops) {
+      if (op !== null && typeof op === 'object' && (op as { extensions?: unknown }).extensions === null) delete (op as { extensions?: unknown }).extensions;
+    }
+  });
+  app.addHook('preHandler', async (request) => {
+    if (Array.isArray(request.body) && request.body.length > limits.batch) {
+      throw new LimitError('batch', `too many operations in one batch: ${request.body.length}, the limit is ${limits.batch}`);
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.url === '/graphql') reply.header('content-type', responseContentType(request.headers.accept));
+    return payload;
+  });
+
+  await app.register(mercuriusGateway, {
+    path: '/graphql',
+    graphiql: false,
+    // graphql-jit for queries seen `jitAfter` times (mercurius compiles after validation)
+    jit: config.jitAfter,
+    allowBatchedQueries: limits.batch > 1,
+    graphql: { parseOptions: { maxTokens: limits.tokens } },
+    errorFormatter: formatErrors,
+    gateway: {
+      services: [
+        ...subgraphs.map((s) => ({
+          name: s.name,
+          // never dialled: the dispatcher executes the subgraph in process
+          url: `http://${s.name}.subgraph.invalid/graphql`,
+          schema: s.sdl,
+          mandatory: true,
+          agent: new InProcessDispatcher(s).asAgent(),
+          rewriteHeaders: carryInbound,
+        })),
+        ...extras.map((e) => ({
+          name: e.name,
+          url: e.url,
+          mandatory: false,
+          agent: new UpstreamDispatcher(e.name, e.upstream).asAgent(),
+          rewriteHeaders: carryInbound,
+        })),
+      ],
+    },
+  });
+
+  app.graphql.addHook('preValidation', async (_schema, document) => {
+    checkDocument(document, limits);
+  });
+  app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
+    const request = context.reply.request;
+    const operation = getOperationAST(document, operationNameOf(request, context.operationId));
+    if (!operation) return;
+    checkOperation(operation, document, variables, limits);
+    // One site per request: the routing decision is per request (see src/graphql/binding.ts).
+    for (const site of rootSites(operation, document, variables)) claimSite(request, site);
+  });
+  app.graphql.addHook('onResolution', async (execution, context) => {
+    const request = context.reply.request;
+    const scope = request.gwScope;
+    const route: Record<string, string> = {};
+    for (const c of CONTEXTS) {
+      if (scope?.touched.has(c)) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c];
+    }
+    execution.extensions = { ...execution.extensions, requestId: String(request.id), ...(Object.keys(route).length ? { route } : {}) };
+  });
+
+  if (config.exposeSubgraphs) {
+    const byName = new Map(subgraphs.map((s) => [s.name, s]));
+    app.post<{ Params: { name: string } }>('/__subgraphs/:name/graphql', async (request) => {
+      const subgraph = byName.get(request.params.name);
+      // Only for a gateway or benchmark on this host: the graph's limits apply at /graphql.
+      if (!subgraph || !LOOPBACK.has(request.ip)) throw new GatewayError(404, 'GW_ERR_ROUTE_NOT_FOUND', `no route for POST ${request.url.split('?')[0]}`);
+      const body = request.body as SubgraphRequest | undefined;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError(400, 'GW_ERR_REQUEST_INVALID', 'expected one GraphQL request');
+      return subgraph.handle(body, request);
+    });
+  }
+}
