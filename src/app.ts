@@ -3,10 +3,13 @@
  * It owns the plugin order (fastify checks plugin dependencies, it does not load them).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { GatewayConfig, UpstreamName } from './config/load.js';
 import { loggerOptions, requestIdFrom } from './observability/logger.js';
+import { Telemetry } from './observability/telemetry.js';
+import observability from './observability/plugin.js';
 import { createFlagProvider, type FlagProvider } from './routing/flags.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
@@ -16,10 +19,12 @@ import errorHandler from './error-handler.js';
 import requestScope from './request-scope.js';
 import pathGuard from './path-guard.js';
 import healthRoutes from '../routes/health.js';
+import metricsRoutes from '../routes/metrics.js';
 import occRoutes from '../routes/occ/index.js';
 import apiV1Routes from '../routes/api/v1/index.js';
 import passthroughRoutes from '../routes/passthrough.js';
 import adminRoutes from '../routes/admin/index.js';
+import graphqlRoutes from '../routes/graphql.js';
 import type { Gateway } from './gateway.js';
 import idempotency from './idempotency.js';
 import loadShedding from './load-shedding.js';
@@ -41,12 +46,21 @@ export interface BuildOptions {
   upstreamUrls: Readonly<Record<UpstreamName, string>>;
   /** a logger override for tests (false = silent) */
   logger?: boolean;
+  /** where log lines go (default stdout); tests capture them */
+  logStream?: DestinationStream;
 }
 
 export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance> {
   const { config } = opts;
+  // Before the app: its per-request logger factory starts each request's server span.
+  const telemetry = new Telemetry({
+    serviceName: config.otel.serviceName,
+    tracesUrl: config.otel.tracesUrl,
+    log: (msg, err) => app.log.warn({ event: 'otel.export_failed', err }, msg),
+  });
   const app = Fastify({
-    logger: opts.logger === false ? false : loggerOptions(config.logLevel),
+    logger: opts.logger === false ? false : loggerOptions(config.logLevel, opts.logStream),
+    childLoggerFactory: telemetry.childLoggerFactory,
     bodyLimit: config.bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     trustProxy: false,
@@ -58,9 +72,13 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
   });
 
-  const upstreams = makeUpstreams(config, opts.upstreamUrls);
+  const upstreams = makeUpstreams(config, opts.upstreamUrls, telemetry);
   for (const u of Object.values(upstreams)) {
-    u.onBreakerChange((state) => app.log.warn({ event: 'breaker', upstream: u.name, state }, `circuit breaker of ${u.name} is ${state}`));
+    telemetry.metrics.breakerChanged(u.name, u.breakerState, false);
+    u.onBreakerChange((state) => {
+      telemetry.metrics.breakerChanged(u.name, state);
+      app.log.warn({ event: 'breaker', upstream: u.name, state }, `circuit breaker of ${u.name} is ${state}`);
+    });
   }
   let flags: FlagProvider;
   let idempotencyStore: IdempotencyStore;
@@ -69,6 +87,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     idempotencyStore = await createIdempotencyStore(config.redisUrl);
   } catch (err) {
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
+    await telemetry.close();
     throw err;
   }
   const catalog = new LegacyCatalog(upstreams.legacy);
@@ -78,7 +97,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     flags,
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
-    ports: buildPorts(upstreams, catalog, config.fallbackContexts),
+    ports: buildPorts(upstreams, catalog, config.fallbackContexts, (e) => telemetry.metrics.fellBack(e.context, e.code)),
     idempotencyStore,
   });
 
@@ -104,8 +123,11 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await flags.close();
     await idempotencyStore.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
+    await telemetry.close(); // exports the spans still buffered
   });
 
+  // First: its onRoute hook gives every route registered after it its metrics.
+  await app.register(observability, { telemetry });
   await app.register(errorHandler);
   await app.register(pathGuard);
   await app.register(loadShedding, { shed: config.shed });
@@ -120,19 +142,22 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { gw });
+  await app.register(metricsRoutes);
   await app.register(occRoutes, { gw, prefix: '/occ/v2' });
   await app.register(apiV1Routes, { gw, prefix: '/api/v1' });
+  await app.register(graphqlRoutes, { gw });
   // Operator surface: bearer-guarded, disabled (403) without ADMIN_TOKEN.
   await app.register(adminRoutes, { gw, prefix: '/admin' });
   await app.register(passthroughRoutes, { gw });
   return app;
 }
 
-function makeUpstreams(config: GatewayConfig, urls: Readonly<Record<UpstreamName, string>>): Record<UpstreamName, Upstream> {
+function makeUpstreams(config: GatewayConfig, urls: Readonly<Record<UpstreamName, string>>, telemetry: Telemetry): Record<UpstreamName, Upstream> {
   const mk = (name: UpstreamName, baseUrl: string) =>
     new Upstream({
       name,
       baseUrl,
+      observer: telemetry.upstream(name, baseUrl),
       timeoutMs: config.timeouts[name],
       connections: config.upstreamConnections,
       breaker: config.breaker,

@@ -1,6 +1,6 @@
 /**
  * Per-request plumbing shared by every surface: the request id, the scope (decision computed
- * once, lazily, on the first context-owned call) and the `x-strangler-route` header.
+ * once, lazily, on the first context-owned call, and counted) and the `x-strangler-route` header.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -8,6 +8,7 @@ import { buildFlagContext, type Channel } from './routing/context.js';
 import { decide, routeHeader } from './routing/decide.js';
 import { Scope } from './upstream/scope.js';
 import type { Gateway } from './gateway.js';
+import { serverSpanOf } from './observability/telemetry.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,9 +36,14 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
     channel: input.channel,
   });
   const decision = decide(gw.flags.isEnabled, ctx);
+  request.server.telemetry.metrics.decided(decision);
   const propagate: Record<string, string> = { 'x-request-id': String(request.id) };
-  const tp = request.headers.traceparent;
-  if (typeof tp === 'string') propagate.traceparent = tp;
+  // The request's server span is the parent of every upstream call (each call's client span
+  // takes its place in the header it sends); tracestate travels with it unchanged (W3C §3.3).
+  const span = serverSpanOf(request);
+  if (span) propagate.traceparent = span.traceparent;
+  const ts = request.headers.tracestate;
+  if (typeof ts === 'string') propagate.tracestate = ts;
   const al = request.headers['accept-language'];
   if (typeof al === 'string') propagate['accept-language'] = al;
   request.gwScope = new Scope(decision, propagate, request.log, Date.now() + gw.config.requestBudgetMs);

@@ -40,6 +40,8 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
+  /** OpenTelemetry: where spans are exported (undefined: not exported) and the service name */
+  readonly otel: Readonly<{ tracesUrl: string | undefined; serviceName: string }>;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     logLevel: e.LOG_LEVEL,
+    otel: Object.freeze({ tracesUrl: otlpTracesUrl(e), serviceName: e.OTEL_SERVICE_NAME }),
   });
 }
 
@@ -143,6 +146,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 function tokenEnvironment(token: string): string | undefined {
   const m = /^[^:]+:([^.*]+)\./.exec(token);
   return m?.[1];
+}
+
+/**
+ * The OTLP exporter spec: the signal-specific variable is used as is; the general one is a base
+ * URL to which the signal's path (`v1/traces`) is appended.
+ */
+function otlpTracesUrl(e: Env): string | undefined {
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (e.OTEL_EXPORTER_OTLP_ENDPOINT) return `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
 }
 
 function stripSlash(u: string | undefined): string | undefined {

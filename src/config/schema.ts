@@ -50,6 +50,9 @@ export const EnvSchema = Type.Object({
   AUDIT_LOG_PATH: Type.String({ minLength: 1, default: 'var/audit.jsonl', description: 'Append-only JSONL file of every admin change (fsynced before the change is acknowledged)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis for shared state (reserved; unset: in-process)' })),
   AMQP_URL: Type.Optional(Type.String({ pattern: '^amqps?://', description: 'AMQP broker for domain events (reserved; unset: in-process)' })),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(url('OTLP/HTTP collector base URL; traces go to <url>/v1/traces. Unset: spans are not exported (trace ids are still made, propagated and logged)')),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(url('Full OTLP/HTTP traces URL; overrides OTEL_EXPORTER_OTLP_ENDPOINT for traces')),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'strangler-gateway', description: 'service.name of the exported spans' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },

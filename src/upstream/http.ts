@@ -23,6 +23,8 @@ export interface UpstreamOptions {
   connections: number;
   breaker?: BreakerOptions;
   retry?: { max: number; budgetPercent: number };
+  /** metrics and client spans of every call (src/observability); none: calls are not observed */
+  observer?: CallObserver;
 }
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -49,6 +51,25 @@ export interface UpstreamResponse {
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** How a call ended, as metrics and spans report it. A 4xx is an answer, not a failure. */
+export type CallOutcome = 'ok' | '4xx' | '5xx' | 'timeout' | 'unavailable' | 'breaker_open' | 'invalid_payload';
+
+/** One call being observed; `end` is called exactly once. */
+export interface ObservedCall {
+  /** the call is about to be sent again (a safe retry) */
+  retried(): void;
+  end(outcome: CallOutcome, status: number | undefined): void;
+}
+
+/**
+ * Watches every call of an upstream. `start` sees the outbound headers before the first attempt
+ * and may set `traceparent` to a client span of its own (the value there on entry, the request's
+ * span, is its parent).
+ */
+export interface CallObserver {
+  start(method: Method, opts: CallOptions, headers: Record<string, string>): ObservedCall;
+}
+
 const DEFAULT_BREAKER: BreakerOptions = { errorPercent: 50, volume: 10, windowMs: 10_000, resetMs: 5_000 };
 const IDEMPOTENT = new Set<Method>(['GET', 'PUT', 'DELETE']);
 /** the connection broke: the request may or may not have reached the upstream */
@@ -63,6 +84,21 @@ interface Attempt {
   body: string | undefined;
   timeoutMs: number;
   opts: CallOptions;
+}
+
+/**
+ * How a failed call ended, recorded where the failure is known (the attempt, the breaker, the
+ * budget) and read once by the observer; the errors thrown are unchanged.
+ */
+const failureOutcome = new WeakMap<object, { outcome: CallOutcome; status: number | undefined }>();
+function marked<E extends object>(err: E, outcome: CallOutcome, status?: number): E {
+  failureOutcome.set(err, { outcome, status });
+  return err;
+}
+
+/** The reason a call's own timer aborts it with (named like AbortSignal.timeout's). */
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
 }
 
 /** A transport-level failure, kept apart so the retry policy can see what happened. */
@@ -85,6 +121,7 @@ export class Upstream {
   private readonly resetMs: number;
   private readonly maxRetries: number;
   private readonly budget: RetryBudget;
+  private readonly observer: CallObserver | undefined;
 
   constructor(opts: UpstreamOptions) {
     const u = new URL(opts.baseUrl);
@@ -112,6 +149,7 @@ export class Upstream {
     });
     this.maxRetries = opts.retry?.max ?? 1;
     this.budget = new RetryBudget(opts.retry?.budgetPercent ?? 10);
+    this.observer = opts.observer;
   }
 
   get breakerState(): BreakerState {
@@ -139,22 +177,40 @@ export class Upstream {
       body = JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';
     }
+    if (!this.observer) return this.send(path, method, headers, body, opts, undefined);
+    const observed = this.observer.start(method, opts, headers);
+    try {
+      const r = await this.send(path, method, headers, body, opts, observed);
+      observed.end(r.status >= 400 ? '4xx' : 'ok', r.status);
+      return r;
+    } catch (err) {
+      const known = typeof err === 'object' && err !== null ? failureOutcome.get(err) : undefined;
+      observed.end(known?.outcome ?? 'unavailable', known?.status);
+      throw err;
+    }
+  }
+
+  /** The attempts of one call: budget, breaker, retries. */
+  private async send(path: string, method: Method, headers: Record<string, string>, body: string | undefined, opts: CallOptions, observed: ObservedCall | undefined): Promise<UpstreamResponse> {
     const idempotent = IDEMPOTENT.has(method);
     const keyed = headers['idempotency-key'] !== undefined;
     for (let attemptNo = 0; ; attemptNo++) {
       const remaining = opts.deadline === undefined ? this.timeoutMs : opts.deadline - Date.now();
       if (remaining <= 0) {
-        throw new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)}: the request's time budget is spent`, ctx(opts));
+        throw marked(new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)}: the request's time budget is spent`, ctx(opts)), 'timeout');
       }
       if (attemptNo === 0) this.budget.recordCall(); // retries spend the budget, they do not earn it
       try {
         return await this.breaker.fire({ path: this.basePath + path, method, headers, body, timeoutMs: Math.min(this.timeoutMs, remaining), opts });
       } catch (err) {
         if ((err as { code?: string }).code === 'EOPENBREAKER') {
-          throw new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)}: circuit breaker open`, {
-            ...ctx(opts),
-            retryAfterSeconds: Math.max(1, Math.ceil(this.resetMs / 1000)),
-          });
+          throw marked(
+            new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)}: circuit breaker open`, {
+              ...ctx(opts),
+              retryAfterSeconds: Math.max(1, Math.ceil(this.resetMs / 1000)),
+            }),
+            'breaker_open',
+          );
         }
         // An idempotent call may be retried after any broken connection; a keyed write only when
         // it certainly never arrived (the upstream does not know our keys, so it cannot dedupe).
@@ -164,6 +220,7 @@ export class Upstream {
         if (retryable && attemptNo < this.maxRetries && this.budget.tryRetry()) {
           // Full jitter (AWS architecture blog): spreads retries of many clients apart.
           await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attemptNo));
+          observed?.retried();
           continue;
         }
         throw err instanceof TransportFailure ? err.gatewayError : err;
@@ -179,6 +236,10 @@ export class Upstream {
   private async attempt(a: Attempt): Promise<UpstreamResponse> {
     let res: Awaited<ReturnType<Pool['request']>>;
     let text: string;
+    // One timer bounds the whole call (a body that trickles in slowly too). Cleared on the way
+    // out: AbortSignal.timeout() cannot be, and its late firing cost ~8 % CPU per call.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new TimeoutError()), a.timeoutMs);
     try {
       res = await this.pool.request({
         method: a.method,
@@ -187,21 +248,27 @@ export class Upstream {
         body: a.body,
         headersTimeout: a.timeoutMs,
         bodyTimeout: a.timeoutMs,
-        signal: AbortSignal.timeout(a.timeoutMs),
+        signal: abort.signal,
       });
       text = await res.body.text();
     } catch (err) {
       throw this.transportFailure(err, a);
+    } finally {
+      clearTimeout(timer);
     }
-    if (res.statusCode >= 500) throw this.statusError(res.statusCode, a.opts);
+    if (res.statusCode >= 500) throw marked(this.statusError(res.statusCode, a.opts), '5xx', res.statusCode);
     if (text.length === 0) return { status: res.statusCode, headers: res.headers, body: undefined };
     try {
       return { status: res.statusCode, headers: res.headers, body: JSON.parse(text) };
     } catch {
-      throw new GatewayError(502, 'GW_ERR_UPSTREAM_INVALID_PAYLOAD', `${this.describe(a.opts)} returned a body that is not JSON`, {
-        ...ctx(a.opts),
-        errors: [{ path: '', message: 'body is not valid JSON' }],
-      });
+      throw marked(
+        new GatewayError(502, 'GW_ERR_UPSTREAM_INVALID_PAYLOAD', `${this.describe(a.opts)} returned a body that is not JSON`, {
+          ...ctx(a.opts),
+          errors: [{ path: '', message: 'body is not valid JSON' }],
+        }),
+        'invalid_payload',
+        res.statusCode,
+      );
     }
   }
 
@@ -220,13 +287,13 @@ export class Upstream {
       err instanceof undiciErrors.ConnectTimeoutError;
     if (timedOut) {
       return new TransportFailure(
-        new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(a.opts)} did not answer within ${a.timeoutMs} ms`, { ...ctx(a.opts), cause: err }),
+        marked(new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(a.opts)} did not answer within ${a.timeoutMs} ms`, { ...ctx(a.opts), cause: err }), 'timeout'),
         'timed-out',
       );
     }
     const code = e.code ?? e.cause?.code ?? '';
     return new TransportFailure(
-      new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(a.opts)} is unreachable`, { ...ctx(a.opts), retryAfterSeconds: 1, cause: err }),
+      marked(new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(a.opts)} is unreachable`, { ...ctx(a.opts), retryAfterSeconds: 1, cause: err }), 'unavailable'),
       NOT_SENT.has(code) ? 'not-sent' : MAYBE_SENT.has(code) ? 'maybe-sent' : 'other',
     );
   }

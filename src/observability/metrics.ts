@@ -1,0 +1,188 @@
+/**
+ * The gateway's Prometheus metrics: one Registry per gateway (tests build several in a process),
+ * plus the process metrics (CPU, memory, event loop, GC), which describe the process and so are
+ * collected once per process and served alongside.
+ *
+ * Label values are bounded by construction: routes are fastify route patterns (never raw URLs),
+ * methods outside the known set become OTHER, contexts, backends, outcomes and codes come from
+ * the gateway's own enums.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { ContextName } from '../config/load.js';
+import { CONTEXTS } from '../config/load.js';
+import { FLAG_OF, type RoutingDecision } from '../routing/decide.js';
+import type { BreakerState, CallOutcome } from '../upstream/http.js';
+import { HistogramFamily, ScalarFamily, type HistogramSeries, type Scalar } from './families.js';
+
+/** Inbound latency: a cached answer in a few ms up to the 5 s request budget. */
+export const REQUEST_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+/** Upstream calls on a LAN answer in a millisecond or two; timeouts sit at the top. */
+export const UPSTREAM_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+
+export const OUTCOMES: readonly CallOutcome[] = Object.freeze(['ok', '4xx', '5xx', 'timeout', 'unavailable', 'breaker_open', 'invalid_payload']);
+/** Who answered a context for a request: its routed arm, or legacy after the new arm failed. */
+export type ServedBy = 'legacy' | 'new' | 'legacy_fallback';
+const SERVED_BY: readonly ServedBy[] = ['legacy', 'new', 'legacy_fallback'];
+const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** A method label: the standard ones as they are, anything else one value. */
+export function methodLabel(method: string): string {
+  return METHODS.has(method) ? method : 'OTHER';
+}
+
+/** Requests no route matched (404s): one label value, whatever the URL. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly contentType = this.registry.contentType;
+
+  readonly httpRequests = new ScalarFamily('gateway_http_requests_total', 'Inbound requests by method, route pattern and status', ['method', 'route', 'status']).register(this.registry);
+  readonly httpDuration = new HistogramFamily(
+    'gateway_http_request_duration_seconds',
+    'Inbound request latency (until the response is written) by method and route pattern',
+    ['method', 'route'],
+    REQUEST_BUCKETS,
+  ).register(this.registry);
+  readonly contextRequests = new ScalarFamily(
+    'gateway_context_requests_total',
+    'Requests that touched a context, by context, the backend that answered it (legacy, new, legacy_fallback), route pattern and status',
+    ['context', 'backend', 'route', 'status'],
+  ).register(this.registry);
+  readonly flagDecisions = new ScalarFamily('gateway_flag_decisions_total', 'Routing decisions (one per request that reached a context) by context, flag and chosen backend', [
+    'context',
+    'flag',
+    'backend',
+  ]).register(this.registry);
+  readonly fallbacks = new ScalarFamily('gateway_fallbacks_total', 'Reads of a context answered by legacy because the new service failed, by context and reason code', [
+    'context',
+    'reason',
+  ]).register(this.registry);
+  readonly upstreamDuration = new HistogramFamily(
+    'gateway_upstream_call_duration_seconds',
+    'Upstream call latency (retries included) by upstream, context and outcome',
+    ['upstream', 'context', 'outcome'],
+    UPSTREAM_BUCKETS,
+  ).register(this.registry);
+  readonly upstreamErrors = new ScalarFamily(
+    'gateway_upstream_errors_total',
+    'Failed upstream calls by upstream, context and outcome (5xx, timeout, unavailable, breaker_open, invalid_payload)',
+    ['upstream', 'context', 'outcome'],
+  ).register(this.registry);
+  readonly upstreamRetries = new ScalarFamily('gateway_upstream_retries_total', 'Upstream call retries (safe calls only, under the retry budget) by upstream and context', [
+    'upstream',
+    'context',
+  ]).register(this.registry);
+  readonly breakerState = new ScalarFamily('gateway_upstream_breaker_state', 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open', ['upstream'], 'gauge').register(this.registry);
+  readonly breakerTransitions = new ScalarFamily('gateway_upstream_breaker_transitions_total', 'Circuit breaker state changes by upstream and new state', ['upstream', 'state']).register(
+    this.registry,
+  );
+  readonly invalidPayloads = new ScalarFamily(
+    'gateway_upstream_invalid_payloads_total',
+    'Upstream payloads rejected by the anti-corruption layer (not JSON, or failing their schema: drift), by context and backend',
+    ['context', 'backend'],
+  ).register(this.registry);
+  readonly cartEvaluationsFailed = new ScalarFamily('gateway_cart_evaluations_failed_total', 'Cart evaluations that failed (5xx: upstream failure, timeout, invalid payload), by surface (api, occ, graphql) and error code', [
+    'surface',
+    'code',
+  ]).register(this.registry);
+  readonly priceLookupsFailed = new ScalarFamily(
+    'gateway_price_lookups_failed_total',
+    'Price lookups that failed, by backend and error code (backend new with a fallback: legacy answered instead)',
+    ['backend', 'code'],
+  ).register(this.registry);
+  readonly occErrors = new ScalarFamily(
+    'gateway_occ_errors_total',
+    'Error responses on the OCC surface (/occ/v2) by status and code (a GW_ERR_* code, or LEGACY for the monolith\'s own error relayed)',
+    ['status', 'code'],
+  ).register(this.registry);
+
+  /** flag decision series, [context][backend], created up front so every series exists from boot */
+  private readonly decisionSeries = new Map<ContextName, Record<'legacy' | 'new', Scalar>>();
+
+  constructor() {
+    for (const c of CONTEXTS) {
+      this.decisionSeries.set(c, { legacy: this.flagDecisions.child(c, FLAG_OF[c], 'legacy'), new: this.flagDecisions.child(c, FLAG_OF[c], 'new') });
+    }
+  }
+
+  /** One routing decision: every context's flag was evaluated once for the request. */
+  decided(decision: RoutingDecision): void {
+    for (const c of CONTEXTS) this.decisionSeries.get(c)![decision[c]].inc();
+  }
+
+  breakerChanged(upstream: string, state: BreakerState, transition = true): void {
+    this.breakerState.child(upstream).set(BREAKER_VALUE[state]);
+    if (transition) this.breakerTransitions.child(upstream, state).inc();
+  }
+
+  fellBack(context: string, code: string): void {
+    this.fallbacks.child(context, code).inc();
+    if (context === 'pricing') this.priceLookupsFailed.child('new', code).inc();
+    if (code === 'GW_ERR_UPSTREAM_INVALID_PAYLOAD') this.invalidPayloads.child(context, 'new').inc();
+  }
+
+  route(method: string, route: string, cartSurface?: 'api' | 'occ'): RouteStats {
+    return new RouteStats(this, methodLabel(method), route, cartSurface);
+  }
+
+  /** The exposition text: the process metrics, then the gateway's. */
+  async render(): Promise<string> {
+    return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
+  }
+}
+
+/**
+ * A route's series, held by the route itself: observing a request is array and map lookups
+ * only. Series are made on a route's first request, so /metrics lists the routes in use rather
+ * than a histogram of zeros for every HEAD twin and static asset.
+ */
+export class RouteStats {
+  private duration: HistogramSeries | undefined;
+  private readonly byStatus = new Map<number, Scalar>();
+  /** status → series per (context, served-by), index context * 3 + served-by */
+  private readonly contextsByStatus = new Map<number, (Scalar | undefined)[]>();
+
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    readonly method: string,
+    readonly route: string,
+    /** set on routes that evaluate a cart, so their failures count as failed cart evaluations */
+    readonly cartSurface: 'api' | 'occ' | undefined,
+  ) {}
+
+  observe(status: number, seconds: number): void {
+    let s = this.byStatus.get(status);
+    if (!s) {
+      s = this.metrics.httpRequests.child(this.method, this.route, String(status));
+      this.byStatus.set(status, s);
+    }
+    s.inc();
+    (this.duration ??= this.metrics.httpDuration.child(this.method, this.route)).observe(seconds);
+  }
+
+  /** `context` was answered by `servedBy` in a request that ended with `status`. */
+  observeContext(status: number, context: ContextName, servedBy: ServedBy): void {
+    let row = this.contextsByStatus.get(status);
+    if (!row) {
+      row = new Array<Scalar | undefined>(CONTEXTS.length * SERVED_BY.length);
+      this.contextsByStatus.set(status, row);
+    }
+    const i = CONTEXTS.indexOf(context) * SERVED_BY.length + SERVED_BY.indexOf(servedBy);
+    let s = row[i];
+    if (!s) {
+      s = this.metrics.contextRequests.child(context, servedBy, this.route, String(status));
+      row[i] = s;
+    }
+    s.inc();
+  }
+}
