@@ -147,7 +147,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(apiV1Routes, { gw, prefix: '/api/v1' });
   await app.register(graphqlRoutes, { gw });
   // Operator surface: bearer-guarded, disabled (403) without ADMIN_TOKEN.
-  await app.register(adminRoutes, { gw, prefix: '/admin' });
+  await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context) });
   await app.register(passthroughRoutes, { gw });
   return app;
 }

@@ -7,6 +7,7 @@
  * methods outside the known set become OTHER, contexts, backends, outcomes and codes come from
  * the gateway's own enums.
  */
+import { RecentTraffic } from './recent-traffic.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ContextName } from '../config/load.js';
 import { CONTEXTS } from '../config/load.js';
@@ -44,6 +45,8 @@ function processMetrics(): Registry {
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** last minute per context, for the admin API and `strangler status` */
+  readonly recent = new RecentTraffic();
   readonly contentType = this.registry.contentType;
 
   readonly httpRequests = new ScalarFamily('gateway_http_requests_total', 'Inbound requests by method, route pattern and status', ['method', 'route', 'status']).register(this.registry);
@@ -184,5 +187,6 @@ export class RouteStats {
       row[i] = s;
     }
     s.inc();
+    this.metrics.recent.record(context, status);
   }
 }

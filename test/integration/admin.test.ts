@@ -399,3 +399,17 @@ t.test('admin configuration: audit path, and where Unleash writes go', async (t)
   t.match(loadConfig({ ...base, UNLEASH_API_TOKEN: 'opaque-token', UNLEASH_ADMIN_TOKEN: 'a' }).flags, { admin: { environment: 'development' } }, 'an opaque token: development');
   t.throws(() => loadConfig({ ADMIN_TOKEN: 'short' }), /ADMIN_TOKEN/, 'a guessable admin token is refused at boot');
 });
+
+t.test('GET /admin/routes shows the last minute of traffic per context', async (t) => {
+  const w = await adminWorld(t, { FALLBACK_CONTEXTS: 'none' });
+  await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing', headers: AUTH, payload: { percent: 100 } });
+  for (let i = 0; i < 12; i++) await w.app.inject({ url: PRODUCT });
+  await fetch(`${w.backends.pricing.url}/__faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRate: 1 }) });
+  for (let i = 0; i < 4; i++) t.equal((await w.app.inject({ url: PRODUCT })).statusCode, 502);
+  await new Promise((r) => setTimeout(r, 1100)); // the window counts full seconds only
+  const routes = (await w.app.inject({ url: '/admin/routes', headers: AUTH })).json() as { routes: { context: string; traffic?: { reqPerSec: number; errorRate: number } }[] };
+  const pricing = routes.routes.find((r) => r.context === 'pricing');
+  t.ok(pricing?.traffic, 'traffic is reported');
+  t.equal(Math.round((pricing?.traffic?.reqPerSec ?? 0) * 60), 16, '16 requests in the last minute');
+  t.equal(pricing?.traffic?.errorRate, 0.25, '4 of them failed');
+});
