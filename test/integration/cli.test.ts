@@ -63,7 +63,7 @@ t.test('status, route, kill, audit against a running gateway', async (t) => {
   t.match(lines[1], `flags    file: ${w.flagsDir}`);
   const header = lines.find((l) => l.startsWith('CONTEXT'));
   t.match(header, /^CONTEXT +FLAG +STATE +ROLLOUT +STICKINESS +CONSTRAINTS +SOURCE +BREAKER new\/legacy +REQ\/S +ERR%$/);
-  t.match(status.stdout, /^pricing +route\.pricing +on +0% +default +- +file +\S+ +n\/a +n\/a$/m, 'one row per context; traffic n/a until the gateway measures it');
+  t.match(status.stdout, /^pricing +route\.pricing +on +0% +default +- +file +\S+ +\d+\.\d +\d+\.\d%$/m, 'one row per context, with its traffic of the last minute');
   t.match(status.stdout, /^inventory +route\.inventory /m);
   t.match(status.stdout, /^promotions +route\.promotions /m);
 
