@@ -72,6 +72,11 @@ export async function startSomeBackends(names: readonly BackendName[], opts: Sta
   };
 }
 
+/** The gateway's upstream URLs for a started embedded world. */
+export function upstreamUrlsOf(b: Backends): Record<BackendName, string> {
+  return { legacy: b.legacy.url, pricing: b.pricing.url, inventory: b.inventory.url, promotions: b.promotions.url };
+}
+
 export async function startBackends(opts: StartOptions = {}): Promise<Backends> {
   const some = await startSomeBackends(['legacy', 'pricing', 'inventory', 'promotions'], opts);
   const { legacy, pricing, inventory, promotions } = some.running as Record<BackendName, Running>;

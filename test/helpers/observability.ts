@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { startBackends, type BackendName, type Backends } from '../../backends/index.js';
+import { startBackends, upstreamUrlsOf, type BackendName, type Backends } from '../../backends/index.js';
 import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { flagFile, type Rollouts } from './flags.js';
@@ -60,7 +60,7 @@ export async function startObservedWorld(
   });
   const app = await buildGateway({
     config,
-    upstreamUrls: { legacy: backends.legacy.url, pricing: backends.pricing.url, inventory: backends.inventory.url, promotions: backends.promotions.url },
+    upstreamUrls: upstreamUrlsOf(backends),
     ...(opts.logs ? { logStream } : { logger: false }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { startBackends, type Backends } from '../../backends/index.js';
+import { startBackends, upstreamUrlsOf, type Backends } from '../../backends/index.js';
 import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { flagFile, type FlagOptions, type Rollouts } from './flags.js';
@@ -34,7 +34,7 @@ export async function startWorld(t: Teardown, rollouts: Rollouts = {}, env: Reco
   const config = loadConfig({ FLAGS_DIR: flagsDir, LOG_LEVEL: 'silent', SHED_EVENT_LOOP_DELAY_MS: '0', ...env });
   const app = await buildGateway({
     config,
-    upstreamUrls: { legacy: backends.legacy.url, pricing: backends.pricing.url, inventory: backends.inventory.url, promotions: backends.promotions.url },
+    upstreamUrls: upstreamUrlsOf(backends),
     logger: false,
   });
   await app.ready();

@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap';
 import { startWorld, flagFile } from '../helpers/world.js';
 import { serviceGate, REDIS_URL } from '../helpers/services.js';
+import { upstreamUrlsOf } from '../../backends/index.js';
 import type { FastifyInstance } from 'fastify';
 
 const SITE = 'electronics-spa';
@@ -137,7 +138,7 @@ t.test('Idempotency-Key shared by two gateways through Redis', { skip: redisSkip
   const { loadConfig } = await import('../../src/config/load.js');
   const second = await buildGateway({
     config: loadConfig({ FLAGS_DIR: w.flagsDir, LOG_LEVEL: 'silent', SHED_EVENT_LOOP_DELAY_MS: '0', REDIS_URL }),
-    upstreamUrls: { legacy: w.backends.legacy.url, pricing: w.backends.pricing.url, inventory: w.backends.inventory.url, promotions: w.backends.promotions.url },
+    upstreamUrls: upstreamUrlsOf(w.backends),
     logger: false,
   });
   t.teardown(() => second.close());
