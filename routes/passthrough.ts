@@ -26,6 +26,9 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
       rewritePrefix: legacy.basePath.replace(/\/occ\/v2$/, '') + mount,
       // Keep the OCC content-type parsers of the gateway out of the proxied stream.
       proxyPayloads: false,
+      // reply-from's own 'fetching from remote server' / 'response received' info lines: the
+      // access line (request-scope.ts) says it once
+      disableRequestLogging: true,
       preHandler: async (request) => {
         // The legacy breaker (fed by the gateway's own legacy calls) also guards the raw proxy:
         // while it is open, storefronts get a fast 503 instead of waiting on a dead monolith.

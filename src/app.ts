@@ -61,6 +61,9 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   const app = Fastify({
     logger: opts.logger === false ? false : loggerOptions(config.logLevel, opts.logStream),
     childLoggerFactory: telemetry.childLoggerFactory,
+    // One access line per request (request-scope.ts), not fastify's two: logging was ~23 % of a
+    // passthrough's CPU at three lines per request.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     trustProxy: false,

@@ -2,13 +2,14 @@
  * Per-request plumbing shared by every surface: the request id, the scope (decision computed
  * once, lazily, on the first context-owned call, and counted) and the `x-strangler-route` header.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { buildFlagContext, type Channel } from './routing/context.js';
 import { decide, routeHeader } from './routing/decide.js';
 import { Scope } from './upstream/scope.js';
 import type { Gateway } from './gateway.js';
 import { serverSpanOf } from './observability/telemetry.js';
+import { redactUrl } from './observability/logger.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,13 +61,26 @@ async function requestScopePlugin(app: FastifyInstance): Promise<void> {
     }
     return payload;
   });
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // The access log: one line per request, written when the response has been sent, with the
+  // backend of every context the request touched (`route`, absent when none was: passthrough,
+  // health, admin).
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const scope = request.gwScope;
+    let route: Record<string, string> | undefined;
     if (scope && scope.touched.size > 0) {
-      const route: Record<string, string> = {};
+      route = {};
       for (const c of scope.touched) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c];
-      request.log.info({ event: 'routed', route, statusCode: reply.statusCode }, 'routed request');
     }
+    request.log.info(
+      { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10, route },
+      'request completed',
+    );
+    done();
+  });
+  // A client that leaves before the answer gets no access line from onResponse: say so.
+  app.addHook('onRequestAbort', (request: FastifyRequest, done: HookHandlerDoneFunction) => {
+    request.log.info({ method: request.method, url: redactUrl(request.url)}, 'request aborted by the client');
+    done();
   });
 }
 

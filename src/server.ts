@@ -4,6 +4,7 @@
  */
 import { loadConfig, ConfigError, type UpstreamName } from './config/load.js';
 import { buildGateway } from './app.js';
+import { bufferedStdout } from './observability/logger.js';
 import { startSomeBackends, type SomeBackends } from '../backends/index.js';
 
 const EMBEDDED_PORTS: Record<UpstreamName, number> = { legacy: 8081, pricing: 8082, inventory: 8083, promotions: 8084 };
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     urls[n] = config.upstreams[n] ?? (backends?.running[n]?.url as string);
   }
 
-  const app = await buildGateway({ config, upstreamUrls: urls });
+  const app = await buildGateway({ config, upstreamUrls: urls, logStream: bufferedStdout() });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port; // PORT=0: the one the OS chose

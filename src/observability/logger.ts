@@ -4,7 +4,7 @@
  * they are serialized (never after).
  */
 import type { FastifyRequest, FastifyServerOptions } from 'fastify';
-import type { DestinationStream } from 'pino';
+import pino, { type DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -56,12 +56,56 @@ export function requestIdFrom(raw: string | string[] | undefined): string {
   return v && REQUEST_ID.test(v) ? v : randomUUID();
 }
 
+/**
+ * The `time` field, ISO 8601 with milliseconds. Formatting a Date was the most expensive of our
+ * own functions on the passthrough (2.9 % of its CPU): the string is rebuilt only when the
+ * millisecond changes, and many lines share a millisecond under load.
+ */
+let lastMs = 0;
+let lastTime = '';
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
+/** How long a log line may wait in the stdout buffer before it is written. */
+export const LOG_FLUSH_MS = 100;
+
+/**
+ * stdout as the gateway writes it: lines are buffered (up to 8 KB) and written together, at
+ * least every LOG_FLUSH_MS, instead of one synchronous write(2) per line; the buffer is flushed
+ * synchronously when the process exits (pino registers that), crash included. A SIGKILL loses
+ * at most the last LOG_FLUSH_MS of lines.
+ */
+export function bufferedStdout(): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
+  let pending = false;
+  setInterval(() => {
+    if (!pending) return; // an idle gateway makes no empty writes
+    pending = false;
+    // sonic-boom throws when flushed while it is still opening or after it ended
+    try {
+      dest.flush();
+    } catch {}
+  }, LOG_FLUSH_MS).unref();
+  return {
+    write(line: string) {
+      pending = true;
+      dest.write(line);
+    },
+  };
+}
+
 export function loggerOptions(level: string, stream?: DestinationStream): NonNullable<FastifyServerOptions['logger']> {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: 'strangler-gateway' },
-    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    timestamp: isoTime,
     serializers: {
       // fastify's own request serializer, with credentials in the query string redacted
       req: (req: FastifyRequest) => ({

@@ -50,7 +50,12 @@ t.test('tokens, cookies and credentials never reach the log; every request line 
   t.ok(requestLines.length >= 10, 'request lines captured');
   for (const l of requestLines) t.match(l, { trace_id: /^[0-9a-f]{32}$/, span_id: /^[0-9a-f]{16}$/ }, `trace id on: ${String(l.msg)}`);
   const mine = requestLines.filter((l) => l.reqId === 'log-1');
-  t.same(new Set(mine.map((l) => l.msg)), new Set(['incoming request', 'routed request', 'request completed']), 'the request from arrival to completion');
+  t.same(
+    mine.map((l) => l.msg),
+    ['request completed'],
+    'one access line per request',
+  );
+  t.match(mine[0], { method: 'GET', url: `/api/v1/sites/${SITE}/products/1000001`, statusCode: 200, responseTime: Number, route: { pricing: 'new' } }, 'the access line says what was asked, the answer and where each context was routed');
   for (const l of mine) t.equal(l.trace_id, TRACE_ID, `${String(l.msg)}: the inbound trace id`);
   t.equal(new Set(requestLines.map((l) => l.trace_id)).size, new Set(requestLines.map((l) => l.reqId)).size, 'one trace id per request');
 });
