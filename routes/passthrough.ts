@@ -3,32 +3,97 @@
  * body, query, status, headers minus hop-by-hop, streaming both ways). The upstream host comes
  * from configuration only; only the configured prefixes are forwarded, so the monolith's
  * non-public paths (and the simulators' /__faults) are not reachable through the gateway.
+ *
+ * @fastify/http-proxy owns the routes: prefix matching, the prefix rewrite and its refusal of
+ * destinations that escape the prefix. The bytes are relayed by the gateway's own engine
+ * (src/upstream/forward.ts, through http-proxy's `handler` option) instead of reply-from: see
+ * that file for why.
  */
-import type { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
-import type { ObservedCall } from '../src/upstream/http.js';
+import { Pool } from 'undici';
 import { GatewayError } from '../src/errors.js';
 import type { Gateway } from '../src/gateway.js';
+import { forward, forwardedRequestHeaders } from '../src/upstream/forward.js';
+import type { ObservedCall } from '../src/upstream/http.js';
+
+/** Methods whose requests carry no body (fastify gives them none). */
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export default async function passthroughRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;
   const legacy = gw.upstreams.legacy;
+  const timeoutMs = gw.config.upstreamTimeoutMs;
+  const bodyLimit = gw.config.bodyLimit;
+  // Its own pool: storefront traffic the gateway merely relays never starves the gateway's own
+  // legacy calls (product composition, carts) of connections, nor the other way round.
+  const pool = new Pool(legacy.origin, {
+    connections: gw.config.upstreamConnections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connectTimeout: Math.min(timeoutMs, 5_000),
+  });
+  app.addHook('onClose', async () => {
+    await pool.close();
+  });
   // The proxy's calls are observed like the gateway's own legacy calls (metrics under context
   // "passthrough", a client span whose traceparent replaces the one forwarded).
   const observer = app.telemetry.upstream('legacy', legacy.origin);
-  const calls = new WeakMap<object, ObservedCall>();
+  // Bodies are relayed as the client streams them, whatever their type: the gateway's own
+  // parsers (JSON, OCC forms) stay out of this plugin's routes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const relay = (request: FastifyRequest, reply: FastifyReply, dest: string, mount: string, upstreamMount: string): void => {
+    const q = request.url.indexOf('?');
+    const headers = forwardedRequestHeaders(request.headers);
+    headers['x-request-id'] = String(request.id);
+    // `traceparent` here is the request's server span (set on arrival); the client span started
+    // now becomes the legacy's parent.
+    const call: ObservedCall = observer.start(request.method as 'GET', { context: 'passthrough', backend: 'legacy' }, headers as Record<string, string>);
+    let body: NodeJS.ReadableStream | AsyncIterable<Buffer> | null = null;
+    if (!BODYLESS.has(request.method) && request.body) {
+      const stream = request.body as NodeJS.ReadableStream;
+      // A declared length was checked in preHandler; a chunked body is counted as it streams.
+      body = request.headers['content-length'] === undefined ? limited(stream as AsyncIterable<Buffer>, bodyLimit) : stream;
+    }
+    forward(
+      pool,
+      {
+        method: request.method,
+        path: q === -1 ? dest : dest + request.url.slice(q),
+        headers,
+        body: body as never,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
+      {
+        res: reply.raw,
+        rewriteLocation: upstreamMount === mount ? undefined : { from: upstreamMount, to: mount },
+        extraHeaders: (): Record<string, string> => (app.isDraining() ? { 'x-request-id': String(request.id), connection: 'close' } : { 'x-request-id': String(request.id) }),
+        // From here the response is written by the relay, not by fastify (onResponse hooks still run).
+        onStart: () => reply.hijack(),
+        onEnd: (status, err) => {
+          if (err === undefined) return call.end(status! >= 500 ? '5xx' : status! >= 400 ? '4xx' : 'ok', status);
+          if (err.name === 'ClientGoneError') return call.end('cancelled', status);
+          call.end(TIMEOUT_CODES.has((err as { code?: string }).code ?? '') ? 'timeout' : 'unavailable', status);
+          request.log.warn({ err, upstream: 'legacy' }, 'passthrough to legacy failed');
+        },
+        onFailure: (err) => void reply.send(failure(err)),
+      },
+    );
+  };
+
   for (const prefix of gw.config.passthroughPrefixes) {
     const mount = prefix.replace(/\/$/, '');
+    const upstreamMount = legacy.basePath.replace(/\/occ\/v2$/, '') + mount;
     await app.register(httpProxy, {
       upstream: legacy.origin,
       prefix: mount,
-      rewritePrefix: legacy.basePath.replace(/\/occ\/v2$/, '') + mount,
-      // Keep the OCC content-type parsers of the gateway out of the proxied stream.
+      rewritePrefix: upstreamMount,
+      // the parsers above already hand every body over as a stream
       proxyPayloads: false,
-      // reply-from's own 'fetching from remote server' / 'response received' info lines: the
-      // access line (request-scope.ts) says it once
-      disableRequestLogging: true,
       preHandler: async (request) => {
         // The legacy breaker (fed by the gateway's own legacy calls) also guards the raw proxy:
         // while it is open, storefronts get a fast 503 instead of waiting on a dead monolith.
@@ -39,38 +104,27 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
           });
         }
         const len = Number(request.headers['content-length'] ?? 0);
-        if (len > gw.config.bodyLimit) throw new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${gw.config.bodyLimit} bytes`);
+        if (len > bodyLimit) throw new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${bodyLimit} bytes`);
       },
-      replyOptions: {
-        rewriteRequestHeaders: (request, headers) => {
-          // The upstream sees the monolith's own host, never the client's Host header.
-          const out: Record<string, string | string[] | undefined> = { ...headers, 'x-request-id': String(request.id) };
-          delete out.host;
-          // `traceparent` here is the request's server span (set on arrival); the client span
-          // started now becomes the legacy's parent. Called once per proxied request.
-          calls.set(request, observer.start(request.method, { context: 'passthrough', backend: 'legacy' }, out));
-          return out as typeof headers;
-        },
-        onResponse: (request, reply, res) => {
-          const status = res.statusCode;
-          calls.get(request)?.end(status >= 500 ? '5xx' : status >= 400 ? '4xx' : 'ok', status);
-          calls.delete(request);
-          // what reply-from does without an onResponse option: stream the legacy's answer on
-          void reply.send((res as unknown as { stream: Readable }).stream);
-        },
-        onError: (reply, { error }) => {
-          const code = (error as { code?: string }).code ?? '';
-          const timeout = /TIMEOUT/i.test(code);
-          const err = timeout
-            ? new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', 'legacy did not answer in time', { backend: 'legacy' })
-            : new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unreachable', { backend: 'legacy', retryAfterSeconds: 1 });
-          calls.get(reply.request)?.end(timeout ? 'timeout' : 'unavailable', undefined);
-          calls.delete(reply.request);
-          reply.request.log.warn({ err: error, code: err.code }, 'passthrough to legacy failed');
-          void reply.send(err);
-        },
-      },
-      undici: { connections: gw.config.upstreamConnections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: gw.config.upstreamTimeoutMs, bodyTimeout: gw.config.upstreamTimeoutMs },
+      handler: (request, reply, dest) => relay(request, reply, dest, mount, upstreamMount),
     });
+  }
+}
+
+function failure(err: Error): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code)) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', 'legacy did not answer in time', { backend: 'legacy' });
+  if (err.name === 'InvalidUpstreamHeaderError') return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', 'legacy answered with an invalid header', { backend: 'legacy' });
+  return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unreachable', { backend: 'legacy', retryAfterSeconds: 1 });
+}
+
+/** A chunked request body, cut off (413) once it exceeds the gateway's body limit. */
+async function* limited(source: AsyncIterable<Buffer>, limit: number): AsyncIterable<Buffer> {
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.length;
+    if (seen > limit) throw new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${limit} bytes`);
+    yield chunk;
   }
 }

@@ -20,7 +20,7 @@ export const REQUEST_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 /** Upstream calls on a LAN answer in a millisecond or two; timeouts sit at the top. */
 export const UPSTREAM_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
 
-export const OUTCOMES: readonly CallOutcome[] = Object.freeze(['ok', '4xx', '5xx', 'timeout', 'unavailable', 'breaker_open', 'invalid_payload']);
+export const OUTCOMES: readonly CallOutcome[] = Object.freeze(['ok', '4xx', '5xx', 'timeout', 'unavailable', 'breaker_open', 'invalid_payload', 'cancelled']);
 /** Who answered a context for a request: its routed arm, or legacy after the new arm failed. */
 export type ServedBy = 'legacy' | 'new' | 'legacy_fallback';
 const SERVED_BY: readonly ServedBy[] = ['legacy', 'new', 'legacy_fallback'];

@@ -196,7 +196,8 @@ class Call implements ObservedCall {
     const i = OUTCOME_INDEX[outcome];
     const seconds = (performance.now() - this.t0) / 1000;
     (this.series.duration[i] ??= this.metrics.upstreamDuration.child(this.upstream, this.series.name, outcome)).observe(seconds);
-    const failed = outcome !== 'ok' && outcome !== '4xx';
+    // a client that left is not the upstream's failure
+    const failed = outcome !== 'ok' && outcome !== '4xx' && outcome !== 'cancelled';
     if (failed) {
       this.series.errors[i] ??= this.metrics.upstreamErrors.child(this.upstream, this.series.name, outcome);
       this.series.errors[i]!.inc();

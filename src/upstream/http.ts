@@ -52,7 +52,8 @@ export interface UpstreamResponse {
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** How a call ended, as metrics and spans report it. A 4xx is an answer, not a failure. */
-export type CallOutcome = 'ok' | '4xx' | '5xx' | 'timeout' | 'unavailable' | 'breaker_open' | 'invalid_payload';
+/** `cancelled`: the inbound client left before the upstream answered (the passthrough stops reading). */
+export type CallOutcome = 'ok' | '4xx' | '5xx' | 'timeout' | 'unavailable' | 'breaker_open' | 'invalid_payload' | 'cancelled';
 
 /** One call being observed; `end` is called exactly once. */
 export interface ObservedCall {
