@@ -4,7 +4,7 @@
  * gateway's default (64 keep-alive connections, no pipelining) so the difference between the two
  * is what the gateway adds per request, not a different upstream pool.
  *
- * usage: LEGACY_URL=http://127.0.0.1:8081 PORT=0 node --import tsx load-tests/bare-proxy.ts
+ * usage: LEGACY_URL=http://127.0.0.1:8081 PORT=0 node dist/load-tests/bare-proxy.js   (after npm run build)
  */
 import Fastify from 'fastify';
 import httpProxy from '@fastify/http-proxy';

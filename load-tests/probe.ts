@@ -1,5 +1,5 @@
 /**
- * Preloaded into the gateway process by the harness (`node --import tsx --import <this> src/server.ts`),
+ * Preloaded into the gateway process by the harness (`node --import dist/load-tests/probe.js dist/src/server.js`),
  * never by the gateway itself. It observes what /proc cannot show from outside:
  * - once a second, a JSON line to LOADTEST_PROBE_FILE: event-loop utilisation and delay, heap,
  *   GC count and pause time (is the gateway CPU-bound? is GC a big share?);
@@ -12,7 +12,8 @@
  *   SIGKILLed harness does not leave a gateway listening.
  * Its own cost is one timer a second and a GC observer; both are negligible against the load.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector';
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks';
 
@@ -94,16 +95,24 @@ if (heapFile || mapsFile) {
 }
 
 /**
- * tsx minifies whitespace, so profile positions in our modules are all on line 1; their inline
- * source maps (reported by Debugger.scriptParsed for every script already parsed, synchronously
- * on enable) let the harness print `file.ts:line`. Done after the measured window: enabling the
- * debugger is not free.
+ * Profile positions name the generated JavaScript; the source maps of our modules (reported by
+ * Debugger.scriptParsed for every script already parsed, synchronously on enable) let the
+ * harness print `file.ts:line`. Inline maps (tsx) are kept as they are, map files next to the
+ * compiled modules (`npm run build`) are read and inlined. Done after the measured window:
+ * enabling the debugger is not free.
  */
 function dumpSourceMaps(session: Session, file: string): void {
   const maps: Record<string, string> = {};
   const onParsed = (msg: { params: { url: string; sourceMapURL?: string } }) => {
     const { url, sourceMapURL } = msg.params;
-    if (url.startsWith('file://') && !url.includes('/node_modules/') && sourceMapURL?.startsWith('data:')) maps[url] = sourceMapURL;
+    if (!url.startsWith('file://') || url.includes('/node_modules/') || !sourceMapURL) return;
+    if (sourceMapURL.startsWith('data:')) {
+      maps[url] = sourceMapURL;
+      return;
+    }
+    try {
+      maps[url] = `data:application/json;base64,${readFileSync(fileURLToPath(new URL(sourceMapURL, url))).toString('base64')}`;
+    } catch {}
   };
   session.on('Debugger.scriptParsed', onParsed);
   session.post('Debugger.enable', () => {

@@ -4,7 +4,7 @@
  * process so that the backends, the gateway and the load generator never share an event loop
  * (a shared loop would make every number a measurement of contention, not of the gateway).
  *
- * usage: node --import tsx load-tests/world.ts legacy,pricing,inventory,promotions
+ * usage: node dist/load-tests/world.js legacy,pricing,inventory,promotions   (after npm run build)
  */
 import { startSomeBackends, type BackendName } from '../backends/index.js';
 

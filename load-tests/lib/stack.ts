@@ -5,6 +5,7 @@
  * GATEWAY_URL, with LEGACY_URL / PRICING_URL / FLAGS_DIR / ADMIN_TOKEN / GATEWAY_PID from the
  * environment where a scenario needs them.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -59,10 +60,39 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const TSX = ['--import', 'tsx'];
+/** Where `npm run build` puts the compiled gateway, backends and harness children. */
+const DIST = join(ROOT, 'dist');
+
+let built: Promise<void> | undefined;
+/**
+ * Every child runs compiled JavaScript, as in production (`npm start` runs dist/ too): under
+ * tsx each process also carries a loader thread with its own heap (~40 MB of RSS) and
+ * transpiles on load. The build is incremental: a second run takes a second or two.
+ */
+export function ensureBuilt(log: (m: string) => void = () => undefined): Promise<void> {
+  built ??= (async () => {
+    const t0 = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const tsc = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      tsc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      tsc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      tsc.on('error', reject);
+      tsc.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (tsc exit ${code}):\n${out}`))));
+    });
+    log(`built dist/ (tsc -p tsconfig.build.json) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  })();
+  return built;
+}
+
+/** The compiled counterpart of a TypeScript entry of this repository. */
+export function compiled(tsPath: string): string {
+  return join(DIST, tsPath.replace(/\.ts$/, '.js'));
+}
 
 async function startBackends(names: string, log: (m: string) => void): Promise<{ child: Child; urls: Record<string, string> }> {
-  const child = spawnChild(`backends(${names})`, process.execPath, [...TSX, join(ROOT, 'load-tests/world.ts'), names], { stdout: 'pipe', cwd: ROOT });
+  await ensureBuilt(log);
+  const child = spawnChild(`backends(${names})`, process.execPath, ['--enable-source-maps', compiled('load-tests/world.ts'), names], { stdout: 'pipe', cwd: ROOT });
   const urls = await readReadyLine<Record<string, string>>(child, 'ready', 60_000);
   log(`  ${names.padEnd(32)} pid ${child.pid}  ${Object.values(urls).join(' ')}`);
   return { child, urls };
@@ -98,15 +128,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const heapProfilePath = opts.profileDir ? join(opts.profileDir, 'gateway.heapprofile') : undefined;
     const sourceMapsPath = opts.profileDir ? join(opts.profileDir, 'gateway.sourcemaps.json') : undefined;
     const nodeArgs = [
-      // no --cpu-prof-name: tsx's loader runs in a worker thread, which would write its own
-      // (idle) profile over the main thread's under a fixed name; Node's default names carry
-      // the thread id and the main thread is 0
+      // Node's default profile names carry the thread id (the main thread is 0)
       ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
       ...(opts.nodeArgs ?? []),
-      ...TSX,
+      '--enable-source-maps',
       '--import',
-      pathToFileURL(join(ROOT, 'load-tests/probe.ts')).href,
-      join(ROOT, 'src/server.ts'),
+      pathToFileURL(compiled('load-tests/probe.ts')).href,
+      compiled('src/server.ts'),
     ];
     const env: NodeJS.ProcessEnv = {
       ...process.env,
