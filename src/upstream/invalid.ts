@@ -5,9 +5,9 @@
  */
 import { GatewayError } from '../errors.js';
 import type { MapError } from '../domain/map-result.js';
-import type { Scope } from './scope.js';
+import type { ScopeLogger } from './scope.js';
 
-export function invalidPayload(scope: Scope, context: string, backend: 'legacy' | 'new', what: string, errors: readonly MapError[]): GatewayError {
+export function invalidPayload(scope: { readonly log: ScopeLogger }, context: string, backend: 'legacy' | 'new', what: string, errors: readonly MapError[]): GatewayError {
   scope.log.error({ event: 'upstream.invalid_payload', context, backend, what, errors }, `${context} upstream (${backend}) returned an invalid ${what}`);
   return new GatewayError(502, 'GW_ERR_UPSTREAM_INVALID_PAYLOAD', `${context} upstream (${backend}) returned an invalid ${what} payload`, {
     context,

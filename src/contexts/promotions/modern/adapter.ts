@@ -6,6 +6,8 @@ import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
 import type { Scope } from '../../../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
+import { Coalescer, type Caller } from '../../../upstream/coalesce.js';
+import { MAX_BATCH_SKUS, batchGroup } from '../../batch.js';
 import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
 import { promotionToOccPotentialPromotion, promotionToOccPromotion } from '../legacy/mapper.js';
 import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList } from './payload.js';
@@ -24,7 +26,7 @@ export class ModernPromotions implements PromotionsPort {
    */
   private readonly cache = new Map<string, { at: number; value: Promise<Promotion[]> }>();
 
-  private definitions(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<Promotion[]> {
+  private definitions(scope: Caller, site: SiteInfo, type: PromotionListType): Promise<Promotion[]> {
     const key = `${site.uid}:${type}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < DEFINITIONS_TTL_MS) return hit.value;
@@ -36,7 +38,7 @@ export class ModernPromotions implements PromotionsPort {
     return value;
   }
 
-  private async fetchDefinitions(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<Promotion[]> {
+  private async fetchDefinitions(scope: Caller, site: SiteInfo, type: PromotionListType): Promise<Promotion[]> {
     const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/promotions${SCOPE_OF[type]}`, {
       ...scope.outbound,
       context: 'promotions',
@@ -48,23 +50,29 @@ export class ModernPromotions implements PromotionsPort {
     return checked.value.promotions;
   }
 
-  async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
+  private readonly productBatches = new Coalescer<SiteInfo, OccPromotion[]>((site, skus, caller) => this.fetchProductPromotions(site, skus, caller), MAX_BATCH_SKUS);
+
+  productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
+    return this.productBatches.get(batchGroup(scope, site), site, skus, scope);
+  }
+
+  private async fetchProductPromotions(site: SiteInfo, skus: readonly string[], caller: Caller): Promise<Map<string, OccPromotion[]>> {
     const path = `/v1/sites/${encodeURIComponent(site.uid)}/product-promotions?skus=${skus.map(encodeURIComponent).join(',')}`;
     const [r, defs] = await Promise.all([
-      this.upstream.getJson(path, { ...scope.outbound, context: 'promotions', backend: 'new' }),
-      this.definitions(scope, site, 'product'),
+      this.upstream.getJson(path, { ...caller.outbound, context: 'promotions', backend: 'new' }),
+      this.definitions(caller, site, 'product'),
     ]);
     if (r.status === 404) return new Map();
     if (r.status !== 200) throw unexpectedStatus('promotions', 'new', r.status);
     const checked = checkProductPromotionBatch(r.body);
-    if (!checked.ok) throw invalidPayload(scope, 'promotions', 'new', 'product promotions', checked.errors);
+    if (!checked.ok) throw invalidPayload(caller, 'promotions', 'new', 'product promotions', checked.errors);
     const byCode = new Map(defs.map((d) => [d.code, d]));
     const out = new Map<string, OccPromotion[]>();
     for (const item of checked.value.items) {
       const list: OccPromotion[] = [];
       for (const s of item.promotions) {
         const def = byCode.get(s.code);
-        if (!def) throw invalidPayload(scope, 'promotions', 'new', 'product promotions', [{ path: `/items/${item.sku}`, message: `unknown promotion ${s.code}` }]);
+        if (!def) throw invalidPayload(caller, 'promotions', 'new', 'product promotions', [{ path: `/items/${item.sku}`, message: `unknown promotion ${s.code}` }]);
         list.push(promotionToOccPotentialPromotion(def));
       }
       out.set(item.sku, list);
