@@ -94,17 +94,21 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
       rewritePrefix: upstreamMount,
       // the parsers above already hand every body over as a stream
       proxyPayloads: false,
-      preHandler: async (request) => {
+      // callback style: no promise per request on the hot path
+      preHandler: (request, _reply, done) => {
         // The legacy breaker (fed by the gateway's own legacy calls) also guards the raw proxy:
         // while it is open, storefronts get a fast 503 instead of waiting on a dead monolith.
         if (legacy.breakerState === 'open') {
-          throw new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unavailable (circuit breaker open)', {
-            backend: 'legacy',
-            retryAfterSeconds: Math.max(1, Math.ceil(gw.config.breaker.resetMs / 1000)),
-          });
+          return done(
+            new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unavailable (circuit breaker open)', {
+              backend: 'legacy',
+              retryAfterSeconds: Math.max(1, Math.ceil(gw.config.breaker.resetMs / 1000)),
+            }),
+          );
         }
-        const len = Number(request.headers['content-length'] ?? 0);
-        if (len > bodyLimit) throw new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${bodyLimit} bytes`);
+        const len = request.headers['content-length'];
+        if (len !== undefined && Number(len) > bodyLimit) return done(new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body exceeds ${bodyLimit} bytes`));
+        done();
       },
       handler: (request, reply, dest) => relay(request, reply, dest, mount, upstreamMount),
     });

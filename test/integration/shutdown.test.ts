@@ -22,7 +22,7 @@ t.test('SIGTERM mid-load drops no request', async (t) => {
     env: {
       ...process.env,
       PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       FLAGS_DIR: flagsDir,
       LEGACY_URL: backends.legacy.url,
       PRICING_URL: backends.pricing.url,
@@ -65,5 +65,9 @@ t.test('SIGTERM mid-load drops no request', async (t) => {
   t.same(results.map((r) => r.status), Array(20).fill(200), 'all 20 in-flight requests completed');
   t.same(results.map((r) => r.body.sku), Array.from({ length: 20 }, (_, i) => String(1000100 + i)), 'with their own answers');
   t.equal(await exited, 0, 'the process exited cleanly');
+  // stdout is written in batches: whatever was waiting is written on the way out
+  const access = out.split('\n').filter((l) => l.includes('"msg":"request completed"') && l.includes('/api/v1/sites/electronics-spa/products/'));
+  t.equal(access.length, 21, 'an access line for every request, the last ones written at exit');
+  t.match(out, /"event":"shutdown"/, 'the shutdown is logged');
   await t.rejects(request(`${base}/healthz`), 'no new connections after shutdown');
 });
