@@ -94,6 +94,39 @@ t.test('a slow upstream times out within the budget, and the request deadline bo
   await t.rejects(u.call('/slow', { deadline: Date.now() - 1 }), { code: 'GW_ERR_UPSTREAM_TIMEOUT' }, 'a spent budget fails at once');
 });
 
+t.test('a body that trickles in is cut off at the timeout, not after the last chunk', async (t) => {
+  // every chunk arrives well within bodyTimeout of the previous one: only the overall timer can stop it
+  const s = await server(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('[');
+    let i = 0;
+    const tick = setInterval(() => {
+      if (res.destroyed || ++i > 20) {
+        clearInterval(tick);
+        if (!res.destroyed) res.end('0]');
+        return;
+      }
+      res.write('0,');
+    }, 100);
+  });
+  const u = upstream(t, s.url, { timeoutMs: 400, retry: { max: 0, budgetPercent: 10 } });
+  const start = Date.now();
+  await t.rejects(u.call('/trickle'), { code: 'GW_ERR_UPSTREAM_TIMEOUT', status: 504 });
+  const took = Date.now() - start;
+  t.ok(took < 1000, `stopped after ${took} ms, not after the 2 s the body would take`);
+});
+
+t.test('answers with a large or multi-chunk body arrive whole', async (t) => {
+  const items = Array.from({ length: 20_000 }, (_, i) => ({ sku: String(1000000 + i), name: `Produkt ${i} – grün` }));
+  const s = await server(t, (_req, res) => json(res, 200, { items }));
+  const u = upstream(t, s.url);
+  const r = await u.call('/big');
+  t.equal(r.status, 200);
+  t.same((r.body as { items: unknown[] }).items.length, items.length);
+  t.same((r.body as { items: { name: string }[] }).items[19_999]?.name, 'Produkt 19999 – grün', 'multi-byte characters across chunk boundaries intact');
+  t.equal(r.headers['content-type'], 'application/json');
+});
+
 t.test('breaker: opens after the threshold, fails fast, half-open probe closes it after recovery', async (t) => {
   let healthy = false;
   const s = await server(t, (_req, res) => (healthy ? json(res, 200, { ok: true }) : json(res, 500, {})));
