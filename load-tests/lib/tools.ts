@@ -86,9 +86,14 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  # nginx closes a keep-alive connection after 1000 requests by default (both sides): a load
+  # generator then sees a connection error when its next request races the close, and the
+  # Node proxies do not do that, so it would not be the same test
+  keepalive_requests 1000000;
   upstream legacy {
     server ${upstream.host};
     keepalive 64;
+    keepalive_requests 1000000;
   }
   server {
     listen 127.0.0.1:${port};
