@@ -108,7 +108,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'passthrough',
-    summary: `GET ${PASSTHROUGH_PATH} through the gateway: a path no context owns, proxied unchanged to legacy by @fastify/http-proxy behind every gateway hook.`,
+    summary: `GET ${PASSTHROUGH_PATH} through the gateway: a path no context owns, relayed unchanged to legacy (@fastify/http-proxy routes, the gateway's undici relay) behind every gateway hook.`,
     defaultDurationS: 20,
     gateway: true,
     rollouts: { pricing: 0, inventory: 0, promotions: 0 },
