@@ -45,8 +45,7 @@ async function idempotencyPlugin(app: FastifyInstance, opts: IdempotencyOptions)
   const { store, ttlMs, waitMs } = opts;
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.routeOptions.config.idempotent) return;
+  const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.headers['idempotency-key'];
     if (raw === undefined) return;
     const key = Array.isArray(raw) ? raw[0] : raw;
@@ -72,9 +71,9 @@ async function idempotencyPlugin(app: FastifyInstance, opts: IdempotencyOptions)
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
-  });
+  };
 
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const idem = request.idempotency;
     if (!idem) return payload;
     request.idempotency = null;
@@ -96,7 +95,20 @@ async function idempotencyPlugin(app: FastifyInstance, opts: IdempotencyOptions)
       ttlMs,
     );
     return payload;
+  };
+
+  // Only the routes that opt in carry the hooks (after the instance's own hooks, so the stored
+  // response has every header they set); every other request pays nothing for idempotency.
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.idempotent) return;
+    route.preHandler = appendHook(route.preHandler, preHandler);
+    route.onSend = appendHook(route.onSend, onSend);
   });
+}
+
+/** A new array, never a push: fastify may share a route's options between routes (HEAD twins). */
+function appendHook<H>(existing: H | H[] | undefined, hook: H): H[] {
+  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
 }
 
 export default fp(idempotencyPlugin, { name: 'idempotency', fastify: '5.x' });
