@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { GatewayError } from './errors.js';
+import { withRouteHook } from './route-hooks.js';
 import type { IdempotencyStore, StoredResponse } from './upstream/idempotency-store.js';
 
 declare module 'fastify' {
@@ -101,14 +102,9 @@ async function idempotencyPlugin(app: FastifyInstance, opts: IdempotencyOptions)
   // response has every header they set); every other request pays nothing for idempotency.
   app.addHook('onRoute', (route) => {
     if (!route.config?.idempotent) return;
-    route.preHandler = appendHook(route.preHandler, preHandler);
-    route.onSend = appendHook(route.onSend, onSend);
+    route.preHandler = withRouteHook(route.preHandler, preHandler);
+    route.onSend = withRouteHook(route.onSend, onSend);
   });
-}
-
-/** A new array, never a push: fastify may share a route's options between routes (HEAD twins). */
-function appendHook<H>(existing: H | H[] | undefined, hook: H): H[] {
-  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
 }
 
 export default fp(idempotencyPlugin, { name: 'idempotency', fastify: '5.x' });

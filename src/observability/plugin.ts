@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import { GatewayError } from '../errors.js';
+import { withRouteHook } from '../route-hooks.js';
 import { UNMATCHED_ROUTE, methodLabel, type RouteStats } from './metrics.js';
 import { ATTR, serverSpanOf, type Telemetry } from './telemetry.js';
 
@@ -80,9 +81,7 @@ async function observabilityPlugin(app: FastifyInstance, opts: { telemetry: Tele
       if (stats) observe(request, reply, stats);
       done();
     };
-    const existing = route.onResponse;
-    // A new array, never a push: fastify copied this route's options for its HEAD twin already.
-    route.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+    route.onResponse = withRouteHook(route.onResponse, hook);
   });
 
   const unmatched = new Map<string, RouteStats>();
