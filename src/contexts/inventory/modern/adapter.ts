@@ -6,19 +6,19 @@ import type { Availability } from '../../../domain/model.js';
 import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
 import type { Scope } from '../../../upstream/scope.js';
-import { Coalescer, type Caller } from '../../../upstream/coalesce.js';
+import type { Caller } from '../../../upstream/coalesce.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
 import type { InventoryPort } from '../inventory.port.js';
 import { checkAvailabilityBatch } from './payload.js';
-import { MAX_BATCH_SKUS, batchGroup } from '../../batch.js';
+import { SiteBatches } from '../../batch.js';
 
 export class ModernInventory implements InventoryPort {
-  private readonly batches = new Coalescer<SiteInfo, Availability>((site, skus, caller) => this.fetch(site, skus, caller), MAX_BATCH_SKUS);
+  private readonly batches = new SiteBatches<Availability>((site, skus, caller) => this.fetch(site, skus, caller));
 
   constructor(private readonly upstream: Upstream) {}
 
   availability(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, Availability>> {
-    return this.batches.get(batchGroup(scope, site), site, skus, scope);
+    return this.batches.get(scope, site, skus);
   }
 
   private async fetch(site: SiteInfo, skus: readonly string[], caller: Caller): Promise<Map<string, Availability>> {

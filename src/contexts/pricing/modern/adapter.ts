@@ -6,19 +6,19 @@ import type { Money } from '../../../domain/model.js';
 import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
 import type { Scope } from '../../../upstream/scope.js';
-import { Coalescer, type Caller } from '../../../upstream/coalesce.js';
+import type { Caller } from '../../../upstream/coalesce.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
 import type { PricingPort } from '../pricing.port.js';
 import { checkPriceBatch } from './payload.js';
-import { MAX_BATCH_SKUS, batchGroup } from '../../batch.js';
+import { SiteBatches } from '../../batch.js';
 
 export class ModernPricing implements PricingPort {
-  private readonly batches = new Coalescer<SiteInfo, Money>((site, skus, caller) => this.fetch(site, skus, caller), MAX_BATCH_SKUS);
+  private readonly batches = new SiteBatches<Money>((site, skus, caller) => this.fetch(site, skus, caller));
 
   constructor(private readonly upstream: Upstream) {}
 
   prices(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, Money>> {
-    return this.batches.get(batchGroup(scope, site), site, skus, scope);
+    return this.batches.get(scope, site, skus);
   }
 
   private async fetch(site: SiteInfo, skus: readonly string[], caller: Caller): Promise<Map<string, Money>> {

@@ -6,8 +6,8 @@ import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
 import type { Scope } from '../../../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
-import { Coalescer, type Caller } from '../../../upstream/coalesce.js';
-import { MAX_BATCH_SKUS, batchGroup } from '../../batch.js';
+import type { Caller } from '../../../upstream/coalesce.js';
+import { SiteBatches } from '../../batch.js';
 import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
 import { promotionToOccPotentialPromotion, promotionToOccPromotion } from '../legacy/mapper.js';
 import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList } from './payload.js';
@@ -50,10 +50,10 @@ export class ModernPromotions implements PromotionsPort {
     return checked.value.promotions;
   }
 
-  private readonly productBatches = new Coalescer<SiteInfo, OccPromotion[]>((site, skus, caller) => this.fetchProductPromotions(site, skus, caller), MAX_BATCH_SKUS);
+  private readonly productBatches = new SiteBatches<OccPromotion[]>((site, skus, caller) => this.fetchProductPromotions(site, skus, caller));
 
   productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
-    return this.productBatches.get(batchGroup(scope, site), site, skus, scope);
+    return this.productBatches.get(scope, site, skus);
   }
 
   private async fetchProductPromotions(site: SiteInfo, skus: readonly string[], caller: Caller): Promise<Map<string, OccPromotion[]>> {
