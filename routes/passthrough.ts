@@ -14,7 +14,7 @@ import httpProxy from '@fastify/http-proxy';
 import { Pool } from 'undici';
 import { GatewayError } from '../src/errors.js';
 import type { Gateway } from '../src/gateway.js';
-import { forward, forwardedRequestHeaders } from '../src/upstream/forward.js';
+import { ClientGoneError, InvalidUpstreamHeaderError, forward, forwardedRequestHeaders } from '../src/upstream/forward.js';
 import type { ObservedCall } from '../src/upstream/http.js';
 
 /** Methods whose requests carry no body (fastify gives them none). */
@@ -52,11 +52,12 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
     // `traceparent` here is the request's server span (set on arrival); the client span started
     // now becomes the legacy's parent.
     const call: ObservedCall = observer.start(request.method as 'GET', { context: 'passthrough', backend: 'legacy' }, headers as Record<string, string>);
-    let body: NodeJS.ReadableStream | AsyncIterable<Buffer> | null = null;
+    let body: AsyncIterable<Buffer> | null = null;
     if (!BODYLESS.has(request.method) && request.body) {
-      const stream = request.body as NodeJS.ReadableStream;
-      // A declared length was checked in preHandler; a chunked body is counted as it streams.
-      body = request.headers['content-length'] === undefined ? limited(stream as AsyncIterable<Buffer>, bodyLimit) : stream;
+      // the request stream itself (the parser above); a declared length was checked in
+      // preHandler, a chunked body is counted as it streams
+      const stream = request.body as AsyncIterable<Buffer>;
+      body = request.headers['content-length'] === undefined ? limited(stream, bodyLimit) : stream;
     }
     forward(
       pool,
@@ -64,7 +65,7 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
         method: request.method,
         path: q === -1 ? dest : dest + request.url.slice(q),
         headers,
-        body: body as never,
+        body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       },
@@ -76,7 +77,7 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
         onStart: () => reply.hijack(),
         onEnd: (status, err) => {
           if (err === undefined) return call.end(status! >= 500 ? '5xx' : status! >= 400 ? '4xx' : 'ok', status);
-          if (err.name === 'ClientGoneError') return call.end('cancelled', status);
+          if (err instanceof ClientGoneError) return call.end('cancelled', status);
           call.end(TIMEOUT_CODES.has((err as { code?: string }).code ?? '') ? 'timeout' : 'unavailable', status);
           request.log.warn({ err, upstream: 'legacy' }, 'passthrough to legacy failed');
         },
@@ -119,7 +120,7 @@ function failure(err: Error): GatewayError {
   if (err instanceof GatewayError) return err;
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', 'legacy did not answer in time', { backend: 'legacy' });
-  if (err.name === 'InvalidUpstreamHeaderError') return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', 'legacy answered with an invalid header', { backend: 'legacy' });
+  if (err instanceof InvalidUpstreamHeaderError) return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', 'legacy answered with an invalid header', { backend: 'legacy' });
   return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unreachable', { backend: 'legacy', retryAfterSeconds: 1 });
 }
 

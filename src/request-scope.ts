@@ -80,7 +80,7 @@ async function requestScopePlugin(app: FastifyInstance): Promise<void> {
   });
   // A client that leaves before the answer gets no access line from onResponse: say so.
   app.addHook('onRequestAbort', (request: FastifyRequest, done: HookHandlerDoneFunction) => {
-    request.log.info({ method: request.method, url: redactUrl(request.url)}, 'request aborted by the client');
+    request.log.info({ method: request.method, url: redactUrl(request.url) }, 'request aborted by the client');
     done();
   });
 }

@@ -16,7 +16,6 @@
  * sees a truncated response, never a silently shortened one.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 /**
@@ -65,7 +64,7 @@ export interface ForwardRequest {
   /** path and query, as sent upstream */
   path: string;
   headers: Record<string, string | string[]>;
-  body: Readable | AsyncIterable<Buffer> | null;
+  body: AsyncIterable<Buffer> | null;
   headersTimeout: number;
   bodyTimeout: number;
 }
@@ -74,14 +73,13 @@ export interface ForwardRequest {
 export function forward(dispatcher: Dispatcher, req: ForwardRequest, target: ForwardTarget): void {
   dispatcher.dispatch(
     {
-      origin: undefined,
       method: req.method as Dispatcher.HttpMethod,
       path: req.path,
       headers: req.headers,
-      body: req.body as Dispatcher.DispatchOptions['body'],
+      body: req.body as Dispatcher.DispatchOptions['body'], // undici streams any async iterable; its types say Readable
       headersTimeout: req.headersTimeout,
       bodyTimeout: req.bodyTimeout,
-    } as Dispatcher.DispatchOptions,
+    },
     new RelayHandler(target),
   );
 }
