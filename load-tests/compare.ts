@@ -10,7 +10,7 @@
  */
 import { runLoad, warmup, type RequestGen, type Watched } from './lib/load.js';
 import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, sampleProc, sampleProcTree, spawnChild, stopChild, type Child } from './lib/procs.js';
-import { compiled, startStack, ROOT, type Stack } from './lib/stack.js';
+import { compiled, ensureBuilt, startStack, ROOT, type Stack } from './lib/stack.js';
 import { ensureTool, runWrk, startNginx, toolVersion, type Nginx } from './lib/tools.js';
 import { median, ratio, round } from './lib/stats.js';
 import type { CliOptions } from './lib/args.js';
@@ -131,6 +131,8 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     if (legacy) targets.push({ key: 'legacy', name: 'legacy direct (no proxy)', url: legacy, request: pass, wrkPaths: { prefix: path }, ...(legacyProc ? { proc: legacyProc } : {}) });
     targets.push({ key: 'gateway', name: `gateway passthrough (LOG_LEVEL=${opts.logLevel})`, url: stack.gatewayUrl!, request: pass, wrkPaths: { prefix: path }, ...(gwProc ? { proc: gwProc } : {}) });
     if (legacy) {
+      // an external gateway (GATEWAY_URL) started no embedded process, so nothing built dist/ yet
+      await ensureBuilt(log);
       const bare = spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: '0' }, stdout: 'pipe', cwd: ROOT });
       extra.push(bare);
       const url = await readReadyLine<string>(bare, 'ready', 60_000);
