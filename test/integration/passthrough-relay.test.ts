@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { request } from 'undici';
 import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { flagFile } from '../helpers/flags.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 interface Seen {
   method: string;
@@ -24,6 +25,22 @@ interface Seen {
 }
 
 type Answer = (req: IncomingMessage, res: ServerResponse, seen: Seen) => void;
+
+/** A gateway in front of `legacyUrl` (the other upstreams are never called here). */
+async function gatewayBefore(t: { teardown(fn: () => unknown): void }, legacyUrl: string, env: Record<string, string> = {}) {
+  const flagsDir = await mkdtemp(join(tmpdir(), 'strangler-relay-'));
+  await writeFile(join(flagsDir, 'routes.json'), JSON.stringify(flagFile({})));
+  const config = loadConfig({ FLAGS_DIR: flagsDir, LOG_LEVEL: 'silent', SHED_EVENT_LOOP_DELAY_MS: '0', ...env });
+  const unused = 'http://127.0.0.1:9';
+  const app = await buildGateway({ config, upstreamUrls: { legacy: legacyUrl, pricing: unused, inventory: unused, promotions: unused }, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(async () => {
+    await app.close();
+    await rm(flagsDir, { recursive: true, force: true });
+  });
+  const port = (app.server.address() as AddressInfo).port;
+  return { app, base: `http://127.0.0.1:${port}`, port };
+}
 
 async function stage(t: { teardown(fn: () => unknown): void }, answer: Answer, env: Record<string, string> = {}) {
   const seen: Seen[] = [];
@@ -41,21 +58,12 @@ async function stage(t: { teardown(fn: () => unknown): void }, answer: Answer, e
     });
   });
   await new Promise<void>((r) => legacy.listen(0, '127.0.0.1', r));
-  const legacyUrl = `http://127.0.0.1:${(legacy.address() as AddressInfo).port}`;
-  const flagsDir = await mkdtemp(join(tmpdir(), 'strangler-relay-'));
-  await writeFile(join(flagsDir, 'routes.json'), JSON.stringify(flagFile({})));
-  const config = loadConfig({ FLAGS_DIR: flagsDir, LOG_LEVEL: 'silent', SHED_EVENT_LOOP_DELAY_MS: '0', ...env });
-  const unused = 'http://127.0.0.1:9';
-  const app = await buildGateway({ config, upstreamUrls: { legacy: legacyUrl, pricing: unused, inventory: unused, promotions: unused }, logger: false });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
   t.teardown(async () => {
-    await app.close();
     legacy.closeAllConnections();
     await new Promise((r) => legacy.close(r));
-    await rm(flagsDir, { recursive: true, force: true });
   });
-  return { app, seen, closed, base: `http://127.0.0.1:${port}`, port };
+  const gw = await gatewayBefore(t, `http://127.0.0.1:${(legacy.address() as AddressInfo).port}`, env);
+  return { ...gw, seen, closed };
 }
 
 const ok: Answer = (_req, res, s) => {
@@ -136,17 +144,11 @@ t.test('hop-by-hop headers stop at the gateway, both ways; the rest pass unchang
     res.end('hello');
   });
   // a raw request: HTTP clients rewrite the Connection header they are given
-  const rawReply = await new Promise<string>((resolve) => {
-    const s = connect(w.port, '127.0.0.1', () =>
-      s.write(
-        'GET /occ/v2/h HTTP/1.1\r\nHost: x\r\nX-Client: kept\r\nX-Drop-Me: gone\r\nConnection: close, X-Drop-Me\r\n' +
-          'TE: trailers\r\nProxy-Connection: keep-alive\r\nAuthorization: Bearer abc\r\n\r\n',
-      ),
-    );
-    let out = '';
-    s.on('data', (d) => (out += d.toString()));
-    s.on('close', () => resolve(out));
-  });
+  const rawReply = await rawExchange(
+    w.port,
+    'GET /occ/v2/h HTTP/1.1\r\nHost: x\r\nX-Client: kept\r\nX-Drop-Me: gone\r\nConnection: close, X-Drop-Me\r\n' +
+      'TE: trailers\r\nProxy-Connection: keep-alive\r\nAuthorization: Bearer abc\r\n\r\n',
+  );
   t.match(rawReply, /^HTTP\/1\.1 200/);
   const up = w.seen[0]!.headers;
   t.equal(up['x-client'], 'kept');
@@ -217,36 +219,16 @@ t.test('an upstream that breaks mid-body cuts the client\'s response; before the
 });
 
 t.test('an upstream header Node cannot write is a 502, not a crash', async (t) => {
-  const w = await stage(t, ok);
   // a raw socket monolith: Node's own server would refuse to send this header
-  const rawLegacy = await new Promise<{ url: string; close: () => void }>((resolve) => {
-    const srv = createServer();
-    srv.on('connection', (sock) => {
-      sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\u0001b\r\n\r\nok'));
-    });
-    srv.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => srv.close() }));
+  const rawLegacy = createServer();
+  rawLegacy.on('connection', (sock) => {
+    sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\u0001b\r\n\r\nok'));
   });
-  t.teardown(rawLegacy.close);
-  await w.app.close();
-  const flagsDir = await mkdtemp(join(tmpdir(), 'strangler-relay-'));
-  t.teardown(() => rm(flagsDir, { recursive: true, force: true }));
-  await writeFile(join(flagsDir, 'routes.json'), JSON.stringify(flagFile({})));
-  const unused = 'http://127.0.0.1:9';
-  const app = await buildGateway({
-    config: loadConfig({ FLAGS_DIR: flagsDir, LOG_LEVEL: 'silent', SHED_EVENT_LOOP_DELAY_MS: '0' }),
-    upstreamUrls: { legacy: rawLegacy.url, pricing: unused, inventory: unused, promotions: unused },
-    logger: false,
-  });
-  t.teardown(() => app.close());
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
-  const text = await new Promise<string>((resolve) => {
-    const s = connect(port, '127.0.0.1', () => s.write('GET /occ/v2/bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-    let out = '';
-    s.on('data', (d) => (out += d.toString()));
-    s.on('close', () => resolve(out));
-  });
+  await new Promise<void>((r) => rawLegacy.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => rawLegacy.close(r)));
+  const w = await gatewayBefore(t, `http://127.0.0.1:${(rawLegacy.address() as AddressInfo).port}`);
+  const text = await rawExchange(w.port, 'GET /occ/v2/bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   t.match(text, /^HTTP\/1\.1 50[23] /, 'an error status, and the gateway still answers');
-  const again = await request(`http://127.0.0.1:${port}/healthz`);
+  const again = await request(`${w.base}/healthz`);
   t.equal(again.statusCode, 200, 'the gateway is still up');
 });

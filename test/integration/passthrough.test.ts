@@ -4,9 +4,9 @@
  * listening gateway (raw sockets for the request targets inject() would normalize).
  */
 import t from 'tap';
-import { connect } from 'node:net';
 import { request } from 'undici';
 import { startWorld } from '../helpers/world.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 async function listen(t: Parameters<typeof startWorld>[0]) {
   const w = await startWorld(t);
@@ -14,20 +14,6 @@ async function listen(t: Parameters<typeof startWorld>[0]) {
   const addr = w.app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { w, base: `http://127.0.0.1:${port}`, port };
-}
-
-function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.write(text));
-    let out = '';
-    s.on('data', (d) => (out += d.toString()));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    setTimeout(() => {
-      s.destroy();
-      resolve(out);
-    }, 1500).unref();
-  });
 }
 
 t.test('passthrough preserves method, query, body, status and headers', async (t) => {
@@ -70,7 +56,7 @@ t.test('the client cannot steer the proxy', async (t) => {
     ['absolute-form target', 'GET http://169.254.169.254/occ/v2/basesites HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n'],
   ];
   for (const [name, req] of cases) {
-    const res = await raw(port, req);
+    const res = await rawExchange(port, req);
     t.match(res, /^HTTP\/1\.1 400/, `${name}: 400`);
     t.notMatch(res, /latencyMs/, `${name}: fault config not exposed`);
   }
