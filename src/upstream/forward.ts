@@ -24,24 +24,27 @@ import type { Dispatcher } from 'undici';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** The headers to send upstream: the client's, minus hop-by-hop fields and `host`. */
+/** The headers to send upstream: the client's end-to-end headers, without `host`. */
 export function forwardedRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name in incoming) {
-    const v = incoming[name];
-    if (v === undefined || name === 'host' || HOP_BY_HOP.has(name)) continue;
-    out[name] = v;
-  }
-  const conn = incoming.connection;
-  if (conn !== undefined && conn !== 'keep-alive' && conn !== 'close') dropNamed(out, conn);
-  return out;
+  return endToEnd(incoming, 'host');
 }
 
-function dropNamed(headers: Record<string, unknown>, connection: string): void {
-  for (const token of connection.split(',')) {
-    const name = token.trim().toLowerCase();
-    if (name) delete headers[name];
+/** `headers` minus hop-by-hop fields, the fields their `Connection` header names, and `skip`. */
+function endToEnd(headers: IncomingHttpHeaders, skip?: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined || name === skip || HOP_BY_HOP.has(name)) continue;
+    out[name] = v;
   }
+  const conn = headers.connection;
+  if (typeof conn === 'string' && conn !== 'keep-alive' && conn !== 'close') {
+    for (const token of conn.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) delete out[name];
+    }
+  }
+  return out;
 }
 
 export interface ForwardTarget {
@@ -106,14 +109,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx informational: the final status follows
     const res = this.target.res;
-    const out: Record<string, string | string[]> = {};
-    for (const name in headers) {
-      const v = headers[name];
-      if (v === undefined || HOP_BY_HOP.has(name)) continue;
-      out[name] = v;
-    }
-    const conn = headers.connection;
-    if (typeof conn === 'string' && conn !== 'keep-alive' && conn !== 'close') dropNamed(out, conn);
+    const out = endToEnd(headers);
     const rl = this.target.rewriteLocation;
     const loc = out.location;
     if (rl && typeof loc === 'string' && loc.startsWith(rl.from)) out.location = rl.to + loc.slice(rl.from.length);
