@@ -15,11 +15,10 @@ import { Pool } from 'undici';
 import { GatewayError } from '../src/errors.js';
 import type { Gateway } from '../src/gateway.js';
 import { ClientGoneError, InvalidUpstreamHeaderError, forward, forwardedRequestHeaders } from '../src/upstream/forward.js';
-import type { ObservedCall } from '../src/upstream/http.js';
+import { isTimeout, type ObservedCall } from '../src/upstream/http.js';
 
 /** Methods whose requests carry no body (fastify gives them none). */
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export default async function passthroughRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;
@@ -78,7 +77,7 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
         onEnd: (status, err) => {
           if (err === undefined) return call.end(status! >= 500 ? '5xx' : status! >= 400 ? '4xx' : 'ok', status);
           if (err instanceof ClientGoneError) return call.end('cancelled', status);
-          call.end(TIMEOUT_CODES.has((err as { code?: string }).code ?? '') ? 'timeout' : 'unavailable', status);
+          call.end(isTimeout(err) ? 'timeout' : 'unavailable', status);
           request.log.warn({ err, upstream: 'legacy' }, 'passthrough to legacy failed');
         },
         onFailure: (err) => void reply.send(failure(err)),
@@ -118,8 +117,7 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
 
 function failure(err: Error): GatewayError {
   if (err instanceof GatewayError) return err;
-  const code = (err as { code?: string }).code ?? '';
-  if (TIMEOUT_CODES.has(code)) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', 'legacy did not answer in time', { backend: 'legacy' });
+  if (isTimeout(err)) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', 'legacy did not answer in time', { backend: 'legacy' });
   if (err instanceof InvalidUpstreamHeaderError) return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', 'legacy answered with an invalid header', { backend: 'legacy' });
   return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'legacy is unreachable', { backend: 'legacy', retryAfterSeconds: 1 });
 }

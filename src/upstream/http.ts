@@ -103,6 +103,16 @@ class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+/** Whether a transport error is a timeout: undici's connect, headers or body timeout, or a call's own timer. */
+export function isTimeout(err: unknown): boolean {
+  return (
+    (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError') ||
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  );
+}
+
 /** A transport-level failure, kept apart so the retry policy can see what happened. */
 class TransportFailure extends Error {
   constructor(
@@ -266,12 +276,7 @@ export class Upstream {
 
   private transportFailure(err: unknown, a: Attempt): TransportFailure {
     const e = err as { name?: string; code?: string; cause?: { code?: string } };
-    const timedOut =
-      e.name === 'TimeoutError' ||
-      err instanceof undiciErrors.HeadersTimeoutError ||
-      err instanceof undiciErrors.BodyTimeoutError ||
-      err instanceof undiciErrors.ConnectTimeoutError;
-    if (timedOut) {
+    if (isTimeout(err)) {
       return new TransportFailure(
         marked(new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(a.opts)} did not answer within ${a.timeoutMs} ms`, { ...ctx(a.opts), cause: err }), 'timeout'),
         'timed-out',
