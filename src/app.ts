@@ -11,6 +11,7 @@ import { loggerOptions, requestIdFrom } from './observability/logger.js';
 import { Telemetry } from './observability/telemetry.js';
 import observability from './observability/plugin.js';
 import { createFlagProvider, type FlagProvider } from './routing/flags.js';
+import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
@@ -106,6 +107,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     config,
     upstreams,
     flags,
+    decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
     ports: buildPorts(upstreams, catalog, config.fallbackContexts, (e) => telemetry.metrics.fellBack(e.context, e.code)),
@@ -131,6 +133,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     done(null, payload);
   });
   app.addHook('onClose', async () => {
+    gw.decisions.close();
     await flags.close();
     await idempotencyStore.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));

@@ -4,6 +4,7 @@
  */
 import type { GatewayConfig, UpstreamName } from './config/load.js';
 import type { FlagProvider } from './routing/flags.js';
+import type { RoutingDecisions } from './routing/decision-memo.js';
 import type { Upstream } from './upstream/http.js';
 import type { SiteRegistry } from './occ/legacy-sites.js';
 import type { LegacyCatalog } from './occ/legacy-catalog.js';
@@ -14,6 +15,8 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly upstreams: Readonly<Record<UpstreamName, Upstream>>;
   readonly flags: FlagProvider;
+  /** the routing decision of a flag context (src/routing/decision-memo.ts) */
+  readonly decisions: RoutingDecisions;
   readonly sites: SiteRegistry;
   readonly catalog: LegacyCatalog;
   readonly ports: Ports;

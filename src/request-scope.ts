@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { buildFlagContext, type Channel } from './routing/context.js';
-import { decide, routeHeader } from './routing/decide.js';
+import { routeHeader } from './routing/decide.js';
 import { Scope } from './upstream/scope.js';
 import type { Gateway } from './gateway.js';
 import { serverSpanOf } from './observability/telemetry.js';
@@ -36,7 +36,7 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
     cartGuid: input.cartGuid,
     channel: input.channel,
   });
-  const decision = decide(gw.flags.isEnabled, ctx);
+  const decision = gw.decisions.decide(ctx);
   request.server.telemetry.metrics.decided(decision);
   const propagate: Record<string, string> = { 'x-request-id': String(request.id) };
   // The request's server span is the parent of every upstream call (each call's client span

@@ -37,6 +37,11 @@ export interface FlagProvider {
   /** false when flags live in Unleash and the gateway has no Admin API token */
   readonly writable: boolean;
   /**
+   * Calls `listener` whenever the flags in force may have changed (new definitions, the source
+   * becoming ready), synchronously, before any later evaluation sees them. Returns an unsubscribe.
+   */
+  onChange(listener: () => void): () => void;
+  /**
    * Changes one route flag where the flags live (DESIGN §2 "flags"): the flag file, rewritten
    * atomically and reloaded, or Unleash's Admin API, so Unleash stays the source of truth.
    * Rejects with a GatewayError (GW_ERR_ADMIN_*) that says what happened.
@@ -73,6 +78,7 @@ async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagPro
     lastError = undefined;
     log.info({ event: 'flags.changed', source: 'file', flags: summarize(repository.snapshot) }, 'flags loaded');
   });
+  const changes = changeListeners(unleash);
   await new Promise<void>((resolve) => unleash.once(UnleashEvents.Ready, () => resolve()));
   const serial = serializer();
   return {
@@ -87,6 +93,7 @@ async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagPro
     },
     reload: () => repository.reload(),
     snapshot: () => repository.snapshot,
+    onChange: changes,
     setRoute: (flag, change) => serial(() => writeFileRoute(dir, repository, flag, change)),
     close: async () => unleash.destroy(),
   };
@@ -117,6 +124,7 @@ async function createUnleashProvider(
   unleash.on(UnleashEvents.Unchanged, () => {
     lastError = undefined;
   });
+  const changes = changeListeners(unleash);
   // Wait for the first fetch, but not forever: with Unleash down at boot the gateway still
   // serves, all contexts on legacy, and picks flags up on the next successful refresh.
   const ready = await Promise.race([
@@ -130,6 +138,7 @@ async function createUnleashProvider(
     source: 'unleash',
     location: config.admin ? `${config.url} (project ${config.admin.project}, environment ${config.admin.environment})` : config.url,
     writable: admin !== undefined,
+    onChange: changes,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
     definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
@@ -154,6 +163,24 @@ async function createUnleashProvider(
       // crashed a gateway on its way out (cf. Unleash/unleash-node-sdk#672). Swallow it.
       (unleash as unknown as { repository?: { on(event: string, fn: () => void): void } }).repository?.on(UnleashEvents.Error, () => {});
     },
+  };
+}
+
+/**
+ * `FlagProvider.onChange` over an unleash-client instance. Unleash emits `changed` right after
+ * replacing its definitions, and `ready`/`synchronized` when evaluation stops falling back.
+ */
+function changeListeners(unleash: Unleash): (listener: () => void) => () => void {
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of listeners) l();
+  };
+  unleash.on(UnleashEvents.Changed, notify);
+  unleash.on(UnleashEvents.Ready, notify);
+  unleash.on(UnleashEvents.Synchronized, notify);
+  return (listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   };
 }
 

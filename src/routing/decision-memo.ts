@@ -1,0 +1,166 @@
+/**
+ * Routing decisions remembered across requests.
+ *
+ * A decision is a pure function of the flags in force and the request's flag context (DESIGN §5),
+ * but only while every route flag evaluates deterministically. Evaluating the three route flags
+ * is about an eighth of a composed product's CPU: every call spreads the context, walks
+ * generators and hashes the stickiness id. So a decision is remembered per flag context, under
+ * these rules:
+ *
+ * - The memo is emptied whenever the flags in force change (a file reload, an admin write, an
+ *   Unleash refresh that changed something, the source becoming ready): a flip is seen by the
+ *   next request, as without the memo.
+ * - It is used only while every route flag is deterministic for a given context, which
+ *   `memoizable()` checks on each change. Not deterministic: random stickiness (or `default`
+ *   stickiness for a request with neither userId nor sessionId, which unleash-client makes
+ *   random), the `gradualRolloutRandom` strategy, date constraints (they compare with the
+ *   current time), strategies unleash-client does not ship, flag dependencies, and flags with
+ *   impression data (each evaluation emits an event). Otherwise unleash-client decides every
+ *   request, as before.
+ * - The key is the whole flag context, each value length-prefixed, so two different contexts
+ *   never share a key.
+ * - At most MAX_REMEMBERED contexts are kept. When the memo is full, the oldest is forgotten.
+ *
+ * Every decision in the memo came from unleash-client: a remembered decision and a fresh
+ * evaluation are the same value (test/unit/decision-memo.test.ts checks this against the
+ * decision tables).
+ */
+import type { Context } from 'unleash-client';
+import { CONTEXTS } from '../config/load.js';
+import { decide, FLAG_OF, type RoutingDecision } from './decide.js';
+import type { FlagProvider } from './flags.js';
+
+/** Contexts remembered at most: about 150 bytes each, so a few MB (decisions themselves are shared). */
+export const MAX_REMEMBERED = 20_000;
+
+export type Memoizable =
+  | { readonly ok: true; /** some flag uses `default` stickiness: only requests with a userId or sessionId are remembered */ readonly needsStickyId: boolean }
+  | { readonly ok: false; readonly reason: string };
+
+type Definition = ReturnType<FlagProvider['definitions']>[number];
+
+/** Strategies shipped with unleash-client whose verdict depends on the context alone. */
+const DETERMINISTIC_STRATEGIES = new Set(['default', 'flexibleRollout', 'userWithId', 'remoteAddress', 'applicationHostname', 'gradualRolloutUserId', 'gradualRolloutSessionId']);
+/** Constraint operators that compare context values only (the DATE_ operators read the clock). */
+const DETERMINISTIC_OPERATORS = new Set([
+  'IN', 'NOT_IN', 'STR_ENDS_WITH', 'STR_STARTS_WITH', 'STR_CONTAINS', 'NUM_EQ', 'NUM_GT', 'NUM_GTE', 'NUM_LT', 'NUM_LTE',
+  'SEMVER_EQ', 'SEMVER_GT', 'SEMVER_LT', 'SEMVER_GTE', 'SEMVER_LTE', 'REGEX', 'IN_CIDR',
+]);
+
+/** Whether the route flags' verdicts depend on the flag context alone, and if not, why. */
+export function memoizable(definitions: readonly Definition[], flags: readonly string[] = CONTEXTS.map((c) => FLAG_OF[c])): Memoizable {
+  let needsStickyId = false;
+  for (const name of flags) {
+    const f = definitions.find((d) => d.name === name);
+    if (!f || !f.enabled) continue; // undefined or off: always legacy
+    if (f.dependencies?.length) return { ok: false, reason: `${name} depends on other flags` };
+    if (f.impressionData) return { ok: false, reason: `${name} has impression data (an event per evaluation)` };
+    for (const s of f.strategies ?? []) {
+      if (!DETERMINISTIC_STRATEGIES.has(s.name)) return { ok: false, reason: `${name} uses the ${s.name} strategy` };
+      if (s.name === 'flexibleRollout') {
+        const stickiness = typeof s.parameters?.stickiness === 'string' && s.parameters.stickiness !== '' ? s.parameters.stickiness : 'default';
+        if (stickiness === 'random') return { ok: false, reason: `${name} uses random stickiness` };
+        if (stickiness === 'default') needsStickyId = true;
+      }
+      const constraints = [...(s.constraints ?? []), ...(s.segments ?? []).flatMap((seg) => seg?.constraints ?? [])];
+      for (const c of constraints) {
+        if (!DETERMINISTIC_OPERATORS.has(c.operator)) return { ok: false, reason: `${name} has a ${c.operator} constraint` };
+      }
+    }
+  }
+  return { ok: true, needsStickyId };
+}
+
+/** The memo key: every field of the context, each length-prefixed (no separator can collide). */
+function keyOf(ctx: Context): string {
+  let k = '';
+  for (const name in ctx) {
+    const v = ctx[name];
+    if (name === 'properties') {
+      const props = v as Record<string, unknown> | undefined;
+      if (props) {
+        for (const p in props) {
+          const pv = props[p];
+          if (pv === undefined) continue;
+          const s = String(pv);
+          k += `p${p.length}:${p}${s.length}:${s}`;
+        }
+      }
+    } else if (v !== undefined) {
+      const s = String(v);
+      k += `c${name.length}:${name}${s.length}:${s}`;
+    }
+  }
+  return k;
+}
+
+export interface DecisionLogger {
+  info(obj: object, msg: string): void;
+}
+
+export class RoutingDecisions {
+  private readonly remembered = new Map<string, RoutingDecision>();
+  private rule: Memoizable = { ok: false, reason: 'flags not loaded yet' };
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly flags: FlagProvider,
+    private readonly log?: DecisionLogger,
+    private readonly max = MAX_REMEMBERED,
+  ) {
+    this.unsubscribe = flags.onChange(() => this.reset());
+    this.reset();
+  }
+
+  /** The routing decision for a flag context: remembered when the rules above allow it. */
+  decide(ctx: Context): RoutingDecision {
+    const rule = this.rule;
+    if (!rule.ok || (rule.needsStickyId && !ctx.userId && !ctx.sessionId)) return decide(this.flags.isEnabled, ctx);
+    const key = keyOf(ctx);
+    const hit = this.remembered.get(key);
+    if (hit !== undefined) return hit;
+    const d = intern(decide(this.flags.isEnabled, ctx));
+    if (this.remembered.size >= this.max) this.remembered.delete(this.remembered.keys().next().value as string);
+    this.remembered.set(key, d);
+    return d;
+  }
+
+  /** Whether decisions are being remembered, and if not, why (for logs and tests). */
+  get memo(): Memoizable {
+    return this.rule;
+  }
+
+  get size(): number {
+    return this.remembered.size;
+  }
+
+  private reset(): void {
+    this.remembered.clear();
+    const before = this.rule;
+    this.rule = memoizable(this.flags.definitions());
+    if (this.rule.ok !== before.ok || (!this.rule.ok && !before.ok && this.rule.reason !== before.reason)) {
+      this.log?.info(
+        { event: 'routing.memo', remembered: this.rule.ok, ...(this.rule.ok ? {} : { reason: this.rule.reason }) },
+        this.rule.ok ? 'routing decisions are remembered per flag context until the flags change' : `routing decisions are evaluated per request: ${this.rule.reason}`,
+      );
+    }
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.remembered.clear();
+  }
+}
+
+/** One frozen object per distinct decision (there are 2^3), so remembered entries share them. */
+const interned = new Map<string, RoutingDecision>();
+function intern(d: RoutingDecision): RoutingDecision {
+  let k = '';
+  for (const c of CONTEXTS) k += d[c] === 'new' ? '1' : '0';
+  let hit = interned.get(k);
+  if (hit === undefined) {
+    hit = d;
+    interned.set(k, d);
+  }
+  return hit;
+}
