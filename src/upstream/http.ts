@@ -156,6 +156,11 @@ export class Upstream {
       rollingCountTimeout: b.windowMs,
       rollingCountBuckets: 10,
       resetTimeout: b.resetMs,
+      // The gateway's own histograms measure latency. opossum's percentiles kept every call's
+      // latency for the window and sorted them once a second per upstream, for a snapshot
+      // nobody reads.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
       // Only upstream trouble counts; a 4xx is an answer, not a failure.
       errorFilter: (err: unknown) => !(err instanceof TransportFailure || (err instanceof GatewayError && err.status >= 500)),
     });
