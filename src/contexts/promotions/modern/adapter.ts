@@ -50,6 +50,23 @@ export class ModernPromotions implements PromotionsPort {
     return checked.value.promotions;
   }
 
+  /**
+   * The product promotion definitions of a site as OCC potential promotions, by code: mapped once
+   * per definitions fetch rather than once per SKU of every batch. Frozen: every product that
+   * carries a promotion shares its object.
+   */
+  private readonly potential = new WeakMap<Promise<Promotion[]>, Promise<Map<string, OccPromotion>>>();
+
+  private potentialPromotions(caller: Caller, site: SiteInfo): Promise<Map<string, OccPromotion>> {
+    const defs = this.definitions(caller, site, 'product');
+    let mapped = this.potential.get(defs);
+    if (mapped === undefined) {
+      mapped = defs.then((list) => new Map(list.map((d) => [d.code, Object.freeze(promotionToOccPotentialPromotion(d))])));
+      this.potential.set(defs, mapped);
+    }
+    return mapped;
+  }
+
   private readonly productBatches = new SiteBatches<OccPromotion[]>((site, skus, caller) => this.fetchProductPromotions(site, skus, caller));
 
   productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
@@ -58,22 +75,21 @@ export class ModernPromotions implements PromotionsPort {
 
   private async fetchProductPromotions(site: SiteInfo, skus: readonly string[], caller: Caller): Promise<Map<string, OccPromotion[]>> {
     const path = `/v1/sites/${encodeURIComponent(site.uid)}/product-promotions?skus=${skus.map(encodeURIComponent).join(',')}`;
-    const [r, defs] = await Promise.all([
+    const [r, byCode] = await Promise.all([
       this.upstream.getJson(path, { ...caller.outbound, context: 'promotions', backend: 'new' }),
-      this.definitions(caller, site, 'product'),
+      this.potentialPromotions(caller, site),
     ]);
     if (r.status === 404) return new Map();
     if (r.status !== 200) throw unexpectedStatus('promotions', 'new', r.status);
     const checked = checkProductPromotionBatch(r.body);
     if (!checked.ok) throw invalidPayload(caller, 'promotions', 'new', 'product promotions', checked.errors);
-    const byCode = new Map(defs.map((d) => [d.code, d]));
     const out = new Map<string, OccPromotion[]>();
     for (const item of checked.value.items) {
       const list: OccPromotion[] = [];
       for (const s of item.promotions) {
-        const def = byCode.get(s.code);
-        if (!def) throw invalidPayload(caller, 'promotions', 'new', 'product promotions', [{ path: `/items/${item.sku}`, message: `unknown promotion ${s.code}` }]);
-        list.push(promotionToOccPotentialPromotion(def));
+        const occ = byCode.get(s.code);
+        if (!occ) throw invalidPayload(caller, 'promotions', 'new', 'product promotions', [{ path: `/items/${item.sku}`, message: `unknown promotion ${s.code}` }]);
+        list.push(occ);
       }
       out.set(item.sku, list);
     }
