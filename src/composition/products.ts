@@ -62,27 +62,24 @@ export function occProduct(parts: ProductParts, sku: string, need: Need): Record
   const p = parts.catalog.get(sku);
   if (!p) return undefined;
   const out: Record<string, unknown> = {};
-  const replaced = new Set<string>();
+  const src = p as Record<string, unknown>;
   const price = parts.prices.get(sku);
   const avail = parts.availability.get(sku);
   const promos = parts.promotions.get(sku);
-  for (const [key, value] of Object.entries(p)) {
+  for (const key in src) {
     if (key === 'price' && need.price) {
-      replaced.add(key);
       if (price) out.price = moneyToOccPrice(price);
     } else if (key === 'stock' && need.availability) {
-      replaced.add(key);
       out.stock = availabilityToOccStock(avail ?? UNKNOWN_STOCK);
     } else if (key === 'potentialPromotions' && need.promotions) {
-      replaced.add(key);
       out.potentialPromotions = promos ?? [];
     } else {
-      out[key] = value;
+      out[key] = src[key];
     }
   }
   // A context answered for a product whose legacy payload lacked that part: append it.
-  if (need.price && !replaced.has('price') && price) out.price = moneyToOccPrice(price);
-  if (need.availability && !replaced.has('stock') && avail) out.stock = availabilityToOccStock(avail);
-  if (need.promotions && !replaced.has('potentialPromotions') && promos?.length) out.potentialPromotions = promos;
+  if (need.price && !('price' in src) && price) out.price = moneyToOccPrice(price);
+  if (need.availability && !('stock' in src) && avail) out.stock = availabilityToOccStock(avail);
+  if (need.promotions && !('potentialPromotions' in src) && promos?.length) out.potentialPromotions = promos;
   return out;
 }
