@@ -30,8 +30,11 @@ import { CONTEXTS } from '../config/load.js';
 import { decide, FLAG_OF, type RoutingDecision } from './decide.js';
 import type { FlagProvider } from './flags.js';
 
-/** Contexts remembered at most: about 150 bytes each, so a few MB (decisions themselves are shared). */
-export const MAX_REMEMBERED = 20_000;
+/**
+ * Contexts remembered at most. A key is ~100 bytes for a typical request and at most ~700 (user
+ * and session ids are capped at 256 characters): 1–7 MB. The decisions themselves are shared.
+ */
+export const MAX_REMEMBERED = 10_000;
 
 export type Memoizable =
   | { readonly ok: true; /** some flag uses `default` stickiness: only requests with a userId or sessionId are remembered */ readonly needsStickyId: boolean }
