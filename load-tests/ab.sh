@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A/B of two commits of the gateway on one machine, in one run: each ref is built in a git
+# worktree, both gateways run side by side against the same embedded backends (one legacy
+# process, one process for the new services), and 50-connection autocannon runs alternate
+# between them (A B, then B A, …), so the machine's drift hits both alike. Each run prints req/s,
+# p99 and the gateway's CPU time per request (from /proc/<pid>/stat); the end prints medians.
+#
+# usage: bash load-tests/ab.sh <ref-a> <ref-b> [rounds=6] [seconds=8] [path]
+#   path: a fixed request path (e.g. /occ/v2/electronics-spa/catalogs for the passthrough);
+#         default: the composed OCC product over 10,000 rotating codes and 1,000 x-user-ids
+#   flags: every context on the new services (100 %), LOG_LEVEL=info, --max-old-space-size=128
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+A=${1:?usage: ab.sh <ref-a> <ref-b> [rounds] [seconds] [path]}
+B=${2:?usage: ab.sh <ref-a> <ref-b> [rounds] [seconds] [path]}
+ROUNDS=${3:-6}
+SECONDS_PER_RUN=${4:-8}
+REQ_PATH=${5:-}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gateway-ab-XXXXXX")
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for side in a b; do git -C "$ROOT" worktree remove --force "$WORK/$side" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+build() { # ref side
+  git -C "$ROOT" worktree add --detach --quiet "$WORK/$2" "$1"
+  ln -s "$ROOT/node_modules" "$WORK/$2/node_modules"
+  (cd "$WORK/$2" && npx tsc -p tsconfig.build.json)
+  echo "built $1 ($(git -C "$ROOT" rev-parse --short "$1")) as $2"
+}
+build "$A" a
+build "$B" b
+(cd "$ROOT" && npm run build --silent) # the backends and this script's load runner
+
+mkdir -p "$WORK/flags"
+node -e '
+const ctx = ["pricing", "inventory", "promotions"];
+process.stdout.write(JSON.stringify({ version: 1, features: ctx.map((c) => ({ name: `route.${c}`, enabled: true,
+  strategies: [{ name: "flexibleRollout", parameters: { rollout: "100", stickiness: "default", groupId: `route.${c}` }, constraints: [] }] })) }));
+' > "$WORK/flags/routes.json"
+
+ready() { # file: waits for the world's ready line
+  for _ in $(seq 1 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "backends did not start: $(cat "$1")" >&2; exit 1
+}
+node "$ROOT/dist/load-tests/world.js" legacy > "$WORK/legacy.out" & PIDS+=($!)
+node "$ROOT/dist/load-tests/world.js" pricing,inventory,promotions > "$WORK/services.out" & PIDS+=($!)
+ready "$WORK/legacy.out"; ready "$WORK/services.out"
+url() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).ready[process.argv[2]])' "$1" "$2"; }
+LEGACY=$(url "$WORK/legacy.out" legacy)
+PRICING=$(url "$WORK/services.out" pricing)
+INVENTORY=$(url "$WORK/services.out" inventory)
+PROMOTIONS=$(url "$WORK/services.out" promotions)
+
+start() { # side port
+  HOST=127.0.0.1 PORT=$2 LEGACY_URL=$LEGACY PRICING_URL=$PRICING INVENTORY_URL=$INVENTORY PROMOTIONS_URL=$PROMOTIONS \
+    FLAGS_DIR="$WORK/flags" LOG_LEVEL=info ADMIN_TOKEN=ab-test-admin-token-0000 \
+    node --max-old-space-size=128 --enable-source-maps "$WORK/$1/dist/src/server.js" > "$WORK/gateway-$1.log" 2>&1 &
+  local pid=$! # started in $(…): the caller records it
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/healthz" > /dev/null && break; sleep 0.1; done
+  echo "$pid"
+}
+PORT_A=$(node -e 'const s=require("net").createServer().listen(0,()=>{console.log(s.address().port);s.close()})')
+PID_A=$(start a "$PORT_A"); PIDS+=("$PID_A")
+PORT_B=$(node -e 'const s=require("net").createServer().listen(0,()=>{console.log(s.address().port);s.close()})')
+PID_B=$(start b "$PORT_B"); PIDS+=("$PID_B")
+
+run() { node "$ROOT/load-tests/ab-run.mjs" "$1" "$2" "$3" "$SECONDS_PER_RUN" "$REQ_PATH" | tee -a "$WORK/results"; }
+for r in $(seq 1 "$ROUNDS"); do
+  if (( r % 2 == 1 )); then run A "$PORT_A" "$PID_A"; run B "$PORT_B" "$PID_B"; else run B "$PORT_B" "$PID_B"; run A "$PORT_A" "$PID_A"; fi
+done
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const of = (side, k) => median(rows.filter((r) => r.side === side).map((r) => r[k]));
+for (const side of ["A", "B"]) console.log(`${side} (${process.argv[1 + (side === "A" ? 1 : 2)]}): median ${Math.round(of(side, "rps"))} req/s, ${of(side, "cpuMsPerRequest").toFixed(4)} CPU ms/request`);
+console.log(`B ÷ A: req/s ${(of("B", "rps") / of("A", "rps")).toFixed(3)}, CPU per request ${(of("B", "cpuMsPerRequest") / of("A", "cpuMsPerRequest")).toFixed(3)}`);
+' "$WORK/results" "$A" "$B"
