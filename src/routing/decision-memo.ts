@@ -7,9 +7,11 @@
  * generators and hashes the stickiness id. So a decision is remembered per flag context, under
  * these rules:
  *
- * - The memo is emptied whenever the flags in force change (a file reload, an admin write, an
- *   Unleash refresh that changed something, the source becoming ready): a flip is seen by the
- *   next request, as without the memo.
+ * - Whenever the flags in force change (a file reload, an admin write, an Unleash refresh that
+ *   changed something), the remembered verdicts of every flag whose definition changed are
+ *   stale: the next request of each context asks unleash-client again for that flag only, so a
+ *   flip is seen by the very next request, as without the memo, and costs one evaluation per
+ *   remembered context rather than three. The source becoming ready makes every verdict stale.
  * - It is used only while every route flag is deterministic for a given context, which
  *   `memoizable()` checks on each change. Not deterministic: random stickiness (or `default`
  *   stickiness for a request with neither userId nor sessionId, which unleash-client makes
@@ -27,7 +29,7 @@
  */
 import type { Context } from 'unleash-client';
 import { CONTEXTS } from '../config/load.js';
-import { decide, FLAG_OF, type RoutingDecision } from './decide.js';
+import { decide, FLAG_OF, type Backend, type RoutingDecision } from './decide.js';
 import type { FlagProvider } from './flags.js';
 
 /**
@@ -35,6 +37,9 @@ import type { FlagProvider } from './flags.js';
  * and session ids are capped at 256 characters): 1–7 MB. The decisions themselves are shared.
  */
 export const MAX_REMEMBERED = 10_000;
+
+/** One remembered hit in AUDIT_EVERY is evaluated again and compared. */
+export const AUDIT_EVERY = 16;
 
 export type Memoizable =
   | { readonly ok: true; /** some flag uses `default` stickiness: only requests with a userId or sessionId are remembered */ readonly needsStickyId: boolean }
@@ -99,11 +104,21 @@ function keyOf(ctx: Context): string {
 
 export interface DecisionLogger {
   info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** A remembered decision and, per context, the generation of its flag it was evaluated under. */
+interface Entry {
+  decision: RoutingDecision;
+  readonly generations: number[];
 }
 
 export class RoutingDecisions {
-  private readonly remembered = new Map<string, RoutingDecision>();
+  private readonly remembered = new Map<string, Entry>();
   private rule: Memoizable = { ok: false, reason: 'flags not loaded yet' };
+  /** per context (CONTEXTS order): bumped when that flag's definition changes */
+  private readonly generations = CONTEXTS.map(() => 0);
+  private definitionsSeen: (string | undefined)[] = CONTEXTS.map(() => undefined);
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -111,8 +126,8 @@ export class RoutingDecisions {
     private readonly log?: DecisionLogger,
     private readonly max = MAX_REMEMBERED,
   ) {
-    this.unsubscribe = flags.onChange(() => this.reset());
-    this.reset();
+    this.unsubscribe = flags.onChange((what) => this.reset(what === 'ready'));
+    this.reset(true);
   }
 
   /** The routing decision for a flag context: remembered when the rules above allow it. */
@@ -120,12 +135,47 @@ export class RoutingDecisions {
     const rule = this.rule;
     if (!rule.ok || (rule.needsStickyId && !ctx.userId && !ctx.sessionId)) return decide(this.flags.isEnabled, ctx);
     const key = keyOf(ctx);
-    const hit = this.remembered.get(key);
-    if (hit !== undefined) return hit;
-    const d = intern(decide(this.flags.isEnabled, ctx));
-    if (this.remembered.size >= this.max) this.remembered.delete(this.remembered.keys().next().value as string);
-    this.remembered.set(key, d);
-    return d;
+    const entry = this.remembered.get(key);
+    if (entry === undefined) {
+      const d = intern(decide(this.flags.isEnabled, ctx));
+      if (this.remembered.size >= this.max) this.remembered.delete(this.remembered.keys().next().value as string);
+      this.remembered.set(key, { decision: d, generations: this.generations.slice() });
+      return d;
+    }
+    // A flag changed since: only its verdict is asked again (a flip of one context costs one
+    // evaluation per context remembered, not three).
+    const g = entry.generations;
+    let stale = false;
+    for (let i = 0; i < g.length; i++) if (g[i] !== this.generations[i]) stale = true;
+    if (!stale) {
+      // Every AUDIT_EVERY-th hit is evaluated anyway and compared: a check of the memo, and it
+      // keeps unleash-client's evaluation warm for the moment a flip makes every verdict stale.
+      if (++this.hits % AUDIT_EVERY === 0) this.audit(ctx, entry);
+      return entry.decision;
+    }
+    const next: Record<string, Backend> = {};
+    CONTEXTS.forEach((c, i) => {
+      if (g[i] === this.generations[i]) next[c] = entry.decision[c];
+      else {
+        next[c] = this.flags.isEnabled(FLAG_OF[c], ctx) ? 'new' : 'legacy';
+        g[i] = this.generations[i]!;
+      }
+    });
+    entry.decision = intern(next as RoutingDecision);
+    return entry.decision;
+  }
+
+  private hits = 0;
+
+  private audit(ctx: Context, entry: Entry): void {
+    const fresh = decide(this.flags.isEnabled, ctx);
+    for (const c of CONTEXTS) {
+      if (fresh[c] !== entry.decision[c]) {
+        this.log?.warn({ event: 'routing.memo_mismatch', context: c, remembered: entry.decision[c], evaluated: fresh[c] }, 'a remembered routing decision differed from unleash-client; forgetting all');
+        this.remembered.clear();
+        return;
+      }
+    }
   }
 
   /** Whether decisions are being remembered, and if not, why (for logs and tests). */
@@ -137,10 +187,23 @@ export class RoutingDecisions {
     return this.remembered.size;
   }
 
-  private reset(): void {
-    this.remembered.clear();
+  /**
+   * The flags in force changed: the flags whose definition differs get a new generation, so their
+   * remembered verdicts are asked again. `all`: the source became ready (it answered with the
+   * fallback before), every verdict is asked again.
+   */
+  private reset(all: boolean): void {
+    const definitions = this.flags.definitions();
+    CONTEXTS.forEach((c, i) => {
+      const seen = JSON.stringify(definitions.find((d) => d.name === FLAG_OF[c]) ?? null);
+      if (all || seen !== this.definitionsSeen[i]) {
+        this.definitionsSeen[i] = seen;
+        this.generations[i]!++;
+      }
+    });
     const before = this.rule;
-    this.rule = memoizable(this.flags.definitions());
+    this.rule = memoizable(definitions);
+    if (!this.rule.ok) this.remembered.clear();
     if (this.rule.ok !== before.ok || (!this.rule.ok && !before.ok && this.rule.reason !== before.reason)) {
       this.log?.info(
         { event: 'routing.memo', remembered: this.rule.ok, ...(this.rule.ok ? {} : { reason: this.rule.reason }) },

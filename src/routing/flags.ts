@@ -37,10 +37,11 @@ export interface FlagProvider {
   /** false when flags live in Unleash and the gateway has no Admin API token */
   readonly writable: boolean;
   /**
-   * Calls `listener` whenever the flags in force may have changed (new definitions, the source
-   * becoming ready), synchronously, before any later evaluation sees them. Returns an unsubscribe.
+   * Calls `listener` whenever the flags in force may have changed: `changed` for new definitions,
+   * `ready` when the source starts answering from its flags rather than the fallback;
+   * synchronously, before any later evaluation sees them. Returns an unsubscribe.
    */
-  onChange(listener: () => void): () => void;
+  onChange(listener: (what: 'changed' | 'ready') => void): () => void;
   /**
    * Changes one route flag where the flags live (DESIGN §2 "flags"): the flag file, rewritten
    * atomically and reloaded, or Unleash's Admin API, so Unleash stays the source of truth.
@@ -170,14 +171,14 @@ async function createUnleashProvider(
  * `FlagProvider.onChange` over an unleash-client instance. Unleash emits `changed` right after
  * replacing its definitions, and `ready`/`synchronized` when evaluation stops falling back.
  */
-function changeListeners(unleash: Unleash): (listener: () => void) => () => void {
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const l of listeners) l();
+function changeListeners(unleash: Unleash): (listener: (what: 'changed' | 'ready') => void) => () => void {
+  const listeners = new Set<(what: 'changed' | 'ready') => void>();
+  const notify = (what: 'changed' | 'ready') => () => {
+    for (const l of listeners) l(what);
   };
-  unleash.on(UnleashEvents.Changed, notify);
-  unleash.on(UnleashEvents.Ready, notify);
-  unleash.on(UnleashEvents.Synchronized, notify);
+  unleash.on(UnleashEvents.Changed, notify('changed'));
+  unleash.on(UnleashEvents.Ready, notify('ready'));
+  unleash.on(UnleashEvents.Synchronized, notify('ready'));
   return (listener) => {
     listeners.add(listener);
     return () => listeners.delete(listener);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { InMemStorageProvider, Unleash, type Context } from 'unleash-client';
 import { createFlagProvider, type FlagProvider } from '../../src/routing/flags.js';
 import { decide } from '../../src/routing/decide.js';
-import { memoizable, RoutingDecisions } from '../../src/routing/decision-memo.js';
+import { AUDIT_EVERY, memoizable, RoutingDecisions } from '../../src/routing/decision-memo.js';
 import { flagFile, type FlagOptions, type Rollouts } from '../helpers/flags.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -63,18 +63,30 @@ t.test('every decision table: remembered decisions equal a fresh unleash-client,
   }
 });
 
-t.test('a flip is seen by the next decision, and taken back the same way', async (t) => {
+t.test('a flip is seen by the next decision, and taken back the same way; only the flipped flag is asked again', async (t) => {
   const { flags } = await provider(t, rollout({ pricing: 0, inventory: 100 }));
-  const memo = decisions(t, flags);
+  const asked: string[] = [];
+  const counting: FlagProvider = Object.create(flags, {
+    isEnabled: { value: (flag: string, ctx: Context) => (asked.push(flag), flags.isEnabled(flag, ctx)) },
+  }) as FlagProvider;
+  const memo = decisions(t, counting);
   const users = Array.from({ length: 50 }, (_, i) => user(`u-${i}`));
   for (const u of users) t.equal(memo.decide(u).pricing, 'legacy');
   t.equal(memo.size, 50, 'all 50 remembered');
+  t.equal(asked.length, 150, 'three flags asked per context');
+  asked.length = 0;
+  for (const u of users) memo.decide(u);
+  t.equal(asked.length, Math.floor(50 / AUDIT_EVERY) * 3, 'then only the audit of one hit in AUDIT_EVERY asks');
+  asked.length = 0;
   await flags.setRoute('route.pricing', { percent: 100 });
-  t.equal(memo.size, 0, 'the change emptied the memo');
   for (const u of users) t.equal(memo.decide(u).pricing, 'new', 'new pricing right after the write');
+  t.same([...new Set(asked)], ['route.pricing'], 'only the changed flag was asked again…');
+  t.equal(asked.length, 50, '…once per context (stale entries are not audited)');
   await flags.setRoute('route.pricing', { percent: 0 });
   for (const u of users) t.equal(memo.decide(u).pricing, 'legacy', 'rolled back right after the write');
-  t.equal(memo.decide(users[0]!).inventory, 'new', 'other contexts untouched');
+  for (const u of users) t.equal(memo.decide(u).inventory, 'new', 'other contexts untouched');
+  const fresh = decisions(t, flags);
+  for (const u of users) t.same(memo.decide(u), fresh.decide(u), 'the same as a memo that never saw the flips');
 });
 
 t.test('a flag file edited on disk (hot reload) empties the memo too', async (t) => {
@@ -179,7 +191,7 @@ t.test('a flag set the memo cannot remember is evaluated per request, and rememb
   };
   const { flags, dir } = await provider(t, dated);
   const logged: object[] = [];
-  const memo = new RoutingDecisions(flags, { info: (o) => void logged.push(o) });
+  const memo = new RoutingDecisions(flags, { info: (o) => void logged.push(o), warn: (o) => void logged.push(o) });
   t.teardown(() => memo.close());
   t.equal(memo.decide(user('u-1')).pricing, 'new', 'the constraint holds (now is after 2020)');
   t.equal(memo.size, 0, 'not remembered');
@@ -189,4 +201,21 @@ t.test('a flag set the memo cannot remember is evaluated per request, and rememb
   memo.decide(user('u-1'));
   t.equal(memo.size, 1, 'remembered again');
   t.match(logged[1], { event: 'routing.memo', remembered: true });
+});
+
+t.test('the audit of one hit in AUDIT_EVERY forgets everything when unleash-client disagrees', async (t) => {
+  const { flags } = await provider(t, rollout({ pricing: 100 }, { stickiness: 'userId' }));
+  let lie = false; // a verdict that changed without a change event: what the rules must never let through
+  const drifting: FlagProvider = Object.create(flags, {
+    isEnabled: { value: (flag: string, ctx: Context) => (lie ? !flags.isEnabled(flag, ctx) : flags.isEnabled(flag, ctx)) },
+  }) as FlagProvider;
+  const logged: object[] = [];
+  const memo = new RoutingDecisions(drifting, { info: (o) => void logged.push(o), warn: (o) => void logged.push(o) });
+  t.teardown(() => memo.close());
+  t.equal(memo.decide(user('u-1')).pricing, 'new');
+  lie = true;
+  for (let i = 0; i < AUDIT_EVERY; i++) memo.decide(user('u-1'));
+  t.match(logged, [{ event: 'routing.memo', remembered: true }, { event: 'routing.memo_mismatch', context: 'pricing', remembered: 'new', evaluated: 'legacy' }]);
+  t.equal(memo.size, 0, 'forgotten');
+  t.equal(memo.decide(user('u-1')).pricing, 'legacy', 'asked again');
 });
