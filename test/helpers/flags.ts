@@ -1,3 +1,4 @@
+import { InMemStorageProvider, Unleash } from 'unleash-client';
 import type { ContextName } from '../../src/config/load.js';
 
 export type Rollouts = Partial<Record<ContextName, number>>;
@@ -24,3 +25,22 @@ export function flagFile(rollouts: Rollouts, opts: FlagOptions = {}): object {
   };
 }
 
+
+/**
+ * A separate unleash-client bootstrapped with `features`, the reference the gateway's decisions
+ * are compared with; destroyed at the end of the test.
+ */
+export async function referenceUnleash(t: { teardown(fn: () => unknown): void }, features: object[]): Promise<Unleash> {
+  const reference = new Unleash({
+    appName: 'reference',
+    url: 'http://reference.invalid/api',
+    refreshInterval: 0,
+    disableMetrics: true,
+    storageProvider: new InMemStorageProvider(),
+    bootstrap: { data: features as never[] },
+    skipInstanceCountWarning: true,
+  });
+  await new Promise((r) => reference.once('ready', r));
+  t.teardown(() => reference.destroy());
+  return reference;
+}

@@ -7,11 +7,11 @@ import t from 'tap';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InMemStorageProvider, Unleash, type Context } from 'unleash-client';
+import type { Context } from 'unleash-client';
 import { createFlagProvider, type FlagProvider } from '../../src/routing/flags.js';
 import { decide } from '../../src/routing/decide.js';
 import { AUDIT_EVERY, memoizable, RoutingDecisions } from '../../src/routing/decision-memo.js';
-import { flagFile, type FlagOptions, type Rollouts } from '../helpers/flags.js';
+import { flagFile, referenceUnleash, type FlagOptions, type Rollouts } from '../helpers/flags.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 type Teardown = { teardown(fn: () => unknown): void };
@@ -41,17 +41,7 @@ t.test('every decision table: remembered decisions equal a fresh unleash-client,
     const { flags } = await provider(t, table.flags);
     const memo = decisions(t, flags);
     t.ok(memo.memo.ok, `${file}: remembered`);
-    const reference = new Unleash({
-      appName: 'reference',
-      url: 'http://reference.invalid/api',
-      refreshInterval: 0,
-      disableMetrics: true,
-      storageProvider: new InMemStorageProvider(),
-      bootstrap: { data: table.flags.features as never[] },
-      skipInstanceCountWarning: true,
-    });
-    await new Promise((r) => reference.once('ready', r));
-    t.teardown(() => reference.destroy());
+    const reference = await referenceUnleash(t, table.flags.features as object[]);
     for (const round of ['first', 'remembered']) {
       for (const [i, c] of table.cases.entries()) {
         // a context with neither userId nor sessionId under default stickiness is random: not

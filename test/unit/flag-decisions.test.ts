@@ -8,9 +8,10 @@ import t from 'tap';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InMemStorageProvider, Unleash, type Context } from 'unleash-client';
+import type { Context } from 'unleash-client';
 import { createFlagProvider } from '../../src/routing/flags.js';
 import { decide } from '../../src/routing/decide.js';
+import { referenceUnleash } from '../helpers/flags.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const dir = new URL('../fixtures/decisions/', import.meta.url);
@@ -33,17 +34,7 @@ for (const file of files) {
     const provider = await createFlagProvider({ source: 'file', dir: flagsDir }, silent);
     t.teardown(() => provider.close());
 
-    const reference = new Unleash({
-      appName: 'reference',
-      url: 'http://reference.invalid/api',
-      refreshInterval: 0,
-      disableMetrics: true,
-      storageProvider: new InMemStorageProvider(),
-      bootstrap: { data: table.flags.features as never[] },
-      skipInstanceCountWarning: true,
-    });
-    await new Promise((r) => reference.once('ready', r));
-    t.teardown(() => reference.destroy());
+    const reference = await referenceUnleash(t, table.flags.features as object[]);
 
     let news = 0;
     for (const [i, c] of table.cases.entries()) {
