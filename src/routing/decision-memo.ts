@@ -161,7 +161,7 @@ export class RoutingDecisions {
         g[i] = this.generations[i]!;
       }
     });
-    entry.decision = intern(next as RoutingDecision);
+    entry.decision = intern(Object.freeze(next) as RoutingDecision);
     return entry.decision;
   }
 
