@@ -387,53 +387,26 @@ function projectionFor(mask: FieldMask, type: OccDtoType): Projection {
 // ---------------------------------------------------------------------------------------------
 // Application
 
-/**
- * Copy on write: a value the projection keeps whole (every property selected, nested values kept
- * whole too) is returned as is, so a product whose payload holds only selected fields costs no
- * copy at all; otherwise only the objects and arrays on the way to a dropped property are new.
- */
 function project(value: unknown, proj: Projection): unknown {
   if (proj === ALL || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      const p = project(v, proj);
-      if (out === undefined && p !== v) out = value.slice(0, i);
-      if (out !== undefined) out.push(p);
-    }
-    return out ?? value;
-  }
+  if (Array.isArray(value)) return value.map((v) => project(v, proj));
+  const out: Record<string, unknown> = {};
   const src = value as Record<string, unknown>;
   const fields = proj.fields;
-  let out: Record<string, unknown> | undefined;
   // iterate the input so the output keeps the input's key order
   for (const key in src) {
     const sub = fields.get(key);
+    if (sub === undefined) continue;
     const v = src[key];
-    const p = sub === undefined || v === undefined ? undefined : project(v, sub);
-    if (out === undefined) {
-      if (p === v && p !== undefined) continue;
-      out = copyBefore(src, key);
-    }
-    if (p !== undefined) out[key] = p;
-  }
-  return out ?? src;
-}
-
-/** The properties of `src` before `stop`, in order (all of them kept as they are). */
-function copyBefore(src: Record<string, unknown>, stop: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key in src) {
-    if (key === stop) break;
-    out[key] = src[key];
+    if (v === undefined) continue;
+    out[key] = project(v, sub);
   }
   return out;
 }
 
 /**
- * Projects a DTO (or an array of DTOs) through a field mask. The result shares every part the
- * mask keeps whole with the input (all of it for `FULL`): neither may be mutated afterwards.
+ * Projects a DTO (or an array of DTOs) through a field mask. Returns a new object except for
+ * `FULL` (and for primitives), where the input itself is returned.
  */
 export function applyFieldMask(value: unknown, mask: FieldMask, dtoType: OccDtoType): unknown {
   return project(value, projectionFor(mask, dtoType));
