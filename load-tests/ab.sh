@@ -33,14 +33,11 @@ build() { # ref side
 }
 build "$A" a
 build "$B" b
-(cd "$ROOT" && npm run build --silent) # the backends and this script's load runner
+(cd "$ROOT" && npm run build --silent) # the embedded backends
 
+AB="node --import tsx $ROOT/load-tests/ab-run.ts" # the harness's flags, requests, load runner and medians
 mkdir -p "$WORK/flags"
-node -e '
-const ctx = ["pricing", "inventory", "promotions"];
-process.stdout.write(JSON.stringify({ version: 1, features: ctx.map((c) => ({ name: `route.${c}`, enabled: true,
-  strategies: [{ name: "flexibleRollout", parameters: { rollout: "100", stickiness: "default", groupId: `route.${c}` }, constraints: [] }] })) }));
-' > "$WORK/flags/routes.json"
+(cd "$ROOT" && $AB flags "$WORK/flags")
 
 ready() { # file: waits for the world's ready line
   for _ in $(seq 1 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -63,19 +60,13 @@ start() { # side port
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/healthz" > /dev/null && break; sleep 0.1; done
   echo "$pid"
 }
-PORT_A=$(node -e 'const s=require("net").createServer().listen(0,()=>{console.log(s.address().port);s.close()})')
+PORT_A=$(cd "$ROOT" && $AB port)
 PID_A=$(start a "$PORT_A"); PIDS+=("$PID_A")
-PORT_B=$(node -e 'const s=require("net").createServer().listen(0,()=>{console.log(s.address().port);s.close()})')
+PORT_B=$(cd "$ROOT" && $AB port)
 PID_B=$(start b "$PORT_B"); PIDS+=("$PID_B")
 
-run() { node "$ROOT/load-tests/ab-run.mjs" "$1" "$2" "$3" "$SECONDS_PER_RUN" "$REQ_PATH" | tee -a "$WORK/results"; }
+run() { (cd "$ROOT" && $AB run "$1" "$2" "$3" "$SECONDS_PER_RUN" "$REQ_PATH") | tee -a "$WORK/results"; }
 for r in $(seq 1 "$ROUNDS"); do
   if (( r % 2 == 1 )); then run A "$PORT_A" "$PID_A"; run B "$PORT_B" "$PID_B"; else run B "$PORT_B" "$PID_B"; run A "$PORT_A" "$PID_A"; fi
 done
-node -e '
-const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const of = (side, k) => median(rows.filter((r) => r.side === side).map((r) => r[k]));
-for (const side of ["A", "B"]) console.log(`${side} (${process.argv[1 + (side === "A" ? 1 : 2)]}): median ${Math.round(of(side, "rps"))} req/s, ${of(side, "cpuMsPerRequest").toFixed(4)} CPU ms/request`);
-console.log(`B ÷ A: req/s ${(of("B", "rps") / of("A", "rps")).toFixed(3)}, CPU per request ${(of("B", "cpuMsPerRequest") / of("A", "cpuMsPerRequest")).toFixed(3)}`);
-' "$WORK/results" "$A" "$B"
+(cd "$ROOT" && $AB summary "$WORK/results" "$A" "$B")
