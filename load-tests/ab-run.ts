@@ -6,7 +6,7 @@
  *   node --import tsx load-tests/ab-run.ts port                   a free loopback port
  *   node --import tsx load-tests/ab-run.ts run <label> <port> <gateway pid> <seconds> [path]
  *       2 s of warmup, then <seconds> of 50-connection load; one JSON line: req/s, p99, non-2xx,
- *       errors, the gateway's CPU ms per request
+ *       errors, the gateway's CPU ms per request and highest RSS
  *   node --import tsx load-tests/ab-run.ts summary <results file> <ref-a> <ref-b>
  */
 import { readFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ interface Row {
   non2xx: number;
   errors: number;
   cpuMsPerRequest: number;
+  /** the gateway's highest RSS sampled during the run (every 250 ms) */
+  rssMaxMb: number;
 }
 
 const CONNECTIONS = 50;
@@ -32,19 +34,22 @@ async function run(side: string, port: string, pid: number, seconds: number, pat
   const request = path ? passthroughRequest(path) : productRequest;
   await warmup({ url, connections: CONNECTIONS, request }, 2);
   const before = sampleProc(pid);
-  const r = await runLoad({ url, connections: CONNECTIONS, durationS: seconds, request });
+  let rssMaxMb = before?.rssMb ?? 0;
+  const sampler = setInterval(() => (rssMaxMb = Math.max(rssMaxMb, sampleProc(pid)?.rssMb ?? 0)), 250);
+  const r = await runLoad({ url, connections: CONNECTIONS, durationS: seconds, request }).finally(() => clearInterval(sampler));
   const after = sampleProc(pid);
   if (!before || !after) throw new Error(`gateway pid ${pid} is gone`);
   const cpuMs = (after.cpuS - before.cpuS) * 1000;
-  return { side, rps: Math.round(r.rps), p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuMsPerRequest: Number((cpuMs / Math.max(1, r.requests)).toFixed(4)) };
+  return { side, rps: Math.round(r.rps), p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuMsPerRequest: Number((cpuMs / Math.max(1, r.requests)).toFixed(4)), rssMaxMb: Math.round(Math.max(rssMaxMb, after.rssMb)) };
 }
 
 function summary(file: string, refA: string, refB: string): string {
   const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
   const of = (side: string, k: 'rps' | 'cpuMsPerRequest') => median(rows.filter((r) => r.side === side).map((r) => r[k]));
+  const rss = (side: string) => Math.max(...rows.filter((r) => r.side === side).map((r) => r.rssMaxMb));
   return [
-    `A (${refA}): median ${Math.round(of('A', 'rps'))} req/s, ${of('A', 'cpuMsPerRequest').toFixed(4)} CPU ms/request`,
-    `B (${refB}): median ${Math.round(of('B', 'rps'))} req/s, ${of('B', 'cpuMsPerRequest').toFixed(4)} CPU ms/request`,
+    `A (${refA}): median ${Math.round(of('A', 'rps'))} req/s, ${of('A', 'cpuMsPerRequest').toFixed(4)} CPU ms/request, RSS max ${rss('A')} MB`,
+    `B (${refB}): median ${Math.round(of('B', 'rps'))} req/s, ${of('B', 'cpuMsPerRequest').toFixed(4)} CPU ms/request, RSS max ${rss('B')} MB`,
     `B ÷ A: req/s ${(of('B', 'rps') / of('A', 'rps')).toFixed(3)}, CPU per request ${(of('B', 'cpuMsPerRequest') / of('A', 'cpuMsPerRequest')).toFixed(3)}`,
   ].join('\n');
 }

@@ -8,7 +8,10 @@
 # usage: bash load-tests/ab.sh <ref-a> <ref-b> [rounds=6] [seconds=8] [path]
 #   path: a fixed request path (e.g. /occ/v2/electronics-spa/catalogs for the passthrough);
 #         default: the composed OCC product over 10,000 rotating codes and 1,000 x-user-ids
-#   flags: every context on the new services (100 %), LOG_LEVEL=info, --max-old-space-size=128
+#   flags: every context on the new services (100 %), LOG_LEVEL=info
+#   node flags of each gateway: NODE_ARGS_A / NODE_ARGS_B (default --max-old-space-size=128, as in
+#         production), e.g. NODE_ARGS_B="--max-old-space-size=128 --max-semi-space-size=32"
+#         bash load-tests/ab.sh HEAD HEAD   to A/B a runtime flag on one build
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 A=${1:?usage: ab.sh <ref-a> <ref-b> [rounds] [seconds] [path]}
@@ -16,6 +19,8 @@ B=${2:?usage: ab.sh <ref-a> <ref-b> [rounds] [seconds] [path]}
 ROUNDS=${3:-6}
 SECONDS_PER_RUN=${4:-8}
 REQ_PATH=${5:-}
+NODE_ARGS_A=${NODE_ARGS_A:---max-old-space-size=128}
+NODE_ARGS_B=${NODE_ARGS_B:---max-old-space-size=128}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gateway-ab-XXXXXX")
 PIDS=()
 cleanup() {
@@ -33,6 +38,7 @@ build() { # ref side
 }
 build "$A" a
 build "$B" b
+echo "node flags: A $NODE_ARGS_A · B $NODE_ARGS_B"
 (cd "$ROOT" && npm run build --silent) # the embedded backends
 
 AB="node --import tsx $ROOT/load-tests/ab-run.ts" # the harness's flags, requests, load runner and medians
@@ -52,18 +58,19 @@ PRICING=$(url "$WORK/services.out" pricing)
 INVENTORY=$(url "$WORK/services.out" inventory)
 PROMOTIONS=$(url "$WORK/services.out" promotions)
 
-start() { # side port
+start() { # side port node-args
+  # shellcheck disable=SC2086 # the node flags are a space-separated list
   HOST=127.0.0.1 PORT=$2 LEGACY_URL=$LEGACY PRICING_URL=$PRICING INVENTORY_URL=$INVENTORY PROMOTIONS_URL=$PROMOTIONS \
     FLAGS_DIR="$WORK/flags" LOG_LEVEL=info ADMIN_TOKEN=ab-test-admin-token-0000 \
-    node --max-old-space-size=128 --enable-source-maps "$WORK/$1/dist/src/server.js" > "$WORK/gateway-$1.log" 2>&1 &
+    node $3 --enable-source-maps "$WORK/$1/dist/src/server.js" > "$WORK/gateway-$1.log" 2>&1 &
   local pid=$! # started in $(…): the caller records it
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/healthz" > /dev/null && break; sleep 0.1; done
   echo "$pid"
 }
 PORT_A=$(cd "$ROOT" && $AB port)
-PID_A=$(start a "$PORT_A"); PIDS+=("$PID_A")
+PID_A=$(start a "$PORT_A" "$NODE_ARGS_A"); PIDS+=("$PID_A")
 PORT_B=$(cd "$ROOT" && $AB port)
-PID_B=$(start b "$PORT_B"); PIDS+=("$PID_B")
+PID_B=$(start b "$PORT_B" "$NODE_ARGS_B"); PIDS+=("$PID_B")
 
 run() { (cd "$ROOT" && $AB run "$1" "$2" "$3" "$SECONDS_PER_RUN" "$REQ_PATH") | tee -a "$WORK/results"; }
 for r in $(seq 1 "$ROUNDS"); do
