@@ -41,29 +41,34 @@ function fallsBack(err: unknown): err is GatewayError {
 }
 
 /**
- * Wraps every method of the new arm so a failure is answered by the same method of the legacy
- * arm. Ports are read-only (product data, promotion definitions, stateless evaluation), so
- * every method qualifies; a port that gains a write must not be wrapped.
+ * The new arm with every method wrapped so a failure is answered by the same method of the
+ * legacy arm. Ports are read-only (product data, promotion definitions, stateless evaluation), so
+ * every method qualifies; a port that gains a write must not be wrapped. Every port method takes
+ * the request's scope first, so the wrapper is built once per context, not per request.
  */
-function withFallback<P extends object>(context: ContextName, arms: Arms<P>, scope: Scope, onFallback: FallbackListener): P {
-  return new Proxy(arms.new, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
+function withFallback<P extends object>(context: ContextName, arms: Arms<P>, onFallback: FallbackListener): P {
+  const target = arms.new as Record<string, unknown>;
+  const legacy = arms.legacy as Record<string, unknown>;
+  // what is not a method reads through to the new arm itself
+  const wrapped = Object.create(target) as Record<string, unknown>;
+  for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      const value = target[name];
+      if (name === 'constructor' || Object.hasOwn(wrapped, name) || typeof value !== 'function') continue;
+      wrapped[name] = async (scope: Scope, ...rest: unknown[]): Promise<unknown> => {
         try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          return await (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
         } catch (err) {
           if (!fallsBack(err)) throw err;
           scope.fallbacks.add(context);
           scope.log.warn({ event: 'fallback', context, code: err.code, reason: err.detail }, `${context}: new service failed, served by legacy`);
           onFallback({ context, reason: err.detail, code: err.code });
-          const legacy = Reflect.get(arms.legacy, prop) as (...a: unknown[]) => Promise<unknown>;
-          return legacy.apply(arms.legacy, args);
+          return (legacy[name] as (...a: unknown[]) => Promise<unknown>).call(legacy, scope, ...rest);
         }
       };
-    },
-  });
+    }
+  }
+  return wrapped as P;
 }
 
 export function buildPorts(
@@ -78,14 +83,16 @@ export function buildPorts(
     legacy: new LegacyPromotions(catalog, upstreams.legacy),
     new: new ModernPromotions(upstreams.promotions),
   };
-  const pick = <P extends object>(context: ContextName, arms: Arms<P>, scope: Scope): P => {
-    const arm = scope.use(context);
-    if (arm === 'legacy') return arms.legacy;
-    return fallbackContexts.has(context) ? withFallback(context, arms, scope, onFallback) : arms.new;
-  };
+  // the new arm as each request sees it: with the fallback to legacy when the context has one
+  const served = <P extends object>(context: ContextName, arms: Arms<P>): Arms<P> =>
+    fallbackContexts.has(context) ? { legacy: arms.legacy, new: withFallback(context, arms, onFallback) } : arms;
+  const pricingServed = served('pricing', pricing);
+  const inventoryServed = served('inventory', inventory);
+  const promotionsServed = served('promotions', promotions);
+  const pick = <P extends object>(context: ContextName, arms: Arms<P>, scope: Scope): P => arms[scope.use(context)];
   return {
-    pricing: (scope) => pick('pricing', pricing, scope),
-    inventory: (scope) => pick('inventory', inventory, scope),
-    promotions: (scope) => pick('promotions', promotions, scope),
+    pricing: (scope) => pick('pricing', pricingServed, scope),
+    inventory: (scope) => pick('inventory', inventoryServed, scope),
+    promotions: (scope) => pick('promotions', promotionsServed, scope),
   };
 }
