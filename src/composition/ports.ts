@@ -20,7 +20,7 @@ import { ModernInventory } from '../contexts/inventory/modern/adapter.js';
 import { LegacyPromotions } from '../contexts/promotions/legacy/adapter.js';
 import { ModernPromotions } from '../contexts/promotions/modern/adapter.js';
 
-interface Arms<P> {
+export interface Arms<P> {
   legacy: P;
   new: P;
 }
@@ -46,7 +46,7 @@ function fallsBack(err: unknown): err is GatewayError {
  * every method qualifies; a port that gains a write must not be wrapped. Every port method takes
  * the request's scope first, so the wrapper is built once per context, not per request.
  */
-function withFallback<P extends object>(context: ContextName, arms: Arms<P>, onFallback: FallbackListener): P {
+export function withFallback<P extends object>(context: ContextName, arms: Arms<P>, onFallback: FallbackListener): P {
   const target = arms.new as Record<string, unknown>;
   const legacy = arms.legacy as Record<string, unknown>;
   // what is not a method reads through to the new arm itself
