@@ -2,9 +2,9 @@
 # A/B of two commits of the gateway on one machine, in one run: each ref is built in a git
 # worktree, both gateways run side by side against the same embedded backends (one legacy
 # process, one process for the new services), and 50-connection autocannon runs alternate
-# between them (A B, then B A, …), so the machine's drift hits both alike. Each round starts both
-# gateways afresh (see below). Each run prints req/s,
-# p99 and the gateway's CPU time per request (from /proc/<pid>/stat); the end prints medians.
+# between them (A B, then B A, …), so the machine's drift hits both alike; each round starts both
+# gateways afresh (see below). Each run prints req/s, p99, the gateway's CPU time per request
+# (from /proc/<pid>/stat) and its highest RSS; the end prints medians.
 #
 # usage: bash load-tests/ab.sh <ref-a> <ref-b> [rounds=6] [seconds=8] [path]
 #   path: a fixed request path (e.g. /occ/v2/electronics-spa/catalogs for the passthrough);
