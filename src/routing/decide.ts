@@ -14,11 +14,18 @@ export const FLAG_OF: Readonly<Record<ContextName, string>> = Object.freeze({
   promotions: 'route.promotions',
 });
 
-export function decide(isEnabled: (flag: string, ctx: Context) => boolean, ctx: Context): RoutingDecision {
+export type IsEnabled = (flag: string, ctx: Context) => boolean;
+
+/** The backend serving one context for a flag context: its route flag on means the new service. */
+export function backendOf(isEnabled: IsEnabled, context: ContextName, ctx: Context): Backend {
+  return isEnabled(FLAG_OF[context], ctx) ? 'new' : 'legacy';
+}
+
+export function decide(isEnabled: IsEnabled, ctx: Context): RoutingDecision {
   return Object.freeze({
-    pricing: isEnabled(FLAG_OF.pricing, ctx) ? 'new' : 'legacy',
-    inventory: isEnabled(FLAG_OF.inventory, ctx) ? 'new' : 'legacy',
-    promotions: isEnabled(FLAG_OF.promotions, ctx) ? 'new' : 'legacy',
+    pricing: backendOf(isEnabled, 'pricing', ctx),
+    inventory: backendOf(isEnabled, 'inventory', ctx),
+    promotions: backendOf(isEnabled, 'promotions', ctx),
   });
 }
 
