@@ -47,6 +47,8 @@ interface Measurement {
   cpu: Record<string, number>;
   /** max RSS MB of each watched process during this run */
   rssMax: Record<string, number>;
+  /** the proxy process that served this run (a new one every round) */
+  pid?: number;
 }
 
 interface Row {
@@ -130,19 +132,37 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     const gwProc = stack.watch.find((w) => w.name === 'gateway');
     if (legacy) targets.push({ key: 'legacy', name: 'legacy direct (no proxy)', url: legacy, request: pass, wrkPaths: { prefix: path }, ...(legacyProc ? { proc: legacyProc } : {}) });
     targets.push({ key: 'gateway', name: `gateway passthrough (LOG_LEVEL=${opts.logLevel})`, url: stack.gatewayUrl!, request: pass, wrkPaths: { prefix: path }, ...(gwProc ? { proc: gwProc } : {}) });
+    // The proxies under test run on fixed ports and are started afresh every round (see below).
+    let bare: Child | undefined;
+    let startBare: (() => Promise<void>) | undefined;
+    let startNginxAgain: (() => Promise<void>) | undefined;
     if (legacy) {
       // an external gateway (GATEWAY_URL) started no embedded process, so nothing built dist/ yet
       await ensureBuilt(log);
-      const bare = spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: '0' }, stdout: 'pipe', cwd: ROOT });
-      extra.push(bare);
-      const url = await readReadyLine<string>(bare, 'ready', 60_000);
-      log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bare.pid}  ${url}`);
-      targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url, request: pass, wrkPaths: { prefix: path }, proc: { name: 'bare', pid: bare.pid } });
+      const barePort = await freePort();
+      const bareProc: Watched = { name: 'bare', pid: 0 };
+      startBare = async () => {
+        const child = spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(barePort) }, stdout: 'pipe', cwd: ROOT });
+        extra.push(child);
+        await readReadyLine<string>(child, 'ready', 60_000);
+        bare = child;
+        bareProc.pid = child.pid;
+      };
+      await startBare();
+      const bareUrl = `http://127.0.0.1:${barePort}`;
+      log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bareProc.pid}  ${bareUrl}`);
+      targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url: bareUrl, request: pass, wrkPaths: { prefix: path }, proc: bareProc });
       if (nginxBin) {
-        nginx = await startNginx(nginxBin, new URL(legacy), await freePort(), stack.dir);
-        extra.push(nginx.child);
-        log(`  ${'nginx (1 worker, keepalive 64)'.padEnd(32)} pid ${nginx.child.pid}  ${nginx.url}  ${toolVersion(nginxBin, '-v')}`);
-        targets.push({ key: 'nginx', name: 'nginx', url: nginx.url, request: pass, wrkPaths: { prefix: path }, proc: { name: 'nginx', pid: nginx.child.pid, tree: true } });
+        const nginxPort = await freePort();
+        const nginxProc: Watched = { name: 'nginx', pid: 0, tree: true };
+        startNginxAgain = async () => {
+          nginx = await startNginx(nginxBin, new URL(legacy), nginxPort, stack.dir);
+          extra.push(nginx.child);
+          nginxProc.pid = nginx.child.pid;
+        };
+        await startNginxAgain();
+        log(`  ${'nginx (1 worker, keepalive 64)'.padEnd(32)} pid ${nginxProc.pid}  ${nginx!.url}  ${toolVersion(nginxBin, '-v')}`);
+        targets.push({ key: 'nginx', name: 'nginx', url: nginx!.url, request: pass, wrkPaths: { prefix: path }, proc: nginxProc });
       }
     } else {
       notes.push('LEGACY_URL is not set with GATEWAY_URL: no direct, bare-proxy or nginx rows');
@@ -157,14 +177,39 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
       ...(gwProc ? { proc: gwProc } : {}),
     });
 
-    const watch = stack.watch.concat(targets.flatMap((t) => (t.proc && !stack.watch.some((w) => w.pid === t.proc!.pid) ? [t.proc] : [])));
-    for (const t of targets) {
-      log(`warming up ${t.key} ${opts.warmupS}s…`);
-      await warmup({ url: t.url, connections: opts.connections, request: t.request }, opts.warmupS);
-    }
+    const watch = stack.watch.concat(targets.flatMap((t) => (t.proc && !stack.watch.includes(t.proc) ? [t.proc] : [])));
+    // Every round runs on proxy processes started for it, in an order that rotates from round to
+    // round. A process keeps what the JIT and the scheduler gave it at start: in A/Bs of one build
+    // against itself (load-tests/ab.sh) a pair of processes kept for the whole run favoured one
+    // side by 22-28 %, fresh processes every round by 1-4 %. Legacy and the new services are
+    // every target's upstream and stay up.
+    const restarts: { key: Target['key']; start: () => Promise<void> }[] = [];
+    if (stack.restartGateway) restarts.push({ key: 'gateway', start: stack.restartGateway });
+    else notes.push('the gateway is external (GATEWAY_URL): one process served every round');
+    if (startBare) restarts.push({ key: 'bare', start: startBare });
+    if (startNginxAgain) restarts.push({ key: 'nginx', start: startNginxAgain });
+    const stopProxy = async (key: Target['key']) => {
+      const child = key === 'bare' ? bare : key === 'nginx' ? nginx?.child : undefined;
+      if (!child) return;
+      await stopChild(child, 'SIGTERM');
+      extra.splice(extra.indexOf(child), 1);
+    };
     const generators: Generator[] = wrkBin ? ['autocannon', 'wrk'] : ['autocannon'];
+    let fresh = true; // the processes started above serve the first round
     for (const gen of generators) {
       for (let r = 0; r < opts.rounds; r++) {
+        if (!fresh) {
+          const startOrder = restarts.map((_, i) => restarts[(i + r) % restarts.length]!);
+          for (const p of startOrder) {
+            if (p.key !== 'gateway') await stopProxy(p.key);
+            await p.start(); // the gateway's restart stops the old process itself
+          }
+        }
+        // legacy direct has no proxy process of its own: warmed once, with the first round
+        const cold = fresh ? targets : targets.filter((t) => t.key !== 'legacy');
+        log(`${gen} round ${r + 1}: ${fresh ? '' : `fresh processes (${restarts.map((p) => p.key).join(', ')}); `}warming up ${cold.map((t) => t.key).join(', ')} ${opts.warmupS}s each…`);
+        for (const t of cold) await warmup({ url: t.url, connections: opts.connections, request: t.request }, opts.warmupS);
+        fresh = false;
         const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
         for (const t of order) {
           if (opts.waitQuietS > 0) await waitForQuietMachine(25, opts.waitQuietS, log);
@@ -178,7 +223,7 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
             m = { target: t.key, generator: gen, round: r + 1, rps: w.rps, p50: w.p50, p90: w.p90, p99: w.p99, max: w.max, non2xx: w.non2xx, errors: w.errors };
           }
           const { cpu, rssMax } = stop();
-          measurements.push({ ...m, cpu, rssMax });
+          measurements.push({ ...m, cpu, rssMax, ...(t.proc ? { pid: t.proc.pid } : {}) });
           const pc = t.proc ? cpu[t.proc.name] : undefined;
           const bad = Object.entries(m.statuses ?? {}).filter(([k]) => !k.startsWith('2'));
           log(

@@ -55,6 +55,11 @@ export interface Stack {
   logSummary(): { line: string; count: number }[];
   /** start/stop the gateway's allocation sampling (SIGUSR2 to the probe) */
   toggleHeapSampling(): void;
+  /**
+   * Stop the embedded gateway and start a new process on the same port, flags and log file
+   * (its `watch` entry follows the new pid). Undefined for an external gateway.
+   */
+  readonly restartGateway: (() => Promise<void>) | undefined;
   readonly cpuProfileDir: string | undefined;
   readonly heapProfilePath: string | undefined;
   close(): Promise<void>;
@@ -155,14 +160,28 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) delete env[k];
     // the gateway's log goes to a file, as it would to a collector: piping it through the
     // harness would make the load generator pay for the gateway's logging
-    const logFd = openSync(logPath, 'w');
-    const gw = spawnChild('gateway', process.execPath, nodeArgs, { env, cwd: ROOT, stdout: logFd });
-    closeSync(logFd);
-    children.push(gw);
+    const spawnGateway = async (flags: 'w' | 'a'): Promise<Child> => {
+      const logFd = openSync(logPath, flags);
+      const child = spawnChild('gateway', process.execPath, nodeArgs, { env, cwd: ROOT, stdout: logFd });
+      closeSync(logFd);
+      children.push(child);
+      await waitForHttp(`${gatewayUrl}/healthz`, child, 60_000);
+      return child;
+    };
     const gatewayUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${gatewayUrl}/healthz`, gw, 60_000);
-    watch.push({ name: 'gateway', pid: gw.pid });
+    const gw = await spawnGateway('w');
+    const gwWatch: Watched = { name: 'gateway', pid: gw.pid };
+    watch.push(gwWatch);
     opts.log(`  ${'gateway'.padEnd(32)} pid ${gw.pid}  ${gatewayUrl}  LOG_LEVEL=${opts.logLevel}  flags: ${describeRollouts(rollouts)}${opts.profileDir ? '  --cpu-prof' : ''}${opts.nodeArgs?.length ? `  ${opts.nodeArgs.join(' ')}` : ''}`);
+    let current = gw;
+    const restartGateway = async (): Promise<void> => {
+      await stopChild(current);
+      children.splice(children.indexOf(current), 1);
+      // flags as they are now (a flip may have changed them since the start)
+      await writeFlags(flagsDir, rollouts);
+      current = await spawnGateway('a');
+      gwWatch.pid = current.pid;
+    };
 
     return makeStack({
       external: false,
@@ -172,7 +191,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       children,
       watch,
       rollouts,
-      gateway: { url: gatewayUrl, pid: gw.pid, child: gw, flagsDir, adminToken, logPath, probeFile, heapProfilePath, cpuProfileDir: opts.profileDir },
+      gateway: { url: gatewayUrl, pid: () => gwWatch.pid, flagsDir, adminToken, logPath, probeFile, heapProfilePath, cpuProfileDir: opts.profileDir, restart: restartGateway },
     });
   } catch (err) {
     for (const c of children.reverse()) await stopChild(c);
@@ -188,7 +207,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     children: Child[];
     watch: Watched[];
     rollouts: Rollouts;
-    gateway?: { url: string; pid: number; child: Child; flagsDir: string; adminToken: string; logPath: string; probeFile: string; heapProfilePath: string | undefined; cpuProfileDir: string | undefined };
+    gateway?: { url: string; pid: () => number; flagsDir: string; adminToken: string; logPath: string; probeFile: string; heapProfilePath: string | undefined; cpuProfileDir: string | undefined; restart: () => Promise<void> };
   }): Stack {
     const g = s.gateway;
     return {
@@ -198,7 +217,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       pricingUrl: s.pricingUrl,
       gatewayUrl: g?.url,
       flagsDir: g?.flagsDir,
-      gatewayPid: g?.pid,
+      get gatewayPid() {
+        return g?.pid();
+      },
       watch: s.watch,
       get rollouts() {
         return rollouts;
@@ -217,8 +238,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       probeLines: () => readProbe(g?.probeFile),
       logSummary: () => summarizeLog(g?.logPath),
       toggleHeapSampling: () => {
-        if (g?.heapProfilePath) process.kill(g.pid, 'SIGUSR2');
+        if (g?.heapProfilePath) process.kill(g.pid(), 'SIGUSR2');
       },
+      restartGateway: g?.restart,
       cpuProfileDir: g?.cpuProfileDir,
       heapProfilePath: g?.heapProfilePath,
       close: async () => {
@@ -343,6 +365,7 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     probeLines: () => [],
     logSummary: () => [],
     toggleHeapSampling: () => {},
+    restartGateway: undefined,
     cpuProfileDir: undefined,
     heapProfilePath: undefined,
     close: async () => {
