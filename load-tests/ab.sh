@@ -10,8 +10,8 @@
 #   path: a fixed request path (e.g. /occ/v2/electronics-spa/catalogs for the passthrough);
 #         default: the composed OCC product over 10,000 rotating codes and 1,000 x-user-ids
 #   flags: every context on the new services (100 %), LOG_LEVEL=info
-#   node flags of each gateway: NODE_ARGS_A / NODE_ARGS_B (default --max-old-space-size=128, as in
-#         production), e.g. NODE_ARGS_B="--max-old-space-size=128 --max-semi-space-size=32"
+#   node flags of each gateway: NODE_ARGS_A / NODE_ARGS_B (default "--max-old-space-size=128
+#         --single-threaded-gc", as in production), e.g. NODE_ARGS_B="--max-old-space-size=128"
 #         bash load-tests/ab.sh HEAD HEAD   to A/B a runtime flag on one build
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +20,8 @@ B=${2:?usage: ab.sh <ref-a> <ref-b> [rounds] [seconds] [path]}
 ROUNDS=${3:-6}
 SECONDS_PER_RUN=${4:-8}
 REQ_PATH=${5:-}
-NODE_ARGS_A=${NODE_ARGS_A:---max-old-space-size=128}
-NODE_ARGS_B=${NODE_ARGS_B:---max-old-space-size=128}
+NODE_ARGS_A=${NODE_ARGS_A:---max-old-space-size=128 --single-threaded-gc}
+NODE_ARGS_B=${NODE_ARGS_B:---max-old-space-size=128 --single-threaded-gc}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gateway-ab-XXXXXX")
 PIDS=()
 cleanup() {

@@ -15,6 +15,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks';
 
 const probeFile = process.env.LOADTEST_PROBE_FILE;
@@ -48,6 +49,9 @@ if (probeFile) {
       elu: Number(elu.utilization.toFixed(3)),
       loopDelayP99Ms: Number((delay.percentile(99) / 1e6).toFixed(2)),
       heapUsedMb: Number((mem.heapUsed / 1048576).toFixed(1)),
+      // the young generation's current size: V8 grows it (up to its maximum) while objects
+      // survive scavenges, and how large it is sets how often the gateway scavenges
+      newSpaceMb: Number(((getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 1048576).toFixed(1)),
       rssMb: Number((mem.rss / 1048576).toFixed(1)),
       gcCount,
       gcMs: Number(gcMs.toFixed(2)),

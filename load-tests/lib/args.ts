@@ -24,11 +24,14 @@ export interface CliOptions {
 }
 
 /**
- * How the gateway is run in production (README, "Running in production"): a sized heap. Without
- * it V8 lets old space grow to a quarter of the machine's memory before collecting hard, and
- * RSS under load reaches 240-340 MB on this 24 GB machine, of which the gateway needs < 70 MB.
+ * How the gateway is run in production (README, "Running in production"): a sized heap, and the
+ * garbage collector on the main thread. Without the size V8 lets old space grow to a quarter of
+ * the machine's memory before collecting hard, and RSS under load reaches 240-340 MB on this
+ * 24 GB machine, of which the gateway needs < 70 MB. With V8's GC helper threads on a 2-vCPU host
+ * that the load already saturates, about a third of gateway processes spent 2.5x the time in
+ * scavenges for their whole life (load-tests/README.md, "Fifth pass").
  */
-export const DEFAULT_GATEWAY_NODE_ARGS = '--max-old-space-size=128';
+export const DEFAULT_GATEWAY_NODE_ARGS = '--max-old-space-size=128 --single-threaded-gc';
 
 export const USAGE = `usage: npm run load -- <scenario|compare|all|list> [options]
 
@@ -53,7 +56,8 @@ options:
   --rate R          open loop: R requests/s in total (autocannon overallRate) instead of as fast as
                     the target answers; use it below saturation to see a flip or fault, not the queue
   --gateway-node-args=F  node flags for the gateway (space-separated; use the = form), default
-                    --max-old-space-size=128 (as in production); --gateway-node-args= for none
+                    "--max-old-space-size=128 --single-threaded-gc" (as in production);
+                    --gateway-node-args= for none
   --wait-quiet S    before measuring, wait up to S seconds until the rest of the machine uses
                     < 25 % CPU (shared machines: other test suites skew a benchmark)
 

@@ -76,6 +76,8 @@ export interface ProbePoint {
   elu: number;
   loopDelayP99Ms: number;
   heapUsedMb: number;
+  /** the young generation's size (MB) */
+  newSpaceMb?: number;
   gcCount: number;
   gcMs: number;
 }
