@@ -238,7 +238,7 @@ export async function waitForQuietMachine(maxPct: number, timeoutS: number, log:
     last = Math.round((b - a) * 100);
     calm = last < maxPct ? calm + 1 : 0;
     if (calm >= 3) return last;
-    if (!said) {
+    if (!said && last >= maxPct) {
       log(`waiting up to ${timeoutS}s for the machine to calm down (other CPU ${last} % ≥ ${maxPct} %)…`);
       said = true;
     }
