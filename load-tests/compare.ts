@@ -11,7 +11,7 @@
 import { runLoad, warmup, type RequestGen, type Watched } from './lib/load.js';
 import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, sampleProc, sampleProcTree, spawnChild, stopChild, type Child } from './lib/procs.js';
 import { compiled, ensureBuilt, startStack, ROOT, type Stack } from './lib/stack.js';
-import { ensureTool, runWrk, startNginx, toolVersion, type Nginx } from './lib/tools.js';
+import { ensureTool, runWrk, startNginx, toolVersion } from './lib/tools.js';
 import { median, ratio, round } from './lib/stats.js';
 import type { CliOptions } from './lib/args.js';
 import { checksHtml, checksTable, esc, fmt, htmlTable, machine, REPORTS_DIR, STYLE, table, writeReport, type Check } from './lib/report.js';
@@ -110,6 +110,37 @@ function meter(watch: readonly Watched[]) {
   };
 }
 
+/** A proxy process that compare runs afresh every round: `restart` stops it and starts a new one. */
+interface Restartable {
+  key: Target['key'];
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts a proxy child and returns how to restart it. `proc` follows the current process, and
+ * `live` (the children to stop on the way out) holds only the current one.
+ */
+async function restartableProxy(key: Target['key'], proc: Watched, live: Child[], spawn: () => Promise<Child>): Promise<Restartable & { proc: Watched }> {
+  let child: Child | undefined;
+  const start = async () => {
+    child = await spawn();
+    live.push(child);
+    proc.pid = child.pid;
+  };
+  await start();
+  return {
+    key,
+    proc,
+    restart: async () => {
+      if (child) {
+        await stopChild(child, 'SIGTERM');
+        live.splice(live.indexOf(child), 1);
+      }
+      await start();
+    },
+  };
+}
+
 export async function runCompare(opts: CliOptions, log: (m: string) => void): Promise<void> {
   const durationS = opts.durationS ?? 10;
   const path = opts.path ?? PASSTHROUGH_PATH;
@@ -122,7 +153,6 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
 
   const stack: Stack = await startStack({ gateway: true, rollouts: { pricing: 100, inventory: 100, promotions: 100 }, logLevel: opts.logLevel, nodeArgs: opts.gatewayNodeArgs, log });
   const extra: Child[] = [];
-  let nginx: Nginx | undefined;
   const measurements: Measurement[] = [];
   const targets: Target[] = [];
   try {
@@ -133,36 +163,29 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     if (legacy) targets.push({ key: 'legacy', name: 'legacy direct (no proxy)', url: legacy, request: pass, wrkPaths: { prefix: path }, ...(legacyProc ? { proc: legacyProc } : {}) });
     targets.push({ key: 'gateway', name: `gateway passthrough (LOG_LEVEL=${opts.logLevel})`, url: stack.gatewayUrl!, request: pass, wrkPaths: { prefix: path }, ...(gwProc ? { proc: gwProc } : {}) });
     // The proxies under test run on fixed ports and are started afresh every round (see below).
-    let bare: Child | undefined;
-    let startBare: (() => Promise<void>) | undefined;
-    let startNginxAgain: (() => Promise<void>) | undefined;
+    const restarts: Restartable[] = [];
+    if (stack.restartGateway) restarts.push({ key: 'gateway', restart: stack.restartGateway });
+    else notes.push('the gateway is external (GATEWAY_URL): one process served every round');
     if (legacy) {
       // an external gateway (GATEWAY_URL) started no embedded process, so nothing built dist/ yet
       await ensureBuilt(log);
       const barePort = await freePort();
-      const bareProc: Watched = { name: 'bare', pid: 0 };
-      startBare = async () => {
+      const bare = await restartableProxy('bare', { name: 'bare', pid: 0 }, extra, async () => {
         const child = spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(barePort) }, stdout: 'pipe', cwd: ROOT });
-        extra.push(child);
         await readReadyLine<string>(child, 'ready', 60_000);
-        bare = child;
-        bareProc.pid = child.pid;
-      };
-      await startBare();
+        return child;
+      });
+      restarts.push(bare);
       const bareUrl = `http://127.0.0.1:${barePort}`;
-      log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bareProc.pid}  ${bareUrl}`);
-      targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url: bareUrl, request: pass, wrkPaths: { prefix: path }, proc: bareProc });
+      log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bare.proc.pid}  ${bareUrl}`);
+      targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url: bareUrl, request: pass, wrkPaths: { prefix: path }, proc: bare.proc });
       if (nginxBin) {
         const nginxPort = await freePort();
-        const nginxProc: Watched = { name: 'nginx', pid: 0, tree: true };
-        startNginxAgain = async () => {
-          nginx = await startNginx(nginxBin, new URL(legacy), nginxPort, stack.dir);
-          extra.push(nginx.child);
-          nginxProc.pid = nginx.child.pid;
-        };
-        await startNginxAgain();
-        log(`  ${'nginx (1 worker, keepalive 64)'.padEnd(32)} pid ${nginxProc.pid}  ${nginx!.url}  ${toolVersion(nginxBin, '-v')}`);
-        targets.push({ key: 'nginx', name: 'nginx', url: nginx!.url, request: pass, wrkPaths: { prefix: path }, proc: nginxProc });
+        const nginx = await restartableProxy('nginx', { name: 'nginx', pid: 0, tree: true }, extra, async () => (await startNginx(nginxBin, new URL(legacy), nginxPort, stack.dir)).child);
+        restarts.push(nginx);
+        const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+        log(`  ${'nginx (1 worker, keepalive 64)'.padEnd(32)} pid ${nginx.proc.pid}  ${nginxUrl}  ${toolVersion(nginxBin, '-v')}`);
+        targets.push({ key: 'nginx', name: 'nginx', url: nginxUrl, request: pass, wrkPaths: { prefix: path }, proc: nginx.proc });
       }
     } else {
       notes.push('LEGACY_URL is not set with GATEWAY_URL: no direct, bare-proxy or nginx rows');
@@ -183,27 +206,12 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     // against itself (load-tests/ab.sh) a pair of processes kept for the whole run favoured one
     // side by 22-28 %, fresh processes every round by 1-4 %. Legacy and the new services are
     // every target's upstream and stay up.
-    const restarts: { key: Target['key']; start: () => Promise<void> }[] = [];
-    if (stack.restartGateway) restarts.push({ key: 'gateway', start: stack.restartGateway });
-    else notes.push('the gateway is external (GATEWAY_URL): one process served every round');
-    if (startBare) restarts.push({ key: 'bare', start: startBare });
-    if (startNginxAgain) restarts.push({ key: 'nginx', start: startNginxAgain });
-    const stopProxy = async (key: Target['key']) => {
-      const child = key === 'bare' ? bare : key === 'nginx' ? nginx?.child : undefined;
-      if (!child) return;
-      await stopChild(child, 'SIGTERM');
-      extra.splice(extra.indexOf(child), 1);
-    };
     const generators: Generator[] = wrkBin ? ['autocannon', 'wrk'] : ['autocannon'];
     let fresh = true; // the processes started above serve the first round
     for (const gen of generators) {
       for (let r = 0; r < opts.rounds; r++) {
         if (!fresh) {
-          const startOrder = restarts.map((_, i) => restarts[(i + r) % restarts.length]!);
-          for (const p of startOrder) {
-            if (p.key !== 'gateway') await stopProxy(p.key);
-            await p.start(); // the gateway's restart stops the old process itself
-          }
+          for (let i = 0; i < restarts.length; i++) await restarts[(i + r) % restarts.length]!.restart();
         }
         // legacy direct has no proxy process of its own: warmed once, with the first round
         const cold = fresh ? targets : targets.filter((t) => t.key !== 'legacy');
