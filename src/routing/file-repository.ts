@@ -95,6 +95,7 @@ export class FileRepository extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private lastPrint = '';
   private polling = false;
+  private queue: Promise<void> = Promise.resolve();
   snapshot: FlagSnapshot;
 
   constructor(
@@ -120,10 +121,26 @@ export class FileRepository extends EventEmitter {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Re-reads the directory now (used after the gateway itself writes a flag file). */
-  async reload(): Promise<void> {
+  /**
+   * Re-reads the directory now (used after the gateway itself writes a flag file). Reloads run
+   * one at a time, polls included, and one that finds the directory as the last reload left it
+   * (same names, sizes and mtimes) changes nothing: an admin write used to be loaded twice, once
+   * by the writer and once by the poll that saw the new mtime, and every listener (the routing
+   * decisions, the log) heard of the one change twice.
+   */
+  reload(): Promise<void> {
+    const run = this.queue.then(() => this.load());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async load(): Promise<void> {
+    // taken before reading: a write in between makes the next poll read again; a file that
+    // fails to load is reported once, not on every poll
+    const print = await fingerprint(this.dir);
+    if (print === this.lastPrint) return;
+    this.lastPrint = print;
     const next = await readFlagDir(this.dir);
-    this.lastPrint = await fingerprint(this.dir);
     this.apply(next);
     this.emit(UnleashEvents.Changed, [...this.features.values()]);
   }
@@ -132,9 +149,6 @@ export class FileRepository extends EventEmitter {
     if (this.polling) return;
     this.polling = true;
     try {
-      const print = await fingerprint(this.dir);
-      if (print === this.lastPrint) return;
-      this.lastPrint = print;
       await this.reload();
     } catch (err) {
       this.onReloadError(err as Error);

@@ -85,3 +85,24 @@ t.test('unknown flags evaluate to legacy', async (t) => {
   t.teardown(() => p.close());
   t.equal(p.isEnabled('route.pricing', ctx), false);
 });
+
+t.test('one change is loaded once, however many reloads ask for it', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 0 })));
+  const rec = recorder();
+  const loaded: string[] = [];
+  const log = { ...rec.log, info: (_o: object, msg: string) => void loaded.push(msg) };
+  const p = await createFlagProvider({ source: 'file', dir }, log);
+  t.teardown(() => p.close());
+  await new Promise((r) => setTimeout(r, 50));
+  loaded.length = 0;
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  // the writer's reload, a second caller's and the poll's (within 1.2 s) all see the same change
+  await Promise.all([p.reload!(), p.reload!()]);
+  t.equal(p.isEnabled('route.pricing', ctx), true, 'the change is in force when reload() resolves');
+  await new Promise((r) => setTimeout(r, 1200));
+  t.same(loaded, ['flags loaded'], 'listeners heard of the change once');
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 50 })));
+  await p.reload!();
+  t.same(loaded, ['flags loaded', 'flags loaded'], 'the next change is loaded too');
+});
