@@ -89,6 +89,10 @@ async function fingerprint(dir: string): Promise<string> {
   return parts.join('|');
 }
 
+function snapshotText(s: FlagSnapshot): string {
+  return JSON.stringify([s.features, s.segments, [...s.owners]]);
+}
+
 export class FileRepository extends EventEmitter {
   private features = new Map<string, FeatureInterface>();
   private segments = new Map<number, Segment>();
@@ -96,6 +100,8 @@ export class FileRepository extends EventEmitter {
   private lastPrint = '';
   private polling = false;
   private queue: Promise<void> = Promise.resolve();
+  /** the flags in force, as text: a reload that reads the same changes nothing */
+  private applied = '';
   snapshot: FlagSnapshot;
 
   constructor(
@@ -103,6 +109,8 @@ export class FileRepository extends EventEmitter {
     initial: FlagSnapshot,
     private readonly pollMs: number,
     private readonly onReloadError: (err: Error) => void,
+    /** a reload read every file without error (the flags in force may be unchanged) */
+    private readonly onReloaded: () => void = () => undefined,
   ) {
     super();
     this.snapshot = initial;
@@ -123,24 +131,33 @@ export class FileRepository extends EventEmitter {
 
   /**
    * Re-reads the directory now (used after the gateway itself writes a flag file). Reloads run
-   * one at a time, polls included, and one that finds the directory as the last reload left it
-   * (same names, sizes and mtimes) changes nothing: an admin write used to be loaded twice, once
-   * by the writer and once by the poll that saw the new mtime, and every listener (the routing
-   * decisions, the log) heard of the one change twice.
+   * one at a time, polls included, and listeners hear of a change only when the flags read
+   * differ from the flags in force: an admin write used to be loaded twice, once by the writer
+   * and once by the poll that saw the new mtime, and every listener (the routing decisions, the
+   * log) heard of the one change twice. This reads every file whatever the mtimes say, so a
+   * write within the mtime granularity of a coarse filesystem is not missed.
    */
   reload(): Promise<void> {
-    const run = this.queue.then(() => this.load());
+    return this.serially(() => this.load(false));
+  }
+
+  private serially(job: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(job);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async load(): Promise<void> {
+  /** `onlyIfTouched`: skip the read when no file's name, size or mtime changed (the poll). */
+  private async load(onlyIfTouched: boolean): Promise<void> {
     // taken before reading: a write in between makes the next poll read again; a file that
     // fails to load is reported once, not on every poll
     const print = await fingerprint(this.dir);
-    if (print === this.lastPrint) return;
+    if (onlyIfTouched && print === this.lastPrint) return;
     this.lastPrint = print;
     const next = await readFlagDir(this.dir);
+    this.onReloaded();
+    const text = snapshotText(next);
+    if (text === this.applied) return;
     this.apply(next);
     this.emit(UnleashEvents.Changed, [...this.features.values()]);
   }
@@ -149,7 +166,7 @@ export class FileRepository extends EventEmitter {
     if (this.polling) return;
     this.polling = true;
     try {
-      await this.reload();
+      await this.serially(() => this.load(true));
     } catch (err) {
       this.onReloadError(err as Error);
     } finally {
@@ -159,6 +176,7 @@ export class FileRepository extends EventEmitter {
 
   private apply(s: FlagSnapshot): void {
     this.snapshot = s;
+    this.applied = snapshotText(s);
     this.features = new Map(s.features.map((f) => [f.name, toClientFeature(f)]));
     this.segments = new Map(s.segments.map((seg) => [seg.id, { id: seg.id, constraints: seg.constraints.map(toClientConstraint) }]));
   }

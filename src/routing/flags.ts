@@ -61,10 +61,17 @@ async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagPro
   // Boot-time: a broken flag file stops the gateway before it listens (readFlagDir throws).
   const initial = await readFlagDir(dir);
   let lastError: string | undefined;
-  const repository = new FileRepository(dir, initial, FILE_POLL_MS, (err) => {
-    lastError = err.message;
-    log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
-  });
+  const repository = new FileRepository(
+    dir,
+    initial,
+    FILE_POLL_MS,
+    (err) => {
+      lastError = err.message;
+      log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
+    },
+    // files that load again clear the error, even when they now say what was in force already
+    () => (lastError = undefined),
+  );
   const unleash = new Unleash({
     appName: 'strangler-gateway',
     url: 'http://flag-files.invalid/api',

@@ -3,7 +3,7 @@
  * change, and a broken file keeps the last good flags in force.
  */
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFlagProvider } from '../../src/routing/flags.js';
@@ -105,4 +105,41 @@ t.test('one change is loaded once, however many reloads ask for it', async (t) =
   await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 50 })));
   await p.reload!();
   t.same(loaded, ['flags loaded', 'flags loaded'], 'the next change is loaded too');
+});
+
+t.test('a reload reads the files even when size and mtime look unchanged', async (t) => {
+  // a filesystem with coarse mtimes: a rewrite within the same tick keeps size and mtime
+  const dir = await tempDir(t);
+  const file = join(dir, 'routes.json');
+  const second = 1_700_000_000;
+  await writeFile(file, JSON.stringify(flagFile({ pricing: 10 })));
+  await utimes(file, second, second);
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  const before = await stat(file);
+  await writeFile(file, JSON.stringify(flagFile({ pricing: 90 })));
+  await utimes(file, second, second);
+  const after = await stat(file);
+  t.same([after.size, after.mtimeMs], [before.size, before.mtimeMs], 'same size and mtime');
+  await p.reload!();
+  const rollout = (p.definitions().find((d) => d.name === 'route.pricing')?.strategies?.[0]?.parameters as Record<string, unknown> | undefined)?.rollout;
+  t.equal(String(rollout), '90', 'the rewrite is in force');
+});
+
+t.test('files that load again clear the error, even with the flags already in force', async (t) => {
+  const dir = await tempDir(t);
+  const good = JSON.stringify(flagFile({ pricing: 100 }));
+  await writeFile(join(dir, 'routes.json'), good);
+  const rec = recorder();
+  const p = await createFlagProvider({ source: 'file', dir }, rec.log);
+  t.teardown(() => p.close());
+  await writeFile(join(dir, 'routes.json'), '{"version": 1, "features": [');
+  const start = Date.now();
+  while (!p.lastError && Date.now() - start < 2000) await new Promise((r) => setTimeout(r, 20));
+  t.ok(p.lastError, 'the broken file is reported');
+  await writeFile(join(dir, 'routes.json'), good);
+  const again = Date.now();
+  while (p.lastError && Date.now() - again < 2000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(p.lastError, undefined, 'no error once the files load again');
+  t.equal(rec.errors.length, 1, 'the broken file was reported once, not on every poll');
 });
