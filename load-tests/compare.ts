@@ -9,7 +9,7 @@
  * biggest consumer of CPU.
  */
 import { runLoad, warmup, type RequestGen, type Watched } from './lib/load.js';
-import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, sampleProc, sampleProcTree, spawnChild, stopChild, type Child } from './lib/procs.js';
+import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, restartable, sampleProc, sampleProcTree, spawnChild, stopChild, type Child } from './lib/procs.js';
 import { compiled, ensureBuilt, startStack, ROOT, type Stack } from './lib/stack.js';
 import { ensureTool, runWrk, startNginx, toolVersion } from './lib/tools.js';
 import { median, ratio, round } from './lib/stats.js';
@@ -110,35 +110,10 @@ function meter(watch: readonly Watched[]) {
   };
 }
 
-/** A proxy process that compare runs afresh every round: `restart` stops it and starts a new one. */
+/** A proxy process that compare runs afresh every round (`restart` stops it and starts a new one). */
 interface Restartable {
   key: Target['key'];
   restart(): Promise<void>;
-}
-
-/**
- * Starts a proxy child and returns how to restart it. `proc` follows the current process, and
- * `live` (the children to stop on the way out) holds only the current one.
- */
-async function restartableProxy(key: Target['key'], proc: Watched, live: Child[], spawn: () => Promise<Child>): Promise<Restartable & { proc: Watched }> {
-  let child: Child | undefined;
-  const start = async () => {
-    child = await spawn();
-    live.push(child);
-    proc.pid = child.pid;
-  };
-  await start();
-  return {
-    key,
-    proc,
-    restart: async () => {
-      if (child) {
-        await stopChild(child, 'SIGTERM');
-        live.splice(live.indexOf(child), 1);
-      }
-      await start();
-    },
-  };
 }
 
 export async function runCompare(opts: CliOptions, log: (m: string) => void): Promise<void> {
@@ -170,22 +145,25 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
       // an external gateway (GATEWAY_URL) started no embedded process, so nothing built dist/ yet
       await ensureBuilt(log);
       const barePort = await freePort();
-      const bare = await restartableProxy('bare', { name: 'bare', pid: 0 }, extra, async () => {
-        const child = spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(barePort) }, stdout: 'pipe', cwd: ROOT });
-        await readReadyLine<string>(child, 'ready', 60_000);
-        return child;
-      });
-      restarts.push(bare);
+      const bareProc: Watched = { name: 'bare', pid: 0 };
+      const restartBare = await restartable(
+        bareProc,
+        extra,
+        () => spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(barePort) }, stdout: 'pipe', cwd: ROOT }),
+        (child) => readReadyLine<string>(child, 'ready', 60_000),
+      );
+      restarts.push({ key: 'bare', restart: restartBare });
       const bareUrl = `http://127.0.0.1:${barePort}`;
-      log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bare.proc.pid}  ${bareUrl}`);
-      targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url: bareUrl, request: pass, wrkPaths: { prefix: path }, proc: bare.proc });
+      log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bareProc.pid}  ${bareUrl}`);
+      targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url: bareUrl, request: pass, wrkPaths: { prefix: path }, proc: bareProc });
       if (nginxBin) {
         const nginxPort = await freePort();
-        const nginx = await restartableProxy('nginx', { name: 'nginx', pid: 0, tree: true }, extra, async () => (await startNginx(nginxBin, new URL(legacy), nginxPort, stack.dir)).child);
-        restarts.push(nginx);
+        const nginxProc: Watched = { name: 'nginx', pid: 0, tree: true };
+        const restartNginx = await restartable(nginxProc, extra, async () => (await startNginx(nginxBin, new URL(legacy), nginxPort, stack.dir)).child);
+        restarts.push({ key: 'nginx', restart: restartNginx });
         const nginxUrl = `http://127.0.0.1:${nginxPort}`;
-        log(`  ${'nginx (1 worker, keepalive 64)'.padEnd(32)} pid ${nginx.proc.pid}  ${nginxUrl}  ${toolVersion(nginxBin, '-v')}`);
-        targets.push({ key: 'nginx', name: 'nginx', url: nginxUrl, request: pass, wrkPaths: { prefix: path }, proc: nginx.proc });
+        log(`  ${'nginx (1 worker, keepalive 64)'.padEnd(32)} pid ${nginxProc.pid}  ${nginxUrl}  ${toolVersion(nginxBin, '-v')}`);
+        targets.push({ key: 'nginx', name: 'nginx', url: nginxUrl, request: pass, wrkPaths: { prefix: path }, proc: nginxProc });
       }
     } else {
       notes.push('LEGACY_URL is not set with GATEWAY_URL: no direct, bare-proxy or nginx rows');

@@ -60,6 +60,37 @@ function signalGroup(child: Child, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * A child that is replaced by a new process on demand (compare mode starts every proxy afresh
+ * each round). `spawn` starts a process (`first`: the very first one), `ready` waits until it
+ * serves. The new child is in `live` (the children stopped on the way out) from its spawn, so one
+ * that never gets ready is still stopped; the one it replaces is stopped and removed. `proc.pid`
+ * follows the current process. Returns `restart`.
+ */
+export async function restartable(
+  proc: { pid: number },
+  live: Child[],
+  spawn: (first: boolean) => Child | Promise<Child>,
+  ready: (child: Child) => Promise<unknown> = async () => undefined,
+): Promise<() => Promise<void>> {
+  let current: Child | undefined;
+  const start = async (first: boolean): Promise<void> => {
+    current = await spawn(first);
+    live.push(current);
+    proc.pid = current.pid;
+    await ready(current);
+  };
+  await start(true);
+  return async () => {
+    if (current) {
+      await stopChild(current);
+      const i = live.indexOf(current);
+      if (i >= 0) live.splice(i, 1);
+    }
+    await start(false);
+  };
+}
+
 /** SIGTERM (or the given signal), then SIGKILL to the whole group if it has not left in time. */
 export async function stopChild(child: Child, signal: NodeJS.Signals = 'SIGTERM', graceMs = 8000): Promise<void> {
   if (!live.has(child)) return;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
-import { freePort, readReadyLine, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
+import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
 import type { ProbePoint, Watched } from './load.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -160,28 +160,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) delete env[k];
     // the gateway's log goes to a file, as it would to a collector: piping it through the
     // harness would make the load generator pay for the gateway's logging
-    const spawnGateway = async (flags: 'w' | 'a'): Promise<Child> => {
-      const logFd = openSync(logPath, flags);
-      const child = spawnChild('gateway', process.execPath, nodeArgs, { env, cwd: ROOT, stdout: logFd });
-      closeSync(logFd);
-      children.push(child);
-      await waitForHttp(`${gatewayUrl}/healthz`, child, 60_000);
-      return child;
-    };
     const gatewayUrl = `http://127.0.0.1:${port}`;
-    const gw = await spawnGateway('w');
-    const gwWatch: Watched = { name: 'gateway', pid: gw.pid };
+    const gwWatch: Watched = { name: 'gateway', pid: 0 };
+    // a restarted gateway (compare mode) keeps the port, the node flags and the log file
+    const restartGateway = await restartable(
+      gwWatch,
+      children,
+      async (first) => {
+        // flags as they are now (a flip may have changed them since the start)
+        if (!first) await writeFlags(flagsDir, rollouts);
+        const logFd = openSync(logPath, first ? 'w' : 'a');
+        const child = spawnChild('gateway', process.execPath, nodeArgs, { env, cwd: ROOT, stdout: logFd });
+        closeSync(logFd);
+        return child;
+      },
+      (child) => waitForHttp(`${gatewayUrl}/healthz`, child, 60_000),
+    );
     watch.push(gwWatch);
-    opts.log(`  ${'gateway'.padEnd(32)} pid ${gw.pid}  ${gatewayUrl}  LOG_LEVEL=${opts.logLevel}  flags: ${describeRollouts(rollouts)}${opts.profileDir ? '  --cpu-prof' : ''}${opts.nodeArgs?.length ? `  ${opts.nodeArgs.join(' ')}` : ''}`);
-    let current = gw;
-    const restartGateway = async (): Promise<void> => {
-      await stopChild(current);
-      children.splice(children.indexOf(current), 1);
-      // flags as they are now (a flip may have changed them since the start)
-      await writeFlags(flagsDir, rollouts);
-      current = await spawnGateway('a');
-      gwWatch.pid = current.pid;
-    };
+    opts.log(`  ${'gateway'.padEnd(32)} pid ${gwWatch.pid}  ${gatewayUrl}  LOG_LEVEL=${opts.logLevel}  flags: ${describeRollouts(rollouts)}${opts.profileDir ? '  --cpu-prof' : ''}${opts.nodeArgs?.length ? `  ${opts.nodeArgs.join(' ')}` : ''}`);
 
     return makeStack({
       external: false,
