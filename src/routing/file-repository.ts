@@ -158,7 +158,7 @@ export class FileRepository extends EventEmitter {
     this.onReloaded();
     const text = snapshotText(next);
     if (text === this.applied) return;
-    this.apply(next);
+    this.apply(next, text);
     this.emit(UnleashEvents.Changed, [...this.features.values()]);
   }
 
@@ -174,9 +174,9 @@ export class FileRepository extends EventEmitter {
     }
   }
 
-  private apply(s: FlagSnapshot): void {
+  private apply(s: FlagSnapshot, text = snapshotText(s)): void {
     this.snapshot = s;
-    this.applied = snapshotText(s);
+    this.applied = text;
     this.features = new Map(s.features.map((f) => [f.name, toClientFeature(f)]));
     this.segments = new Map(s.segments.map((seg) => [seg.id, { id: seg.id, constraints: seg.constraints.map(toClientConstraint) }]));
   }

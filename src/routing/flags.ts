@@ -69,7 +69,8 @@ async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagPro
       lastError = err.message;
       log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
     },
-    // files that load again clear the error, even when they now say what was in force already
+    // files that load again clear the error (a change is always such a load), even when they
+    // now say what was in force already
     () => (lastError = undefined),
   );
   const unleash = new Unleash({
@@ -83,7 +84,6 @@ async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagPro
   });
   unleash.on(UnleashEvents.Error, (err: Error) => log.error({ event: 'flags.error', err: err.message }, 'unleash-client error'));
   unleash.on(UnleashEvents.Changed, () => {
-    lastError = undefined;
     log.info({ event: 'flags.changed', source: 'file', flags: summarize(repository.snapshot) }, 'flags loaded');
   });
   const changes = changeListeners(unleash);
