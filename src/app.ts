@@ -15,7 +15,7 @@ import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
-import { buildPorts } from './composition/ports.js';
+import { buildPorts, type FallbackListener } from './composition/ports.js';
 import errorHandler from './error-handler.js';
 import requestScope from './request-scope.js';
 import pathGuard from './path-guard.js';
@@ -108,6 +108,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     throw err;
   }
   const catalog = new LegacyCatalog(upstreams.legacy);
+  const onFallback: FallbackListener = (e) => telemetry.metrics.fellBack(e.context, e.code);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
@@ -115,7 +116,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
-    ports: buildPorts(upstreams, catalog, config.fallbackContexts, (e) => telemetry.metrics.fellBack(e.context, e.code)),
+    ports: buildPorts(upstreams, catalog, config.fallbackContexts, onFallback),
+    onFallback,
     idempotencyStore,
   });
 

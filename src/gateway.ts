@@ -8,7 +8,7 @@ import type { RoutingDecisions } from './routing/decision-memo.js';
 import type { Upstream } from './upstream/http.js';
 import type { SiteRegistry } from './occ/legacy-sites.js';
 import type { LegacyCatalog } from './occ/legacy-catalog.js';
-import type { Ports } from './composition/ports.js';
+import type { FallbackListener, Ports } from './composition/ports.js';
 import type { IdempotencyStore } from './upstream/idempotency-store.js';
 
 export interface Gateway {
@@ -20,5 +20,7 @@ export interface Gateway {
   readonly sites: SiteRegistry;
   readonly catalog: LegacyCatalog;
   readonly ports: Ports;
+  /** told of every read a new service failed and legacy answered (metrics); see recordFallback */
+  readonly onFallback: FallbackListener;
   readonly idempotencyStore: IdempotencyStore;
 }

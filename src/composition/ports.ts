@@ -41,6 +41,18 @@ function fallsBack(err: unknown): err is GatewayError {
 }
 
 /**
+ * A read of `context` that the new service failed is answered by legacy: the request's scope
+ * says so (`x-strangler-route: pricing=legacy(fallback)`), the log says why, and the listener
+ * counts it (`gateway_fallbacks_total`). Every surface that falls back (the ports here, the
+ * GraphQL router for remote subgraphs) records it through this one function.
+ */
+export function recordFallback(scope: Scope, context: ContextName, failure: GatewayError, onFallback: FallbackListener): void {
+  scope.fallbacks.add(context);
+  scope.log.warn({ event: 'fallback', context, code: failure.code, reason: failure.detail }, `${context}: new service failed, served by legacy`);
+  onFallback({ context, reason: failure.detail, code: failure.code });
+}
+
+/**
  * The new arm with every method wrapped so a failure is answered by the same method of the
  * legacy arm. Ports are read-only (product data, promotion definitions, stateless evaluation), so
  * every method qualifies; a port that gains a write must not be wrapped. Every port method takes
@@ -60,9 +72,7 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
           return await (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
         } catch (err) {
           if (!fallsBack(err)) throw err;
-          scope.fallbacks.add(context);
-          scope.log.warn({ event: 'fallback', context, code: err.code, reason: err.detail }, `${context}: new service failed, served by legacy`);
-          onFallback({ context, reason: err.detail, code: err.code });
+          recordFallback(scope, context, err, onFallback);
           return (legacy[name] as (...a: unknown[]) => Promise<unknown>).call(legacy, scope, ...rest);
         }
       };

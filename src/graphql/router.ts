@@ -17,6 +17,7 @@ import { bind, siteOf, type Bound } from './binding.js';
 import { asGatewayError, fromGatewayError } from './errors.js';
 import type { LocalSubgraph, SubgraphRequest, SubgraphResponse } from './executor.js';
 import type { RemoteSubgraph } from './remote.js';
+import { recordFallback, type FallbackListener } from '../composition/ports.js';
 
 export interface SubgraphHandler {
   readonly name: string;
@@ -64,7 +65,7 @@ export class ContextSubgraph implements SubgraphHandler {
             if (!(failure.status >= 500 && failure.backend === 'new' && this.gw.config.fallbackContexts.has(this.context))) {
               return { data: null, errors: [fromGatewayError(failure)] };
             }
-            const legacy = legacyScope(bound.scope, this.context, failure);
+            const legacy = legacyScope(bound.scope, this.context, failure, this.gw.onFallback);
             return this.local.execute(request, document, async (s) => ({ site: (await bindInbound(s)).site, scope: legacy }), inbound.log, site);
           }
         }
@@ -87,9 +88,8 @@ function whole(response: SubgraphResponse): SubgraphResponse {
 }
 
 /** The request's scope with one context served by legacy: the REST fallback policy, on GraphQL. */
-function legacyScope(scope: Scope, context: ContextName, failure: GatewayError): Scope {
-  scope.fallbacks.add(context);
-  scope.log.warn({ event: 'fallback', context, code: failure.code, reason: failure.detail }, `${context}: new service's subgraph failed, served by legacy`);
+function legacyScope(scope: Scope, context: ContextName, failure: GatewayError, onFallback: FallbackListener): Scope {
+  recordFallback(scope, context, failure, onFallback);
   return new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline);
 }
 

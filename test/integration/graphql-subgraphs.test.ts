@@ -105,6 +105,9 @@ t.test('remote subgraph failing: the fallback policy, or an error in our model',
     t.equal(body.errors, undefined);
     t.match(body.data, { products: [{ price: { amount: Number } }, { price: { amount: Number } }] });
     t.equal(r.headers['x-strangler-route'], 'pricing=legacy(fallback)');
+    // counted like a REST fallback: a dashboard of gateway_fallbacks_total sees GraphQL traffic too
+    const metrics = (await w.app.inject({ url: '/metrics' })).body;
+    t.match(metrics, /^gateway_fallbacks_total\{context="pricing",reason="GW_ERR_UPSTREAM_FAILED"\} 1$/m, 'one fallback, by context and reason');
   });
   t.test('without fallback: partial data and GW_ERR_UPSTREAM_FAILED', async (t) => {
     withEnv(t, { GRAPHQL_SUBGRAPHS: 'pricing=remote' });
