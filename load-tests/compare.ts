@@ -190,8 +190,9 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     // round left each one idle while the others ran (30-40 s); the gateway, with far more code
     // than the bare proxy, then took ~2 s to get back to speed, inside its measured window: in
     // the 5 autocannon rounds of a full run it got 84-91 % of a core against the bare proxy's
-    // 93-95 % and served 0.93x its req/s; warmed right before, 90-97 % and 1.01-1.14x (the guide,
-    // "Seventh pass"). A storefront gateway is rarely idle; a benchmark should not make it so.
+    // 93-95 % and served 0.93x its req/s; warmed right before, 92-97 %, level with the bare proxy
+    // (the req/s ratio then varied from 0.89 to 1.14 per round; the guide, "Seventh pass"). A
+    // storefront gateway is rarely idle; a benchmark should not make it so.
     let fresh = true; // the processes started above serve the first round
     for (const gen of generators) {
       for (let r = 0; r < opts.rounds; r++) {
