@@ -72,8 +72,17 @@ function shortUrl(url: string): string {
   const path = url.startsWith('file://') ? url.slice(7) : url;
   const nm = path.lastIndexOf('/node_modules/');
   if (nm >= 0) return path.slice(nm + '/node_modules/'.length);
-  if (path.startsWith('/')) return relative(ROOT, path);
+  if (path.startsWith('/')) return sourceOf(relative(ROOT, path));
   return path;
+}
+
+/**
+ * The gateway runs compiled (`dist/src/app.js`); its frames are named after the TypeScript they
+ * came from (`src/app.ts`), as the source-mapped line numbers are, so that the own-code rows
+ * (`own src/`, `own routes/`) find them.
+ */
+function sourceOf(rel: string): string {
+  return rel.startsWith('dist/') && rel.endsWith('.js') ? rel.slice(5, -3) + '.ts' : rel;
 }
 
 /** Where a frame belongs: GC, idle, a package, a Node internal module, or our own file. */
@@ -99,7 +108,7 @@ export function category(cf: CallFrame): string {
     return `node ${parts[0] === 'deps' ? `deps/${parts[1]}` : (parts[0] ?? '')}`;
   }
   const rel = relative(ROOT, url);
-  return rel.startsWith('..') ? url : `own ${rel}`;
+  return rel.startsWith('..') ? url : `own ${sourceOf(rel)}`;
 }
 
 let maps: SourceMaps | undefined;
