@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { ROOT } from './stack.js';
+import { ROOT } from './root.js';
 import { round } from './stats.js';
 import type { SourceMaps } from './sourcemap.js';
 

@@ -10,13 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
 import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
 import type { ProbePoint, Watched } from './load.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { ROOT } from './root.js';
+
+// compare.ts and others take ROOT from here along with the stack
+export { ROOT };
 
 export interface StackOptions {
   /** start the gateway (false: only backends, e.g. `direct` and the proxies of `compare`) */

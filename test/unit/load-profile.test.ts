@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT } from '../../load-tests/lib/stack.js';
+import { ROOT } from '../../load-tests/lib/root.js';
 import { category, summarizeCpu } from '../../load-tests/lib/profile.js';
 
 // The load harness runs the gateway compiled (dist/); a profile of it names dist/ files.
