@@ -15,10 +15,9 @@ import { pathToFileURL } from 'node:url';
 import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
 import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
 import type { ProbePoint, Watched } from './load.js';
-
 import { ROOT } from './root.js';
 
-// compare.ts and others take ROOT from here along with the stack
+// compare.ts takes ROOT from here along with the stack
 export { ROOT };
 
 export interface StackOptions {

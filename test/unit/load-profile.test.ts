@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ const compiled = (rel: string) => pathToFileURL(join(ROOT, 'dist', rel)).href;
 
 t.test('a profile of the compiled gateway credits our own TypeScript modules', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-profile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'CPU.test.cpuprofile');
   const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber, columnNumber: 0 });
   // (root) → handler (routes) → call (src) → JSON.parse-like native work; plus one undici frame
