@@ -10,7 +10,8 @@
  */
 import { runLoad, warmup, type RequestGen, type Watched } from './lib/load.js';
 import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, restartable, sampleProc, sampleProcTree, spawnChild, stopChild, type Child } from './lib/procs.js';
-import { compiled, ensureBuilt, startStack, ROOT, type Stack } from './lib/stack.js';
+import { ensureBuilt, startStack, type Stack } from './lib/stack.js';
+import { ROOT, compiled } from './lib/paths.js';
 import { ensureTool, runWrk, startNginx, toolVersion } from './lib/tools.js';
 import { median, ratio, round } from './lib/stats.js';
 import type { CliOptions } from './lib/args.js';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { ROOT } from './root.js';
+import { ROOT, sourceOf } from './paths.js';
 import { round } from './stats.js';
 import type { SourceMaps } from './sourcemap.js';
 
@@ -72,17 +72,10 @@ function shortUrl(url: string): string {
   const path = url.startsWith('file://') ? url.slice(7) : url;
   const nm = path.lastIndexOf('/node_modules/');
   if (nm >= 0) return path.slice(nm + '/node_modules/'.length);
+  // the gateway runs compiled: its frames are named after the TypeScript they came from, as the
+  // source-mapped line numbers are, so that the own-code rows (`own src/`, `own routes/`) find them
   if (path.startsWith('/')) return sourceOf(relative(ROOT, path));
   return path;
-}
-
-/**
- * The gateway runs compiled (`dist/src/app.js`); its frames are named after the TypeScript they
- * came from (`src/app.ts`), as the source-mapped line numbers are, so that the own-code rows
- * (`own src/`, `own routes/`) find them.
- */
-function sourceOf(rel: string): string {
-  return rel.startsWith('dist/') && rel.endsWith('.js') ? rel.slice(5, -3) + '.ts' : rel;
 }
 
 /** Where a frame belongs: GC, idle, a package, a Node internal module, or our own file. */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { LatencyStats } from './stats.js';
 import type { Marker, RunResult, Second } from './load.js';
 import type { CpuSummary, HeapSummary, Row } from './profile.js';
-import { ROOT } from './root.js';
+import { ROOT } from './paths.js';
 
 export const REPORTS_DIR = join(ROOT, 'load-tests', 'reports');
 

@@ -15,10 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
 import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
 import type { ProbePoint, Watched } from './load.js';
-import { ROOT } from './root.js';
-
-// compare.ts takes ROOT from here along with the stack
-export { ROOT };
+import { ROOT, compiled } from './paths.js';
 
 export interface StackOptions {
   /** start the gateway (false: only backends, e.g. `direct` and the proxies of `compare`) */
@@ -67,9 +64,6 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Where `npm run build` puts the compiled gateway, backends and harness children. */
-const DIST = join(ROOT, 'dist');
-
 let built: Promise<void> | undefined;
 /**
  * Every child runs compiled JavaScript, as in production (`npm start` runs dist/ too): under
@@ -90,11 +84,6 @@ export function ensureBuilt(log: (m: string) => void = () => undefined): Promise
     log(`built dist/ (tsc -p tsconfig.build.json) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   })();
   return built;
-}
-
-/** The compiled counterpart of a TypeScript entry of this repository. */
-export function compiled(tsPath: string): string {
-  return join(DIST, tsPath.replace(/\.ts$/, '.js'));
 }
 
 async function startBackends(names: string, log: (m: string) => void): Promise<{ child: Child; urls: Record<string, string> }> {

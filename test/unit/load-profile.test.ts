@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT } from '../../load-tests/lib/root.js';
+import { ROOT, compiled } from '../../load-tests/lib/paths.js';
 import { category, summarizeCpu } from '../../load-tests/lib/profile.js';
 
 // The load harness runs the gateway compiled (dist/); a profile of it names dist/ files.
-const compiled = (rel: string) => pathToFileURL(join(ROOT, 'dist', rel)).href;
+const compiledUrl = (tsPath: string) => pathToFileURL(compiled(tsPath)).href;
 
 t.test('a profile of the compiled gateway credits our own TypeScript modules', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-profile-'));
@@ -22,8 +22,8 @@ t.test('a profile of the compiled gateway credits our own TypeScript modules', a
       endTime: 4000,
       nodes: [
         { id: 1, callFrame: frame('(root)', ''), children: [2, 5] },
-        { id: 2, callFrame: frame('handler', compiled('routes/occ/index.js'), 10), children: [3] },
-        { id: 3, callFrame: frame('call', compiled('src/upstream/http.js'), 20), children: [4] },
+        { id: 2, callFrame: frame('handler', compiledUrl('routes/occ/index.ts'), 10), children: [3] },
+        { id: 3, callFrame: frame('call', compiledUrl('src/upstream/http.ts'), 20), children: [4] },
         { id: 4, callFrame: frame('parse', ''), children: [] },
         { id: 5, callFrame: frame('dispatch', pathToFileURL(join(ROOT, 'node_modules/undici/lib/dispatcher/client.js')).href), children: [] },
       ],
@@ -39,5 +39,5 @@ t.test('a profile of the compiled gateway credits our own TypeScript modules', a
   const cats = Object.fromEntries(s.byCategory.map((r) => [r.name, r.pct]));
   t.equal(cats['own src/upstream/http.ts'], 25);
   t.equal(cats['pkg undici'], 25);
-  t.equal(category(frame('x', compiled('load-tests/world.js'))), 'own load-tests/world.ts');
+  t.equal(category(frame('x', compiledUrl('load-tests/world.ts'))), 'own load-tests/world.ts');
 });
