@@ -186,7 +186,6 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     // side by 22-28 %, fresh processes every round by 1-4 %. Legacy and the new services are
     // every target's upstream and stay up.
     const generators: Generator[] = wrkBin ? ['autocannon', 'wrk'] : ['autocannon'];
-    //
     // Each measured run follows its own warmup directly. Warming every target at the start of the
     // round left each one idle while the others ran (30-40 s); the gateway, with far more code
     // than the bare proxy, then took ~2 s to get back to speed, inside its measured window: in
