@@ -13,7 +13,7 @@ import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, restartable
 import { ensureBuilt, startStack, type Stack } from './lib/stack.js';
 import { ROOT, compiled } from './lib/paths.js';
 import { ensureTool, runWrk, startNginx, toolVersion } from './lib/tools.js';
-import { median, ratio, round } from './lib/stats.js';
+import { median, ratio, round, spread } from './lib/stats.js';
 import type { CliOptions } from './lib/args.js';
 import { checksHtml, checksTable, esc, fmt, htmlTable, machine, REPORTS_DIR, STYLE, table, writeReport, type Check } from './lib/report.js';
 import { PASSTHROUGH_PATH, passthroughRequest, productCode, productRequest, RSS_LIMIT_MB, SITE } from './scenarios.js';
@@ -298,6 +298,17 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     'the machine has 2 cores shared by the load generator, the proxy and legacy: the ratios are the comparable figures, absolute req/s are not those of a production host',
     '"by CPU cost" ratios compare the CPU time each proxy spent per request (from /proc/<pid>/stat): they hold when other work on the machine starves some runs of CPU, which plain req/s ratios do not',
   );
+  // Legacy direct and nginx run the same code in every round: what their req/s vary by is the
+  // machine's own drift (seen on one VM: nginx 18.3k req/s in the first autocannon round, 11.2k
+  // in the fifth, with nothing else running), and the ratios of medians carry noise of that order.
+  for (const gen of ['autocannon', 'wrk'] as const) {
+    for (const key of ['legacy', 'nginx'] as const) {
+      const s = spread(measurements.filter((m) => m.generator === gen && m.target === key).map((m) => m.rps));
+      if (s && s.factor >= 1.2) {
+        notes.push(`the machine drifted during this run: ${key === 'legacy' ? 'legacy direct' : 'nginx'} under ${gen}, the same code every round, served ${fmt(s.min, 0)}–${fmt(s.max, 0)} req/s (×${s.factor}); req/s ratios of targets measured a minute apart carry noise of that order`);
+      }
+    }
+  }
   const otherMax = Math.max(0, ...measurements.map((m) => m.cpu.other ?? 0));
   if (otherMax > 15) notes.push(`other processes on this machine used up to ${otherMax} % CPU during a run (100 % = one core; wrk counts here in wrk runs): req/s are disturbed by them, prefer the CPU-cost ratios`);
 

@@ -48,3 +48,17 @@ export function median(values: readonly number[]): number {
 export function ratio(a: number, b: number): number | null {
   return b > 0 ? round(a / b, 3) : null;
 }
+
+/**
+ * How far repeated measurements of one unchanged target lie apart: the fastest over the slowest
+ * (1 when they agree; null without two positive values). The compare harness reads it off the
+ * targets whose code is the same in every round (legacy direct, nginx) as the machine's own
+ * drift during the run.
+ */
+export function spread(values: readonly number[]): { min: number; max: number; factor: number } | null {
+  const v = values.filter((x) => x > 0);
+  if (v.length < 2) return null;
+  const min = Math.min(...v);
+  const max = Math.max(...v);
+  return { min, max, factor: round(max / min, 2) };
+}
