@@ -301,12 +301,11 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
   // Legacy direct and nginx run the same code in every round: what their req/s vary by is the
   // machine's own drift (seen on one VM: nginx 18.3k req/s in the first autocannon round, 11.2k
   // in the fifth, with nothing else running), and the ratios of medians carry noise of that order.
-  for (const gen of ['autocannon', 'wrk'] as const) {
-    for (const key of ['legacy', 'nginx'] as const) {
-      const s = spread(measurements.filter((m) => m.generator === gen && m.target === key).map((m) => m.rps));
-      if (s && s.factor >= 1.2) {
-        notes.push(`the machine drifted during this run: ${key === 'legacy' ? 'legacy direct' : 'nginx'} under ${gen}, the same code every round, served ${fmt(s.min, 0)}–${fmt(s.max, 0)} req/s (×${s.factor}); req/s ratios of targets measured a minute apart carry noise of that order`);
-      }
+  for (const r of rows) {
+    if (r.target !== 'legacy' && r.target !== 'nginx') continue;
+    const s = spread(r.rounds);
+    if (s && s.factor >= 1.2) {
+      notes.push(`the machine drifted during this run: ${r.name} under ${r.generator}, the same code every round, served ${fmt(s.min, 0)}–${fmt(s.max, 0)} req/s (×${s.factor}); req/s ratios of targets measured a minute apart carry noise of that order`);
     }
   }
   const otherMax = Math.max(0, ...measurements.map((m) => m.cpu.other ?? 0));
