@@ -62,3 +62,25 @@ export function spread(values: readonly number[]): { min: number; max: number; f
   const max = Math.max(...v);
   return { min, max, factor: round(max / min, 2) };
 }
+
+/**
+ * The ratio of two targets round by round (`a[i] / b[i]`, skipping rounds where either did not
+ * run). Within a round the two runs are seconds apart, so a machine that drifts over minutes
+ * shifts both alike; how far these ratios lie apart is how far one round's verdict can move.
+ */
+export function pairedRatios(a: readonly (number | undefined)[], b: readonly (number | undefined)[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x !== undefined && y !== undefined && x > 0 && y > 0) out.push(round(x / y, 3));
+  }
+  return out;
+}
+
+/** Whether `values` all meet `min`, all miss it, or lie on both sides (null: no values). */
+export function sideOf(values: readonly number[], min: number): 'met' | 'missed' | 'both' | null {
+  if (values.length === 0) return null;
+  const met = values.filter((v) => v >= min).length;
+  return met === values.length ? 'met' : met === 0 ? 'missed' : 'both';
+}
