@@ -300,13 +300,13 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     return vals.length ? vals.every((v) => v >= min) : null;
   };
   // The issue's three ratio targets: each a check, and a note when its rounds disagree (below).
-  const RATIO_TARGETS: readonly { key: RatioKey; name: string; min: number; rps: (r: R) => number | null; cost: (r: R) => number | null }[] = [
+  const ratioTargets: readonly { key: RatioKey; name: string; min: number; rps: (r: R) => number | null; cost: (r: R) => number | null }[] = [
     { key: 'gatewayVsBare', name: 'passthrough (info logging) vs bare @fastify/http-proxy', min: 1.0, rps: (r) => r.gatewayVsBare, cost: (r) => r.costGatewayVsBare },
     { key: 'gatewayVsNginx', name: 'passthrough (info logging) vs nginx', min: 0.5, rps: (r) => r.gatewayVsNginx, cost: (r) => r.costGatewayVsNginx },
     { key: 'composedVsPassthrough', name: 'OCC product composed vs passthrough', min: 0.6, rps: (r) => r.composedVsPassthrough, cost: (r) => r.costComposedVsPassthrough },
   ];
   const checks: Check[] = [
-    ...RATIO_TARGETS.map((x) => ({ name: x.name, target: `≥ ${x.min.toFixed(1)}×`, value: both(x.rps, x.cost, x.key), pass: pass(x.rps, x.min) })),
+    ...ratioTargets.map((x) => ({ name: x.name, target: `≥ ${x.min.toFixed(1)}×`, value: both(x.rps, x.cost, x.key), pass: pass(x.rps, x.min) })),
     { name: 'gateway RSS under load (max)', target: `≤ ${RSS_LIMIT_MB} MB`, value: gwRss ? `${gwRss} MB` : 'not sampled', pass: gwRss ? gwRss <= RSS_LIMIT_MB : null },
     { name: 'non-2xx / errors over all runs', target: '0', value: `${rows.reduce((a, r) => a + r.non2xx, 0)} / ${rows.reduce((a, r) => a + r.errors, 0)}`, pass: rows.every((r) => r.non2xx === 0 && r.errors === 0) },
   ];
@@ -328,7 +328,7 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     }
   }
   // A verdict whose rounds disagree is the machine's to give: say so next to the check.
-  for (const { key, name, min } of RATIO_TARGETS) {
+  for (const { key, name, min } of ratioTargets) {
     const split = ratios.filter((r) => sideOf(r.perRound[key], min) === 'both');
     if (split.length > 0) {
       notes.push(
