@@ -73,7 +73,8 @@ export function pairedRatios(a: readonly (number | undefined)[], b: readonly (nu
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i];
     const y = b[i];
-    if (x !== undefined && y !== undefined && x > 0 && y > 0) out.push(round(x / y, 3));
+    const r = x !== undefined && y !== undefined && x > 0 ? ratio(x, y) : null;
+    if (r !== null) out.push(r);
   }
   return out;
 }
