@@ -13,7 +13,7 @@ import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, restartable
 import { ensureBuilt, startStack, type Stack } from './lib/stack.js';
 import { ROOT, compiled } from './lib/paths.js';
 import { ensureTool, runWrk, startNginx, toolVersion } from './lib/tools.js';
-import { median, pairedRatios, ratio, round, sideOf, spread } from './lib/stats.js';
+import { median, medianInterval, pairedRatios, ratio, round, sideOf, spread } from './lib/stats.js';
 import type { CliOptions } from './lib/args.js';
 import { checksHtml, checksTable, esc, fmt, htmlTable, machine, REPORTS_DIR, STYLE, table, writeReport, type Check } from './lib/report.js';
 import { PASSTHROUGH_PATH, passthroughRequest, productCode, productRequest, RSS_LIMIT_MB, SITE } from './scenarios.js';
@@ -290,10 +290,21 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
   type R = (typeof ratios)[number];
   type RatioKey = keyof R['perRound'];
   const range = (v: readonly number[]) => (v.length ? `${fmt(Math.min(...v), 2)}–${fmt(Math.max(...v), 2)}` : '–');
+  // How firm the median's verdict is: the sign-test interval of the per-round ratios' median.
+  const interval = (v: readonly number[]) => {
+    const i = medianInterval(v);
+    return i && { ...i, text: `${fmt(i.lo, 2)}–${fmt(i.hi, 2)} (${fmt(i.confidence * 100, 1)} %)` };
+  };
+  // the range of the rounds, and the median's interval where it is narrower than that range
+  const rounds = (v: readonly number[]): string => {
+    const i = interval(v);
+    if (!i) return '–';
+    return i.lo === Math.min(...v) && i.hi === Math.max(...v) ? `${range(v)}, the median's ${fmt(i.confidence * 100, 1)} % interval` : `${range(v)}, median within ${i.text}`;
+  };
   const both = (f: (r: R) => number | null, g: (r: R) => number | null, key: RatioKey): string =>
     [ac, wr]
       .filter((r) => r !== undefined)
-      .map((r) => `${r.generator} ${f(r) ?? '–'}× (by CPU cost ${g(r) ?? '–'}×; per round ${range(r.perRound[key])})`)
+      .map((r) => `${r.generator} ${f(r) ?? '–'}× (by CPU cost ${g(r) ?? '–'}×; per round ${rounds(r.perRound[key])})`)
       .join(', ');
   const pass = (f: (r: R) => number | null, min: number) => {
     const vals = [ac, wr].flatMap((r) => (r && f(r) !== null ? [f(r)!] : []));
@@ -327,12 +338,16 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
       notes.push(`the machine drifted during this run: ${r.name} under ${r.generator}, the same code every round, served ${fmt(s.min, 0)}–${fmt(s.max, 0)} req/s (×${s.factor}); req/s ratios of targets measured a minute apart carry noise of that order`);
     }
   }
-  // A verdict whose rounds disagree is the machine's to give: say so next to the check.
+  // A verdict whose median could lie on either side of the target is the machine's to give: say so
+  // next to the check. With 5 rounds the interval is the per-round range; more rounds narrow it.
   for (const { key, name, min } of ratioTargets) {
-    const split = ratios.filter((r) => sideOf(r.perRound[key], min) === 'both');
+    const split = ratios.flatMap((r) => {
+      const i = interval(r.perRound[key]);
+      return i && sideOf([i.lo, i.hi], min) === 'both' ? [`${r.generator} ${i.text}`] : [];
+    });
     if (split.length > 0) {
       notes.push(
-        `${name}: the per-round ratios lie on both sides of ${min.toFixed(1)} (${split.map((r) => `${r.generator} ${range(r.perRound[key])}`).join(', ')}); this run's verdict on it is within the machine's noise, and another run can turn it`,
+        `${name}: the interval of the per-round ratios' median contains ${min.toFixed(1)} (${split.join(', ')}); this run's verdict on it is within the machine's noise, another run can turn it, and only more rounds (--rounds) narrow it`,
       );
     }
   }

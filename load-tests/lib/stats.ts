@@ -85,3 +85,32 @@ export function sideOf(values: readonly number[], min: number): 'met' | 'missed'
   const met = values.filter((v) => v >= min).length;
   return met === values.length ? 'met' : met === 0 ? 'missed' : 'both';
 }
+
+/**
+ * A distribution-free confidence interval for the median of `values` (the sign-test interval:
+ * order statistics picked with the binomial distribution, no assumption about the noise's shape).
+ * With the narrowest pair of order statistics that still reaches `level`; when `values` are too few
+ * to reach it, the widest pair there is (min–max) and the confidence that one has: with the 5
+ * rounds of a default run that is 93.75 %, from 6 rounds on 95 % is reached. Null without values.
+ *
+ * A verdict is only as firm as this interval: a target inside it is within the machine's noise,
+ * and more rounds (not a rerun) are what narrow it.
+ */
+export function medianInterval(values: readonly number[], level = 0.95): { lo: number; hi: number; confidence: number } | null {
+  const n = values.length;
+  if (n === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  // The interval [s[k], s[n-1-k]] misses the median when k or fewer values lie below it, or k or
+  // fewer above: its confidence is 1 − 2·P(X ≤ k), X ~ Binomial(n, 1/2).
+  let pmf = 0.5 ** n; // P(X = k)
+  let cdf = pmf; // P(X ≤ k)
+  let k = 0;
+  while (k + 1 <= (n - 1) / 2) {
+    const nextPmf = (pmf * (n - k)) / (k + 1);
+    if (1 - 2 * (cdf + nextPmf) < level) break;
+    pmf = nextPmf;
+    cdf += nextPmf;
+    k++;
+  }
+  return { lo: s[k]!, hi: s[n - 1 - k]!, confidence: round(1 - 2 * cdf, 4) };
+}

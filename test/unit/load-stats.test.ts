@@ -1,5 +1,5 @@
 import t from 'tap';
-import { median, pairedRatios, ratio, sideOf, spread } from '../../load-tests/lib/stats.js';
+import { median, medianInterval, pairedRatios, ratio, sideOf, spread } from '../../load-tests/lib/stats.js';
 
 t.test('spread: the fastest of repeated runs over the slowest', async (t) => {
   t.same(spread([18443, 26105, 19133, 21157, 23393]), { min: 18443, max: 26105, factor: 1.42 });
@@ -30,4 +30,19 @@ t.test('sideOf: whether rounds agree on a target', async (t) => {
   t.equal(sideOf([1.0, 1.2], 1.0), 'met', 'the target itself counts as met');
   t.equal(sideOf([0.42, 0.48], 0.5), 'missed');
   t.equal(sideOf([], 0.6), null);
+});
+
+t.test('medianInterval: how firm the median of the rounds is (sign-test interval)', async (t) => {
+  const rounds = [1.147, 1.04, 1.032, 1.152, 0.671];
+  t.same(medianInterval(rounds), { lo: 0.671, hi: 1.152, confidence: 0.9375 }, '5 rounds cannot reach 95 %: the range, at 1 − 2/32');
+  t.same(rounds, [1.147, 1.04, 1.032, 1.152, 0.671], 'the rounds are not reordered');
+  t.same(medianInterval([6, 1, 5, 2, 4, 3]), { lo: 1, hi: 6, confidence: 0.9688 }, '6 rounds: 95 % reached by the range');
+  const eleven = Array.from({ length: 11 }, (_, i) => 11 - i);
+  t.same(medianInterval(eleven), { lo: 2, hi: 10, confidence: 0.9883 }, '11 rounds: the 2nd and 10th of them');
+  t.same(medianInterval(eleven, 0.9), { lo: 3, hi: 9, confidence: 0.9346 }, 'a lower level narrows it');
+  t.same(medianInterval(Array.from({ length: 20 }, (_, i) => i + 1)), { lo: 6, hi: 15, confidence: 0.9586 }, '20 rounds: the 6th and 15th (the textbook table)');
+  t.same(medianInterval([0.9]), { lo: 0.9, hi: 0.9, confidence: 0 }, 'one round: no confidence at all');
+  t.equal(medianInterval([]), null);
+  const i = medianInterval([0.95, 0.98, 1.01, 1.03, 1.06, 1.08])!;
+  t.equal(sideOf([i.lo, i.hi], 1.0), 'both', 'a target inside the interval: the verdict is noise');
 });
