@@ -10,7 +10,7 @@ import type { Rollouts } from './lib/flags.js';
 import type { Stack } from './lib/stack.js';
 import { waitForRoute } from './lib/stack.js';
 import type { Check, WindowRow } from './lib/report.js';
-import { round } from './lib/stats.js';
+import { round, slidingP99 } from './lib/stats.js';
 
 export const SITE = 'electronics-spa';
 /** electronics-spa codes in the seed: 1000000..1009999 */
@@ -193,6 +193,13 @@ export const SCENARIOS: readonly Scenario[] = [
         }
         return all ? round((n / all) * 100, 1) : 0;
       })();
+      // The same length of window, taken over and over from the steady part: is the flip's window
+      // worse than an ordinary 3 s of this very run, or only than the 14 s average?
+      const ordinary = slidingP99(run.latenciesBySecond, 1, f, 3);
+      const reached = ordinary.filter((p) => p >= during.p99).length;
+      const ordinaryNote = ordinary.length
+        ? `the steady part's own 3 s windows (${ordinary.length}, sliding by 1 s) had p99 ${Math.min(...ordinary)}–${Math.max(...ordinary)} ms, and ${reached} of them reached the flip window's ${during.p99} ms: ${reached > 0 ? 'the flip window is within what an ordinary 3 s of this run looks like (a garbage-collection pause can set a 3 s p99)' : 'the flip window is worse than every ordinary 3 s of this run'}`
+        : 'the steady part is too short for 3 s windows to compare the flip window with';
       return {
         windows: [steady, during, after],
         checks: [
@@ -204,6 +211,7 @@ export const SCENARIOS: readonly Scenario[] = [
         notes: [
           `flip at ${flip.t}s via ${flip.detail}`,
           seen !== undefined ? `first pricing=new response ${round(seen - flip.t, 3)} s after the flip request was sent` : 'pricing=new never seen after the flip',
+          ordinaryNote,
         ],
       };
     },

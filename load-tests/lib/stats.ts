@@ -114,3 +114,17 @@ export function medianInterval(values: readonly number[], level = 0.95): { lo: n
   }
   return { lo: s[k]!, hi: s[n - 1 - k]!, confidence: round(1 - 2 * cdf, 4) };
 }
+
+/**
+ * The p99 of every `len`-second window of seconds [from, to), sliding by one second, from the
+ * per-second latency samples: what an ordinary stretch of a run looks like, to hold one window (a
+ * flip's) against. A window p99 over 3 s rests on a few thousand samples, so a single
+ * garbage-collection pause can set it; the spread of these says how much.
+ */
+export function slidingP99(latenciesBySecond: readonly (readonly number[])[], from: number, to: number, len: number): number[] {
+  const out: number[] = [];
+  for (let s = Math.max(0, from); s + len <= Math.min(to, latenciesBySecond.length); s++) {
+    out.push(latencyStats(latenciesBySecond.slice(s, s + len).flat()).p99);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { median, medianInterval, pairedRatios, ratio, sideOf, spread } from '../../load-tests/lib/stats.js';
+import { median, medianInterval, pairedRatios, ratio, sideOf, slidingP99, spread } from '../../load-tests/lib/stats.js';
 
 t.test('spread: the fastest of repeated runs over the slowest', async (t) => {
   t.same(spread([18443, 26105, 19133, 21157, 23393]), { min: 18443, max: 26105, factor: 1.42 });
@@ -45,4 +45,14 @@ t.test('medianInterval: how firm the median of the rounds is (sign-test interval
   t.equal(medianInterval([]), null);
   const i = medianInterval([0.95, 0.98, 1.01, 1.03, 1.06, 1.08])!;
   t.equal(sideOf([i.lo, i.hi], 1.0), 'both', 'a target inside the interval: the verdict is noise');
+});
+
+t.test('slidingP99: every 3 s window of the steady part, to hold a flip window against', async (t) => {
+  // 100 requests a second at 10 ms; second 4 has a 120 ms pause for 5 of its requests
+  const seconds = Array.from({ length: 8 }, (_, s) => Array.from({ length: 100 }, (_, i) => (s === 4 && i < 5 ? 120 : 10)));
+  const w = slidingP99(seconds, 1, 8, 3);
+  t.same(w, [10, 120, 120, 120, 10], 'windows [1,4) … [5,8): the three that hold second 4 show the pause');
+  t.equal(w.filter((p) => p >= 120).length, 3, 'a flip window at 120 ms would be within this run\'s ordinary windows');
+  t.same(slidingP99(seconds, 1, 3, 3), [], 'a steady part shorter than one window gives none');
+  t.same(slidingP99(seconds, 6, 20, 3), [], 'windows stop at the end of the run');
 });
