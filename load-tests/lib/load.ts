@@ -7,7 +7,7 @@
  */
 import autocannon, { type Client, type RequestParams } from 'autocannon';
 import { performance } from 'node:perf_hooks';
-import { latencyStats, round, type LatencyStats } from './stats.js';
+import { latencyStats, round, secondsLatency, type LatencyStats } from './stats.js';
 import { machineBusyS, sampleProc, sampleProcTree } from './procs.js';
 
 export interface RequestShape {
@@ -302,7 +302,7 @@ export function windowStats(run: RunResult, from: number, to: number): LatencySt
   const lo = Math.max(0, Math.floor(from));
   const hi = Math.min(run.seconds.length, Math.ceil(to));
   const secs = run.seconds.slice(lo, hi);
-  const stats = latencyStats(run.latenciesBySecond.slice(lo, hi).flat());
+  const stats = secondsLatency(run.latenciesBySecond, lo, hi);
   const requests = secs.reduce((n, s) => n + s.requests, 0);
   return {
     ...stats,

@@ -124,7 +124,12 @@ export function medianInterval(values: readonly number[], level = 0.95): { lo: n
 export function slidingP99(latenciesBySecond: readonly (readonly number[])[], from: number, to: number, len: number): number[] {
   const out: number[] = [];
   for (let s = Math.max(0, from); s + len <= Math.min(to, latenciesBySecond.length); s++) {
-    out.push(latencyStats(latenciesBySecond.slice(s, s + len).flat()).p99);
+    out.push(secondsLatency(latenciesBySecond, s, s + len).p99);
   }
   return out;
+}
+
+/** Latency statistics of the requests completed in seconds [from, to) of a run (whole seconds). */
+export function secondsLatency(latenciesBySecond: readonly (readonly number[])[], from: number, to: number): LatencyStats {
+  return latencyStats(latenciesBySecond.slice(from, to).flat());
 }
