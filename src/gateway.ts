@@ -3,7 +3,7 @@
  * handed to route plugins as options. Routes stay glue: decision → port → reply.
  */
 import type { GatewayConfig, UpstreamName } from './config/load.js';
-import type { FlagProvider } from './routing/flags.js';
+import type { FlagProvider } from './routing/flag-provider.js';
 import type { RoutingDecisions } from './routing/decision-memo.js';
 import type { Upstream } from './upstream/http.js';
 import type { SiteRegistry } from './occ/legacy-sites.js';

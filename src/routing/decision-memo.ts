@@ -31,7 +31,7 @@
 import type { Context } from 'unleash-client';
 import { CONTEXTS } from '../config/load.js';
 import { backendOf, decide, FLAG_OF, type Backend, type RoutingDecision } from './decide.js';
-import type { FlagProvider } from './flags.js';
+import type { FlagProvider } from './flag-provider.js';
 
 /**
  * Contexts remembered at most. A key is ~100 bytes for a typical request and at most ~700 (user

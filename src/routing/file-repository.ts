@@ -12,6 +12,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { UnleashEvents } from 'unleash-client';
+import type { FlagSnapshot } from './flag-provider.js';
 import { FlagFileSchema, type FeatureDef, type SegmentDef } from './flag-schema.js';
 
 // Types of unleash-client's internal repository contract (lib/repository, not re-exported).
@@ -25,13 +26,6 @@ export class FlagFileError extends Error {
     super(problems.join('; '));
     this.name = 'FlagFileError';
   }
-}
-
-export interface FlagSnapshot {
-  readonly features: readonly FeatureDef[];
-  readonly segments: readonly SegmentDef[];
-  /** file name → the features it defines, so writers know where a flag lives */
-  readonly owners: ReadonlyMap<string, string>;
 }
 
 /** Reads and validates every `*.json` in `dir`; throws FlagFileError listing every problem. */

@@ -3,7 +3,8 @@
  * flag definition reads as a route state. Both sources (files, Unleash) go through these.
  */
 import t from 'tap';
-import { applyRouteChange, routeStateOf, type StrategyLike } from '../../src/routing/flags.js';
+import type { StrategyLike } from '../../src/routing/flag-provider.js';
+import { applyRouteChange, routeStateOf } from '../../src/routing/route-state.js';
 
 const flex = (rollout: string, extra: Partial<StrategyLike> & Record<string, unknown> = {}): StrategyLike & Record<string, unknown> => ({
   name: 'flexibleRollout',
