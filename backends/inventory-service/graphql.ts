@@ -1,12 +1,12 @@
-/** inventory-service's federation subgraph: `Product.availability` (the gateway's INVENTORY_SDL). */
+/** inventory-service's federation subgraph: `Product.availability` (CONTRACTS.md "GraphQL subgraphs"). */
 import type { FastifyInstance } from 'fastify';
-import type { Availability } from '../../src/domain/model.js';
-import { INVENTORY_SDL } from '../../src/graphql/sdl.js';
+import type { Availability } from '../contract/model.js';
+import { INVENTORY_SUBGRAPH } from '../contract/sdl.js';
 import { availabilityStatus, getProduct } from '../shared/seed.js';
 import { entityLoader, registerSubgraph } from '../shared/graphql.js';
 
 export async function inventorySubgraph(app: FastifyInstance): Promise<void> {
-  await registerSubgraph(app, INVENTORY_SDL, {}, {
+  await registerSubgraph(app, INVENTORY_SUBGRAPH, {}, {
     Product: {
       // A SKU this service does not stock cannot be sold: out of stock, as the gateway says it.
       availability: entityLoader(({ site, sku }): Availability => {

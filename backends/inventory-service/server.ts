@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { Availability, Sku, type Availability as AvailabilityT } from '../../src/domain/model.js';
+import { AvailabilitySchema as Availability, SkuSchema as Sku, type Availability as AvailabilityT } from '../contract/model.js';
 import { availabilityStatus, getProduct, type SiteDef } from '../shared/seed.js';
 import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
 import { inventorySubgraph } from './graphql.js';

@@ -4,7 +4,7 @@
  * read by the shared promotion engine (CONTRACTS.md "Cart evaluation"), with seed prices.
  */
 import { randomUUID } from 'node:crypto';
-import type { CartEvaluation } from '../../src/domain/model.js';
+import type { Evaluation as CartEvaluation } from '../contract/model.js';
 import { evaluateCart } from '../shared/promotion-engine.js';
 import { getProduct, type SiteDef } from '../shared/seed.js';
 import { occImages, occPrice, occStock, PROMOTION_TYPE, toMajor, type OccImage, type OccPrice, type OccStock } from './occ-format.js';

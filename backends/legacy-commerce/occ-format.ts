@@ -4,7 +4,8 @@
  * format, camelCase stock statuses, "Rule Based Promotion"s. The DTO interfaces here are what
  * `test/contract/occ-types.ts` holds against Spartacus' `Occ` types.
  */
-import type { Promotion } from '../../src/domain/model.js';
+import type { Promotion } from '../contract/model.js';
+import { formatMoney, toMajor } from '../contract/money.js';
 import { productPromotions, promotionsFor, type SeedProduct, type SiteDef } from '../shared/seed.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -92,23 +93,7 @@ export interface OccErrorList {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-const SYMBOLS: Record<string, string> = { USD: '$', GBP: '£', EUR: '€', JPY: '¥' };
-
-/** Minor units → major units as a JSON number (130154 → 1301.54). */
-export function toMajor(minor: number): number {
-  return minor / 100;
-}
-
-/** `$1,301.54` / `£1,301.54`: symbol, `,` thousands separators, always two decimals. */
-export function formatMoney(minor: number, currency: string): string {
-  const negative = minor < 0;
-  const abs = Math.abs(minor);
-  const whole = Math.floor(abs / 100);
-  const cents = abs % 100;
-  const grouped = String(whole).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const symbol = SYMBOLS[currency] ?? `${currency} `;
-  return `${negative ? '-' : ''}${symbol}${grouped}.${String(cents).padStart(2, '0')}`;
-}
+export { formatMoney, toMajor };
 
 export function occPrice(minor: number, currency: string): OccPrice {
   return { currencyIso: currency, value: toMajor(minor), formattedValue: formatMoney(minor, currency), priceType: 'BUY' };

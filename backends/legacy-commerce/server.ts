@@ -7,7 +7,7 @@
  * Hot path: product DTOs are built lazily once and their serialised JSON cached per field mask.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { applyFieldMask, FieldMaskError, parseFields, type FieldMask, type OccDtoType } from '../../src/occ/field-mask.js';
+import { readFields, selectFields, FieldsSyntaxError, type DtoType, type Fields } from '../contract/fields.js';
 import { installFaults, type FaultHandle } from '../shared/faults.js';
 import { UnknownProductError } from '../shared/promotion-engine.js';
 import { categoriesFor, getProduct, listProductCodes, promotionsFor, SITES, getSite, type SiteDef } from '../shared/seed.js';
@@ -73,12 +73,12 @@ function requireSite(id: string): SiteDef {
   return site;
 }
 
-function maskOf(req: FastifyRequest, fallback?: string): FieldMask {
+function maskOf(req: FastifyRequest, fallback?: string): Fields {
   const fields = param(req, 'fields');
   try {
-    return parseFields(fields === undefined || fields.trim() === '' ? fallback : fields);
+    return readFields(fields === undefined || fields.trim() === '' ? fallback : fields);
   } catch (e) {
-    if (e instanceof FieldMaskError) {
+    if (e instanceof FieldsSyntaxError) {
       throw new OccHttpError(400, 'ValidationError', `Invalid fields parameter: ${e.message}`, { reason: 'invalid', subject: 'fields', subjectType: 'parameter' });
     }
     throw e;
@@ -94,8 +94,8 @@ function intParam(req: FastifyRequest, name: string, fallback: number, min: numb
   return Number(raw);
 }
 
-function masked(body: unknown, mask: FieldMask, type: OccDtoType): unknown {
-  return applyFieldMask(body, mask, type);
+function masked(body: unknown, mask: Fields, type: DtoType): unknown {
+  return selectFields(body, mask, type);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,11 +174,11 @@ function cachedProduct(site: SiteDef, code: string): CachedProduct | undefined {
   return c;
 }
 
-function productJson(c: CachedProduct, mask: FieldMask): string {
-  let json = c.json.get(mask.source);
+function productJson(c: CachedProduct, mask: Fields): string {
+  let json = c.json.get(mask.key);
   if (json === undefined) {
-    json = JSON.stringify(applyFieldMask(c.dto, mask, 'Product'));
-    if (c.json.size < MAX_JSON_VARIANTS) c.json.set(mask.source, json);
+    json = JSON.stringify(selectFields(c.dto, mask, 'Product'));
+    if (c.json.size < MAX_JSON_VARIANTS) c.json.set(mask.key, json);
   }
   return json;
 }
@@ -317,7 +317,7 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
     const sort: SortCode = isSortCode(sortParam) ? sortParam : 'relevance';
     const query = param(req, 'query') ?? '';
     // the catalogue is static, so whole responses are cacheable (bounded LRU)
-    const cacheKey = `${site.id}|${query}|${sort}|${currentPage}|${pageSize}|${mask.source}`;
+    const cacheKey = `${site.id}|${query}|${sort}|${currentPage}|${pageSize}|${mask.key}`;
     const hit = searchCache.get(cacheKey);
     if (hit !== undefined) {
       searchCache.delete(cacheKey);

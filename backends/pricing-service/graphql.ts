@@ -1,15 +1,15 @@
-/** pricing-service's federation subgraph: `Product.price` (the gateway's PRICING_SDL). */
+/** pricing-service's federation subgraph: `Product.price` (CONTRACTS.md "GraphQL subgraphs"). */
 import type { FastifyInstance } from 'fastify';
-import type { Money } from '../../src/domain/model.js';
-import { PRICING_SDL } from '../../src/graphql/sdl.js';
-import { formatMoney } from '../../src/occ/format.js';
+import type { Money } from '../contract/model.js';
+import { PRICING_SUBGRAPH } from '../contract/sdl.js';
+import { formatMoney } from '../contract/money.js';
 import { getProduct, getSite } from '../shared/seed.js';
 import { entityLoader, registerSubgraph } from '../shared/graphql.js';
 
 export async function pricingSubgraph(app: FastifyInstance): Promise<void> {
   await registerSubgraph(
     app,
-    PRICING_SDL,
+    PRICING_SUBGRAPH,
     { Price: { formatted: (m: Money) => formatMoney(m.amount, m.currency) } },
     {
       Product: {

@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { Money, Sku, type Money as MoneyT } from '../../src/domain/model.js';
+import { MoneySchema as Money, SkuSchema as Sku, type Money as MoneyT } from '../contract/model.js';
 import { getProduct, type SiteDef } from '../shared/seed.js';
 import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
 import { pricingSubgraph } from './graphql.js';

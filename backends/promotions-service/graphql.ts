@@ -1,13 +1,13 @@
 /**
- * promotions-service's federation subgraph: `Product.promotions` and `evaluateCart` (the
- * gateway's PROMOTIONS_SDL). Through this subgraph a cart is priced by the service itself (list
+ * promotions-service's federation subgraph: `Product.promotions` and `evaluateCart` (CONTRACTS.md
+ * "GraphQL subgraphs"). Through this subgraph a cart is priced by the service itself (list
  * prices from the shared seed, as the pricing service has them), since a subgraph answers a
  * whole field: unlike the REST route, no unit prices come with the request.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Money } from '../../src/domain/model.js';
-import { PROMOTIONS_SDL } from '../../src/graphql/sdl.js';
-import { formatMoney } from '../../src/occ/format.js';
+import type { Money } from '../contract/model.js';
+import { PROMOTIONS_SUBGRAPH } from '../contract/sdl.js';
+import { formatMoney } from '../contract/money.js';
 import { getProduct, getSite, productPromotions } from '../shared/seed.js';
 import { evaluateCart } from '../shared/promotion-engine.js';
 import { entityLoader, registerSubgraph } from '../shared/graphql.js';
@@ -19,7 +19,7 @@ interface CartArg {
 export async function promotionsSubgraph(app: FastifyInstance): Promise<void> {
   await registerSubgraph(
     app,
-    PROMOTIONS_SDL,
+    PROMOTIONS_SUBGRAPH,
     {
       Money: { formatted: (m: Money) => formatMoney(m.amount, m.currency) },
       Query: {

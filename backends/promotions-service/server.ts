@@ -4,7 +4,14 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { CartEvaluation, Money, Promotion, PromotionScope, PromotionSummary, Sku } from '../../src/domain/model.js';
+import {
+  EvaluationSchema as CartEvaluation,
+  MoneySchema as Money,
+  PromotionRefSchema as PromotionSummary,
+  PromotionSchema as Promotion,
+  ScopeSchema as PromotionScope,
+  SkuSchema as Sku,
+} from '../contract/model.js';
 import { getProduct, productPromotions, promotionsFor } from '../shared/seed.js';
 import { evaluateCart, UnknownProductError } from '../shared/promotion-engine.js';
 import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';

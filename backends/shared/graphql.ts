@@ -2,7 +2,7 @@
  * What the new services' federation subgraphs share: registration (@mercuriusjs/federation on
  * the service's own fastify instance, at `/graphql`) and the entity key every extension of
  * `Product` receives: `{sku, site}` (the SDL `@requires` the site: SKUs are unique per site only).
- * The SDL itself is the gateway's (src/graphql/sdl.ts): one contract for both sides of a context.
+ * The SDL is the services' own (backends/contract/sdl.ts), written from docs/CONTRACTS.md.
  */
 import type { FastifyInstance } from 'fastify';
 import { mercuriusFederationPlugin } from '@mercuriusjs/federation';

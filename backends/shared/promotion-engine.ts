@@ -3,7 +3,7 @@
  * legacy OCC cart and the new promotions service can only disagree through the ACL or injected
  * drift. All arithmetic is in integer minor units.
  */
-import type { AppliedPromotion, CartEvaluation, EvaluatedEntry, Money, Promotion } from '../../src/domain/model.js';
+import type { FiredPromotion as AppliedPromotion, Evaluation as CartEvaluation, EvaluatedLine as EvaluatedEntry, Money, Promotion } from '../contract/model.js';
 import { getProduct, getSite, promotionQualifies, promotionsFor, type SeedProduct, type SiteDef } from './seed.js';
 
 export interface EngineEntry {

@@ -6,7 +6,7 @@
  * index, so any product is computable in O(1) and generation order never matters. Results are
  * cached lazily.
  */
-import type { Promotion } from '../../src/domain/model.js';
+import type { Promotion } from '../contract/model.js';
 
 export type SiteId = 'electronics-spa' | 'apparel-uk';
 

@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { SITE_PATTERN, SKU_PATTERN } from '../../src/domain/model.js';
+import { SITE_REGEX, SKU_REGEX } from '../contract/model.js';
 import { getSite, type SiteDef } from './seed.js';
 import { installFaults } from './faults.js';
 
@@ -50,11 +50,11 @@ export function withoutIds<T extends object>(schema: T): T {
 }
 
 /** Route params shared by every site-scoped route. */
-export const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }) });
+export const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_REGEX }) });
 export const SkusQuery = Type.Object({ skus: Type.String({ minLength: 1 }) });
 export const MissingList = Type.Array(Type.String());
 
-const skuRe = new RegExp(SKU_PATTERN);
+const skuRe = new RegExp(SKU_REGEX);
 
 /** Comma-separated SKUs: trimmed, de-duplicated in order, 1..100 of them, each well-formed. */
 export function parseSkus(raw: string): string[] {
