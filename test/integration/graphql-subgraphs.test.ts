@@ -1,12 +1,13 @@
 /**
- * Subgraphs as configuration: each new service exposes its own federation subgraph over the
- * shared SDL; `GRAPHQL_SUBGRAPHS=<context>=remote` sends the requests the flags route to `new` to
+ * Subgraphs as configuration: each new service exposes its own federation subgraph (its own SDL,
+ * backends/contract/sdl.ts, the same contract as the gateway's); `GRAPHQL_SUBGRAPHS=<context>=remote` sends the requests the flags route to `new` to
  * that subgraph (through the context's upstream client, answers checked against the SDL, the
  * fallback policy applied), and `<name>=<url>` composes a subgraph a new service exposes into
  * the graph, with no code change in the gateway.
  */
 import t from 'tap';
 import Fastify from 'fastify';
+import { Kind, parse, print, visit, type ASTNode } from 'graphql';
 import { mercuriusFederationPlugin } from '@mercuriusjs/federation';
 import { startWorld, type World } from '../helpers/world.js';
 import { SUBGRAPH_SDL } from '../../src/graphql/sdl.js';
@@ -33,6 +34,27 @@ async function gql(w: World, query: string, variables?: object) {
   return { r, body: r.json() as { data?: Record<string, unknown> | null; errors?: { message: string; extensions: Record<string, unknown> }[]; extensions?: { route?: Record<string, string> } } };
 }
 
+/**
+ * An SDL's contract: its types, fields, arguments and directives, without descriptions and in a
+ * stable order. Two teams write the same contract in their own words and order.
+ */
+function contractOf(sdl: string): string {
+  const named = (n: { name?: { value: string } }) => n.name?.value ?? '';
+  const byName = <T extends { name?: { value: string } }>(list: readonly T[] | undefined) => (list ? [...list].sort((a, b) => named(a).localeCompare(named(b))) : list);
+  const doc = visit(parse(sdl, { noLocation: true }), {
+    enter(node: ASTNode) {
+      const copy: Record<string, unknown> = { ...node, description: undefined };
+      if ('fields' in node) copy.fields = byName(node.fields as readonly { name: { value: string } }[]);
+      if ('values' in node && node.kind === Kind.ENUM_TYPE_DEFINITION) copy.values = byName(node.values);
+      return copy as unknown as ASTNode;
+    },
+  });
+  return [...doc.definitions]
+    .map((d) => print(d))
+    .sort()
+    .join('\n');
+}
+
 function record(w: World): Map<string, string[]> {
   const seen = new Map<string, string[]>();
   for (const name of ['legacy', 'pricing', 'inventory', 'promotions'] as const) {
@@ -44,12 +66,12 @@ function record(w: World): Map<string, string[]> {
   return seen;
 }
 
-t.test('each new service exposes its own subgraph, over the same SDL as the gateway', async (t) => {
+t.test('each new service exposes its own subgraph, with the same contract as the gateway', async (t) => {
   const w = await startWorld(t);
   for (const ctx of ['pricing', 'inventory', 'promotions'] as const) {
     const r = await fetch(`${w.backends[ctx].url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ _service { sdl } }' }) });
     const body = (await r.json()) as { data: { _service: { sdl: string } } };
-    t.equal(body.data._service.sdl, SUBGRAPH_SDL[ctx], `${ctx}: same SDL`);
+    t.equal(contractOf(body.data._service.sdl), contractOf(SUBGRAPH_SDL[ctx]), `${ctx}: same types, fields and directives`);
   }
   const r = await fetch(`${w.backends.pricing.url}/graphql`, {
     method: 'POST',
