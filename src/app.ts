@@ -44,7 +44,7 @@ declare module 'fastify' {
 
 export interface BuildOptions {
   config: GatewayConfig;
-  /** every upstream's base URL (server.ts resolves embedded defaults) */
+  /** every upstream's base URL (the entry resolves them: src/server.ts requires all, src/embedded.ts starts simulators) */
   upstreamUrls: Readonly<Record<UpstreamName, string>>;
   /** a logger override for tests (false = silent) */
   logger?: boolean;

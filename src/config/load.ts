@@ -9,7 +9,7 @@ export type UpstreamName = 'legacy' | ContextName;
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
-  /** Upstream base URLs; undefined means "start the embedded backend" (server.ts decides). */
+  /** Upstream base URLs; undefined: production refuses to start (requireUpstreams), the embedded entry starts a simulator. */
   readonly upstreams: Readonly<Record<UpstreamName, string | undefined>>;
   readonly flags:
     | { readonly source: 'file'; readonly dir: string }
@@ -160,4 +160,24 @@ function otlpTracesUrl(e: Env): string | undefined {
 
 function stripSlash(u: string | undefined): string | undefined {
   return u === undefined ? undefined : u.replace(/\/+$/, '');
+}
+
+/** The environment variable that holds an upstream's base URL (`LEGACY_URL`, `PRICING_URL`, …). */
+export function upstreamUrlVariable(name: UpstreamName): string {
+  return `${name.toUpperCase()}_URL`;
+}
+
+/**
+ * Every upstream's URL, for the production entry: one that is unset is a configuration error
+ * naming its variable. Only the embedded entry (`src/embedded.ts`) starts simulators instead.
+ */
+export function requireUpstreams(config: GatewayConfig): Record<UpstreamName, string> {
+  const names = Object.keys(config.upstreams) as UpstreamName[];
+  const missing = names.filter((n) => config.upstreams[n] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((n) => `${upstreamUrlVariable(n)}: required (the production entry starts no simulator; \`npm start\` runs the embedded world)`),
+    );
+  }
+  return Object.fromEntries(names.map((n) => [n, config.upstreams[n] as string])) as Record<UpstreamName, string>;
 }

@@ -1,0 +1,54 @@
+/**
+ * Dependency rules between the top-level folders, checked by `npm run lint` (dependency-cruiser).
+ * Type-only imports count: a type pulled across a boundary is still a shared contract.
+ *
+ * - backends/ (the simulators) stand in for systems another team owns: they import nothing of the
+ *   gateway's, their contract is docs/CONTRACTS.md (backends/contract/).
+ * - src/ (the gateway) never imports the simulators, except the dev/embedded entry
+ *   src/embedded.ts; production (src/server.ts) must boot without them.
+ * - src/ does not import the HTTP route modules in routes/ (they depend on src/, not the reverse).
+ * - no import cycles in src/.
+ * Tests and load tests may import both sides; they are not cruised.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'backends-not-to-src',
+      comment: 'The simulators share no code with the gateway: write it in backends/contract/ from docs/CONTRACTS.md.',
+      severity: 'error',
+      from: { path: '^backends/' },
+      to: { path: '^src/' },
+    },
+    {
+      name: 'src-not-to-backends',
+      comment: 'Only the embedded entry (src/embedded.ts) may start simulators; production must not load them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/embedded\\.ts$' },
+      to: { path: '^backends/' },
+    },
+    {
+      name: 'src-not-to-routes',
+      // TODO(issue 19, context registry): src/app.ts still registers the routes/ modules; raise to
+      // 'error' once the composition root no longer imports routes/.
+      comment: 'routes/ depends on src/, not the reverse.',
+      severity: 'warn',
+      from: { path: '^src/' },
+      to: { path: '^routes/' },
+    },
+    {
+      name: 'no-circular-in-src',
+      comment: 'An import cycle in src/: break it (move the shared part into its own module).',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|coverage)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};

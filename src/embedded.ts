@@ -1,0 +1,25 @@
+/**
+ * Dev/demo entry (`npm start`, `npm run dev`): starts the embedded simulators (backends/) for
+ * every upstream whose URL is not configured, each on its fixed port, then the gateway in front
+ * of them. The only file under src/ that may import backends/ (enforced by `npm run lint`,
+ * .dependency-cruiser.cjs); production runs `src/server.ts`, which never starts a simulator.
+ */
+import type { UpstreamName } from './config/load.js';
+import { configOrExit, exitOnStartFailure, serve } from './serve.js';
+import { startSomeBackends, type SomeBackends } from '../backends/index.js';
+
+/** Where each simulator listens when its upstream is not configured. */
+export const EMBEDDED_PORTS: Readonly<Record<UpstreamName, number>> = { legacy: 8081, pricing: 8082, inventory: 8083, promotions: 8084 };
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const names = Object.keys(EMBEDDED_PORTS) as UpstreamName[];
+  const missing = names.filter((n) => config.upstreams[n] === undefined);
+  let backends: SomeBackends | undefined;
+  if (missing.length > 0) backends = await startSomeBackends(missing, { host: '127.0.0.1', ports: EMBEDDED_PORTS });
+  const urls = {} as Record<UpstreamName, string>;
+  for (const n of names) urls[n] = config.upstreams[n] ?? (backends?.running[n]?.url as string);
+  await serve({ config, upstreamUrls: urls, embedded: missing, afterClose: () => backends?.close() ?? Promise.resolve() });
+}
+
+main().catch(exitOnStartFailure);

@@ -1,0 +1,90 @@
+/**
+ * What both process entries share once the upstream URLs are known: build the gateway, listen,
+ * print where everything is, and close gracefully on SIGTERM/SIGINT. The production entry
+ * (`src/server.ts`) requires every upstream to be configured; the embedded entry
+ * (`src/embedded.ts`) starts simulators for the ones that are not and closes them after.
+ */
+import { ConfigError, loadConfig, type GatewayConfig as Config, type UpstreamName } from './config/load.js';
+import { buildGateway } from './app.js';
+import { bufferedStdout } from './observability/logger.js';
+
+/** The configuration, or exit 78 (EX_CONFIG) with every problem listed on stderr. */
+export function configOrExit(check: (config: Config) => void = () => {}): Config {
+  try {
+    const config = loadConfig();
+    check(config);
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}
+
+export interface ServeOptions {
+  config: Config;
+  upstreamUrls: Readonly<Record<UpstreamName, string>>;
+  /** upstreams served by a simulator this process started (marked in the banner) */
+  embedded?: readonly UpstreamName[];
+  /** runs after the gateway has closed, before the process exits */
+  afterClose?: () => Promise<void>;
+}
+
+export async function serve({ config, upstreamUrls: urls, embedded = [], afterClose }: ServeOptions): Promise<void> {
+  const app = await buildGateway({ config, upstreamUrls: urls, logStream: bufferedStdout() });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port; // PORT=0: the one the OS chose
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const lines = [
+    '',
+    `strangler gateway listening on ${base}`,
+    `  OCC (storefronts)     ${base}/occ/v2/electronics-spa/products/1000001`,
+    `  canonical REST        ${base}/api/v1/sites/electronics-spa/products/1000001`,
+    `  GraphQL               ${base}/graphql`,
+    `  OpenAPI docs          ${base}/docs`,
+    `  Prometheus metrics    ${base}/metrics`,
+    `  admin API             ${base}/admin/routes  ${config.adminToken ? '(bearer ADMIN_TOKEN)' : '(disabled: ADMIN_TOKEN unset)'}`,
+    `  health / readiness    ${base}/healthz  ${base}/readyz`,
+    `  flags                 ${config.flags.source === 'file' ? `files in ${config.flags.dir}/ (hot-reloaded)` : config.flags.url}`,
+    'upstreams:',
+    ...(Object.keys(urls) as UpstreamName[]).map((n) => `  ${n.padEnd(20)}  ${urls[n]}${embedded.includes(n) ? '  (embedded)' : ''}`),
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ event: 'shutdown', signal }, 'closing: no new connections, finishing in-flight requests');
+    const timer = setTimeout(() => {
+      app.log.error({ event: 'shutdown.timeout' }, 'in-flight requests did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    // Drain first: keep listening for SHUTDOWN_DRAIN_MS so connections already in the accept
+    // backlog are served rather than reset when the listener closes, while /readyz tells the
+    // load balancer to stop. Then stop listening, finish in-flight requests, and sweep the idle
+    // keep-alive sockets until close() ends.
+    app.drain();
+    void new Promise((r) => setTimeout(r, config.shutdownDrainMs))
+      .then(() => {
+        const sweeper = setInterval(() => app.server.closeIdleConnections(), 250);
+        sweeper.unref();
+        return app.close();
+      })
+      .then(() => afterClose?.())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Reports a start-up failure and exits 1. */
+export function exitOnStartFailure(err: unknown): never {
+  process.stderr.write(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
