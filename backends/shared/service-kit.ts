@@ -41,9 +41,9 @@ export function problemJson(service: string, status: number, code: string, detai
 }
 
 /**
- * The canonical schemas carry `$id`s (Money, Promotion...) and nest them inline; a response
- * schema that contains the same `$id` twice is rejected by fastify's serializer build, so route
- * schemas get a copy without ids.
+ * A copy of a schema without `$id`s: a response schema that nests the same `$id` twice is
+ * rejected by fastify's serializer build. The contract schemas (backends/contract/model.ts)
+ * carry none today; route schemas go through this so adding one stays safe.
  */
 export function withoutIds<T extends object>(schema: T): T {
   return JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === '$id' ? undefined : value))) as T;
