@@ -77,7 +77,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     bodyLimit: config.bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     trustProxy: false,
-    // Graceful shutdown (server.ts) drains before closing; requests that reach the gateway while
+    // Graceful shutdown (src/serve.ts) drains before closing; requests that reach the gateway while
     // it closes are still served (with `connection: close`), never answered 503 or reset.
     forceCloseConnections: false,
     return503OnClosing: false,
