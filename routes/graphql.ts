@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import gatewayModule, { type MercuriusGatewayOptions } from '@mercuriusjs/gateway';
 import type { MercuriusOptions } from 'mercurius';
 import { getOperationAST } from 'graphql';
-import { CONTEXTS, type ContextName } from '../src/config/load.js';
+import { CONTEXTS } from '../src/contexts/names.js';
 import { GatewayError } from '../src/errors.js';
 import type { Gateway } from '../src/gateway.js';
 import { Upstream } from '../src/upstream/http.js';
@@ -26,8 +26,7 @@ import { ContextSubgraph } from '../src/graphql/router.js';
 import { carryInbound, InProcessDispatcher, UpstreamDispatcher } from '../src/graphql/dispatcher.js';
 import { checkDocument, checkOperation, rootSites } from '../src/graphql/limits.js';
 import { formatErrors, responseContentType } from '../src/graphql/http.js';
-import { LOCAL_SUBGRAPHS, SUBGRAPH_SDL } from '../src/graphql/sdl.js';
-import { RESOLVERS } from '../src/graphql/subgraphs/index.js';
+import { localSubgraphs } from '../src/graphql/subgraphs/index.js';
 
 export interface GraphqlRoutesOptions {
   gw: Gateway;
@@ -54,10 +53,9 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
   const config = loadGraphqlConfig(opts.env);
   const { limits } = config;
 
-  const subgraphs = LOCAL_SUBGRAPHS.map((name) => {
-    const local = new LocalSubgraph(name, SUBGRAPH_SDL[name], RESOLVERS[name], gw, config.jitAfter);
-    const context = (CONTEXTS as readonly string[]).includes(name) ? (name as ContextName) : undefined;
-    const remote = context && config.contexts[context] === 'remote' ? new RemoteSubgraph(context, SUBGRAPH_SDL[name], gw.upstreams[context], config.jitAfter) : undefined;
+  const subgraphs = localSubgraphs().map(({ name, sdl, resolvers, context }) => {
+    const local = new LocalSubgraph(name, sdl, resolvers, gw, config.jitAfter);
+    const remote = context && config.contexts[context] === 'remote' ? new RemoteSubgraph(context, sdl, gw.upstreams[context]!, config.jitAfter) : undefined;
     return new ContextSubgraph(gw, local, context, remote);
   });
   const extras = config.extraSubgraphs.map((s) => ({
@@ -143,7 +141,7 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
     const scope = request.gwScope;
     const route: Record<string, string> = {};
     for (const c of CONTEXTS) {
-      if (scope?.touched.has(c)) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c];
+      if (scope?.touched.has(c)) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c]!;
     }
     execution.extensions = { ...execution.extensions, requestId: String(request.id), ...(Object.keys(route).length ? { route } : {}) };
   });

@@ -14,7 +14,7 @@ export default async function healthRoutes(app: FastifyInstance, opts: { gw: Gat
     await Promise.all(
       (Object.keys(gw.upstreams) as (keyof Gateway['upstreams'])[]).map(async (name) => {
         try {
-          const r = await gw.upstreams[name].call(name === 'legacy' ? '/basesites?fields=BASIC' : '/healthz');
+          const r = await gw.upstreams[name]!.call(name === 'legacy' ? '/basesites?fields=BASIC' : '/healthz');
           checks[name] = r.status < 500 ? 'up' : `status ${r.status}`;
         } catch {
           checks[name] = 'down';

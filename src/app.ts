@@ -6,7 +6,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { GatewayConfig, UpstreamName } from './config/load.js';
+import type { GatewayConfig } from './config/load.js';
+import { contextIdentities, sealContexts, type UpstreamName } from './contexts/names.js';
 import { loggerOptions, requestIdFrom } from './observability/logger.js';
 import { Telemetry } from './observability/telemetry.js';
 import observability from './observability/plugin.js';
@@ -44,8 +45,8 @@ declare module 'fastify' {
 
 export interface BuildOptions {
   config: GatewayConfig;
-  /** every upstream's base URL (the entry resolves them: src/server.ts requires all, src/embedded.ts starts simulators) */
-  upstreamUrls: Readonly<Record<UpstreamName, string>>;
+  /** upstream base URLs (the entry resolves them: src/server.ts requires all, src/embedded.ts starts simulators); one absent here is the config's */
+  upstreamUrls: Readonly<Partial<Record<UpstreamName, string>>>;
   /** a logger override for tests (false = silent) */
   logger?: boolean;
   /** where log lines go (default stdout); tests capture them */
@@ -62,6 +63,8 @@ class AccessLineInstead extends LogController {
 
 export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance> {
   const { config } = opts;
+  // config, metrics, routes and ports below derive from the context list: it is final from here
+  sealContexts();
   // Before the app: its per-request logger factory starts each request's server span.
   const telemetry = new Telemetry({
     serviceName: config.otel.serviceName,
@@ -174,22 +177,24 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   return app;
 }
 
-function makeUpstreams(config: GatewayConfig, urls: Readonly<Record<UpstreamName, string>>, telemetry: Telemetry): Record<UpstreamName, Upstream> {
-  const mk = (name: UpstreamName, baseUrl: string) =>
-    new Upstream({
+/** One client per upstream: legacy and every context of the registry, each with metrics, spans and a breaker. */
+function makeUpstreams(config: GatewayConfig, urls: Readonly<Partial<Record<UpstreamName, string>>>, telemetry: Telemetry): Record<UpstreamName, Upstream> {
+  const mk = (name: UpstreamName, path = '') => {
+    const base = urls[name] ?? config.upstreams[name];
+    if (base === undefined) throw new Error(`no URL for upstream ${name}: set it in the environment or pass it in upstreamUrls`);
+    const baseUrl = `${base}${path}`;
+    return new Upstream({
       name,
       baseUrl,
       observer: telemetry.upstream(name, baseUrl),
-      timeoutMs: config.timeouts[name],
+      timeoutMs: config.timeouts[name] ?? config.upstreamTimeoutMs,
       connections: config.upstreamConnections,
       breaker: config.breaker,
       retry: config.retry,
     });
-  return {
-    // The OCC client speaks to the monolith's /occ/v2 root; the passthrough keeps full paths.
-    legacy: mk('legacy', `${urls.legacy}/occ/v2`),
-    pricing: mk('pricing', urls.pricing),
-    inventory: mk('inventory', urls.inventory),
-    promotions: mk('promotions', urls.promotions),
   };
+  // The OCC client speaks to the monolith's /occ/v2 root; the passthrough keeps full paths.
+  const upstreams = { legacy: mk('legacy', '/occ/v2') } as Record<UpstreamName, Upstream>;
+  for (const { name } of contextIdentities()) upstreams[name] = mk(name);
+  return upstreams;
 }

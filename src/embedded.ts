@@ -6,14 +6,15 @@
  */
 import type { UpstreamName } from './config/load.js';
 import { configOrExit, exitOnStartFailure, serve } from './serve.js';
-import { startSomeBackends, type SomeBackends } from '../backends/index.js';
+import { startSomeBackends, type BackendName, type SomeBackends } from '../backends/index.js';
+import { embeddedPorts } from './contexts/names.js';
 
 /** Where each simulator listens when its upstream is not configured. */
-export const EMBEDDED_PORTS: Readonly<Record<UpstreamName, number>> = { legacy: 8081, pricing: 8082, inventory: 8083, promotions: 8084 };
+export const EMBEDDED_PORTS = embeddedPorts() as Readonly<Record<BackendName, number>>; // from the context registry
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const names = Object.keys(EMBEDDED_PORTS) as UpstreamName[];
+  const names = Object.keys(EMBEDDED_PORTS) as BackendName[];
   const missing = names.filter((n) => config.upstreams[n] === undefined);
   let backends: SomeBackends | undefined;
   if (missing.length > 0) backends = await startSomeBackends(missing, { host: '127.0.0.1', ports: EMBEDDED_PORTS });

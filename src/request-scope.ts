@@ -70,7 +70,7 @@ async function requestScopePlugin(app: FastifyInstance): Promise<void> {
     let route: Record<string, string> | undefined;
     if (scope && scope.touched.size > 0) {
       route = {};
-      for (const c of scope.touched) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c];
+      for (const c of scope.touched) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c]!;
     }
     request.log.info(
       { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10, route },

@@ -8,10 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { CONTEXTS, type ContextName } from '../../src/config/load.js';
+import { CONTEXTS, flagOf, isContextName, type ContextName } from '../../src/contexts/names.js';
 import { GatewayError } from '../../src/errors.js';
 import type { Gateway } from '../../src/gateway.js';
-import { FLAG_OF } from '../../src/routing/decide.js';
 import type { RouteChange } from '../../src/routing/flag-provider.js';
 import { routeStateOf } from '../../src/routing/route-state.js';
 import { Problem } from '../../src/domain/model.js';
@@ -72,7 +71,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
       writable: gw.flags.writable,
       stale: gw.flags.lastError ?? null,
       routes: CONTEXTS.map((context) => {
-        const flag = FLAG_OF[context];
+        const flag = flagOf(context);
         const view: RouteView = { context, flag, source: gw.flags.source, ...routeStateOf(defs.get(flag)) };
         const breaker = breakers(gw, context);
         if (breaker) view.breaker = breaker;
@@ -132,7 +131,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
     change: RouteChange,
     reason: string | undefined,
   ): Promise<ChangeResponse> {
-    const flag = FLAG_OF[context];
+    const flag = flagOf(context);
     const write = await gw.flags.setRoute(flag, change);
     const requested: AuditEntry['requested'] = { percent: change.percent };
     if (change.stickiness) requested.stickiness = change.stickiness;
@@ -176,7 +175,7 @@ async function knownContext(request: FastifyRequest<{ Params: ContextParams }>):
 }
 
 function contextOf(raw: string): ContextName {
-  if ((CONTEXTS as readonly string[]).includes(raw)) return raw as ContextName;
+  if (isContextName(raw)) return raw;
   throw new GatewayError(404, 'GW_ERR_ADMIN_CONTEXT_NOT_FOUND', `unknown context "${raw}" (known: ${CONTEXTS.join(', ')})`);
 }
 

@@ -4,9 +4,15 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { SITE_PATTERN } from '../domain/model.js';
+import { CONTEXT_NAME_PATTERN } from '../contexts/names.js';
 import { RouteStateSchema, STICKINESS } from '../routing/flag-provider.js';
 
-export const ContextSchema = Type.Union([Type.Literal('pricing'), Type.Literal('inventory'), Type.Literal('promotions')]);
+/**
+ * A context name on the wire: any well-formed name, not an enum of this build's list, so the CLI
+ * reads a gateway that has registered more contexts than it knows; the gateway answers an
+ * unknown one with 404 GW_ERR_ADMIN_CONTEXT_NOT_FOUND (routes/admin: the registry decides).
+ */
+export const ContextSchema = Type.String({ pattern: CONTEXT_NAME_PATTERN, description: 'a bounded context of the registry (GET /admin/routes lists them)' });
 export const FlagSourceSchema = Type.Union([Type.Literal('file'), Type.Literal('unleash')]);
 export const StickinessSchema = Type.Union(STICKINESS.map((s) => Type.Literal(s)));
 export const BreakerStateSchema = Type.String({ description: 'opossum breaker state: closed, open, half-open' });

@@ -5,7 +5,9 @@
  * so (`x-strangler-route: pricing=legacy(fallback)`, a log line). The only place that knows
  * which adapter serves which backend.
  */
-import type { ContextName, UpstreamName } from '../config/load.js';
+import type { ContextName, UpstreamName } from '../contexts/names.js';
+import { contexts } from '../contexts/registry.js';
+import type { ContextDescriptor } from '../contexts/descriptor.js';
 import { GatewayError } from '../errors.js';
 import type { Upstream } from '../upstream/http.js';
 import type { Scope } from '../upstream/scope.js';
@@ -13,19 +15,18 @@ import type { LegacyCatalog } from '../occ/legacy-catalog.js';
 import type { PricingPort } from '../contexts/pricing/pricing.port.js';
 import type { InventoryPort } from '../contexts/inventory/inventory.port.js';
 import type { PromotionsPort } from '../contexts/promotions/promotions.port.js';
-import { LegacyPricing } from '../contexts/pricing/legacy/adapter.js';
-import { ModernPricing } from '../contexts/pricing/modern/adapter.js';
-import { LegacyInventory } from '../contexts/inventory/legacy/adapter.js';
-import { ModernInventory } from '../contexts/inventory/modern/adapter.js';
-import { LegacyPromotions } from '../contexts/promotions/legacy/adapter.js';
-import { ModernPromotions } from '../contexts/promotions/modern/adapter.js';
 
 export interface Arms<P> {
   legacy: P;
   new: P;
 }
 
+/**
+ * The port of a context for one request (its routed arm). Any context, by its descriptor:
+ * `ports.of(taxContext, scope)`; the shipped ones also by name, for brevity.
+ */
 export interface Ports {
+  of<P extends object>(context: ContextDescriptor<P>, scope: Scope): P;
   pricing(scope: Scope): PricingPort;
   inventory(scope: Scope): InventoryPort;
   promotions(scope: Scope): PromotionsPort;
@@ -81,28 +82,31 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
   return wrapped as P;
 }
 
+/** Both arms of every context of the registry, built once; the arm is picked per request here only. */
 export function buildPorts(
   upstreams: Readonly<Record<UpstreamName, Upstream>>,
   catalog: LegacyCatalog,
   fallbackContexts: ReadonlySet<ContextName> = new Set(),
   onFallback: FallbackListener = () => undefined,
 ): Ports {
-  const pricing: Arms<PricingPort> = { legacy: new LegacyPricing(catalog), new: new ModernPricing(upstreams.pricing) };
-  const inventory: Arms<InventoryPort> = { legacy: new LegacyInventory(catalog, upstreams.legacy), new: new ModernInventory(upstreams.inventory) };
-  const promotions: Arms<PromotionsPort> = {
-    legacy: new LegacyPromotions(catalog, upstreams.legacy),
-    new: new ModernPromotions(upstreams.promotions),
+  const served = new Map<ContextName, Arms<object>>();
+  for (const d of contexts()) {
+    const upstream = upstreams[d.name];
+    if (!upstream) throw new Error(`no upstream client for context ${d.name}`);
+    const deps = { upstream, legacy: upstreams.legacy, catalog, upstreams };
+    const arms: Arms<object> = { legacy: d.port.legacy(deps), new: d.port.new(deps) };
+    // the new arm as each request sees it: with the fallback to legacy when the context has one
+    served.set(d.name, fallbackContexts.has(d.name) ? { legacy: arms.legacy, new: withFallback(d.name, arms, onFallback) } : arms);
+  }
+  const pick = (context: ContextName, scope: Scope): object => {
+    const arms = served.get(context);
+    if (!arms) throw new Error(`context ${context} is not in the registry this gateway was built from`);
+    return arms[scope.use(context)];
   };
-  // the new arm as each request sees it: with the fallback to legacy when the context has one
-  const served = <P extends object>(context: ContextName, arms: Arms<P>): Arms<P> =>
-    fallbackContexts.has(context) ? { legacy: arms.legacy, new: withFallback(context, arms, onFallback) } : arms;
-  const pricingServed = served('pricing', pricing);
-  const inventoryServed = served('inventory', inventory);
-  const promotionsServed = served('promotions', promotions);
-  const pick = <P extends object>(context: ContextName, arms: Arms<P>, scope: Scope): P => arms[scope.use(context)];
   return {
-    pricing: (scope) => pick('pricing', pricingServed, scope),
-    inventory: (scope) => pick('inventory', inventoryServed, scope),
-    promotions: (scope) => pick('promotions', promotionsServed, scope),
+    of: <P extends object>(context: ContextDescriptor<P>, scope: Scope) => pick(context.name, scope) as P,
+    pricing: (scope) => pick('pricing', scope) as PricingPort,
+    inventory: (scope) => pick('inventory', scope) as InventoryPort,
+    promotions: (scope) => pick('promotions', scope) as PromotionsPort,
   };
 }

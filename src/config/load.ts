@@ -1,10 +1,11 @@
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { EnvSchema, type Env } from './schema.js';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { envSchema, type Env } from './schema.js';
+import { CONTEXTS, contextIdentities, identityOf, LEGACY_UPSTREAM, type ContextName, type UpstreamName } from '../contexts/names.js';
 
-export type ContextName = 'pricing' | 'inventory' | 'promotions';
-export const CONTEXTS: readonly ContextName[] = Object.freeze(['pricing', 'inventory', 'promotions']);
-export type UpstreamName = 'legacy' | ContextName;
+// The context names live in the bottom layer of the registry; re-exported for existing callers.
+export { CONTEXTS, type ContextName, type UpstreamName };
 
 export interface GatewayConfig {
   readonly host: string;
@@ -51,12 +52,20 @@ export class ConfigError extends Error {
   }
 }
 
-const checkEnv = TypeCompiler.Compile(EnvSchema);
-const INTEGER_KEYS = new Set(
-  Object.entries(EnvSchema.properties)
-    .filter(([, schema]) => (schema as { type?: string }).type === 'integer')
-    .map(([key]) => key),
-);
+/** The compiled env schema of the context list as it is now (a registration adds entries). */
+let compiled: { contexts: number; schema: ReturnType<typeof envSchema>; check: TypeCheck<ReturnType<typeof envSchema>>; integerKeys: Set<string> } | undefined;
+function compiledEnv(): NonNullable<typeof compiled> {
+  if (compiled?.contexts !== CONTEXTS.length) {
+    const schema = envSchema();
+    const integerKeys = new Set(
+      Object.entries(schema.properties)
+        .filter(([, s]) => (s as { type?: string }).type === 'integer')
+        .map(([key]) => key),
+    );
+    compiled = { contexts: CONTEXTS.length, schema, check: TypeCompiler.Compile(schema), integerKeys };
+  }
+  return compiled;
+}
 
 const EMPTY_IS_A_VALUE = new Set(['FALLBACK_CONTEXTS']);
 
@@ -65,21 +74,22 @@ const EMPTY_IS_A_VALUE = new Set(['FALLBACK_CONTEXTS']);
  * result, so a misconfigured gateway fails before it listens.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const { schema, check, integerKeys } = compiledEnv();
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(EnvSchema.properties)) {
+  for (const key of Object.keys(schema.properties)) {
     const v = env[key];
     // An empty value means "unset" (shells export empty vars), except where empty is a choice.
     if (v === undefined || (v === '' && !EMPTY_IS_A_VALUE.has(key))) continue;
-    raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(v) ? Number(v) : v;
+    raw[key] = integerKeys.has(key) && /^-?\d+$/.test(v) ? Number(v) : v;
   }
-  const withDefaults = Value.Default(EnvSchema, raw);
-  const problems = [...checkEnv.Errors(withDefaults)].map((e) => `${e.path.slice(1) || '(root)'}: ${e.message} (got ${JSON.stringify(e.value)})`);
+  const withDefaults = Value.Default(schema, raw) as Record<string, unknown>;
+  const problems = [...check.Errors(withDefaults)].map((e) => `${e.path.slice(1) || '(root)'}: ${e.message} (got ${JSON.stringify(e.value)})`);
   const e = withDefaults as Env;
   if (e.UNLEASH_URL && !e.UNLEASH_API_TOKEN) problems.push('UNLEASH_API_TOKEN: required when UNLEASH_URL is set');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const prefixes = e.LEGACY_PASSTHROUGH_PREFIXES.split(',').map((p) => p.trim()).filter(Boolean);
-  const fallback = e.FALLBACK_CONTEXTS.split(',').map((c) => c.trim()).filter((c) => c && c !== 'none');
+  const fallback = (e.FALLBACK_CONTEXTS ?? CONTEXTS.join(',')).split(',').map((c) => c.trim()).filter((c) => c && c !== 'none');
   const badFallback = fallback.filter((c) => !(CONTEXTS as readonly string[]).includes(c));
   if (badFallback.length) throw new ConfigError([`FALLBACK_CONTEXTS: unknown context(s) ${badFallback.join(', ')} (known: ${CONTEXTS.join(', ')})`]);
   const badPrefix = prefixes.filter((p) => !p.startsWith('/') || !p.endsWith('/'));
@@ -88,12 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
-    upstreams: Object.freeze({
-      legacy: stripSlash(e.LEGACY_URL),
-      pricing: stripSlash(e.PRICING_URL),
-      inventory: stripSlash(e.INVENTORY_URL),
-      promotions: stripSlash(e.PROMOTIONS_URL),
-    }),
+    upstreams: Object.freeze(perUpstream((u) => stripSlash(withDefaults[u.urlEnv] as string | undefined))),
     flags: Object.freeze(
       e.UNLEASH_URL
         ? {
@@ -113,12 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         : { source: 'file' as const, dir: e.FLAGS_DIR },
     ),
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
-    timeouts: Object.freeze({
-      legacy: e.LEGACY_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
-      pricing: e.PRICING_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
-      inventory: e.INVENTORY_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
-      promotions: e.PROMOTIONS_TIMEOUT_MS ?? e.UPSTREAM_TIMEOUT_MS,
-    }),
+    timeouts: Object.freeze(perUpstream((u) => (withDefaults[u.timeoutEnv] as number | undefined) ?? u.timeoutMs ?? e.UPSTREAM_TIMEOUT_MS)),
     requestBudgetMs: e.REQUEST_BUDGET_MS,
     breaker: Object.freeze({ errorPercent: e.BREAKER_ERROR_PERCENT, volume: e.BREAKER_VOLUME, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS }),
     retry: Object.freeze({ max: e.RETRY_MAX, budgetPercent: e.RETRY_BUDGET_PERCENT }),
@@ -158,13 +158,20 @@ function otlpTracesUrl(e: Env): string | undefined {
   return undefined;
 }
 
+/** One value per upstream (legacy and every context), from its env keys. */
+function perUpstream<T>(of: (u: { urlEnv: string; timeoutEnv: string; timeoutMs?: number }) => T): Record<UpstreamName, T> {
+  const out = { legacy: of(LEGACY_UPSTREAM) } as Record<UpstreamName, T>;
+  for (const i of contextIdentities()) out[i.name] = of(i.upstream);
+  return out;
+}
+
 function stripSlash(u: string | undefined): string | undefined {
   return u === undefined ? undefined : u.replace(/\/+$/, '');
 }
 
 /** The environment variable that holds an upstream's base URL (`LEGACY_URL`, `PRICING_URL`, …). */
 export function upstreamUrlVariable(name: UpstreamName): string {
-  return `${name.toUpperCase()}_URL`;
+  return name === 'legacy' ? LEGACY_UPSTREAM.urlEnv : identityOf(name).upstream.urlEnv;
 }
 
 /**

@@ -1,8 +1,11 @@
 /**
- * The gateway's environment contract (DESIGN §2). One schema is the source of the config type,
- * of boot-time validation and of the README's configuration table.
+ * The gateway's environment contract. One schema is the source of the config type, of boot-time
+ * validation and of the README's configuration table. The entries of each bounded context
+ * (`<CONTEXT>_URL`, `<CONTEXT>_TIMEOUT_MS`) come from the context list (src/contexts/names.ts):
+ * `envSchema()` adds them to the fixed entries below.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { contextIdentities, LEGACY_UPSTREAM } from '../contexts/names.js';
 
 const url = (description: string) => Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', description });
 
@@ -10,9 +13,6 @@ export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Address the gateway listens on' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port the gateway listens on' }),
   LEGACY_URL: Type.Optional(url('Legacy commerce monolith (OCC v2). Required in production; unset under the embedded entry: simulator on 127.0.0.1:8081')),
-  PRICING_URL: Type.Optional(url('New pricing service. Required in production; unset under the embedded entry: simulator on 127.0.0.1:8082')),
-  INVENTORY_URL: Type.Optional(url('New inventory service. Required in production; unset under the embedded entry: simulator on 127.0.0.1:8083')),
-  PROMOTIONS_URL: Type.Optional(url('New promotions service. Required in production; unset under the embedded entry: simulator on 127.0.0.1:8084')),
   FLAGS_DIR: Type.String({ default: 'flags', description: 'Directory of Unleash-format flag files (used when UNLEASH_URL is unset); hot-reloaded' }),
   UNLEASH_URL: Type.Optional(url('Unleash server API URL, e.g. http://unleash:4242/api')),
   UNLEASH_API_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Unleash client (backend) token; required with UNLEASH_URL' })),
@@ -24,9 +24,6 @@ export const EnvSchema = Type.Object({
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 2000, description: 'Timeout for one upstream call (headers and body)' }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, default: 64, description: 'Keep-alive connections per upstream pool' }),
   LEGACY_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 1, description: 'Per-call timeout for legacy (default: UPSTREAM_TIMEOUT_MS)' })),
-  PRICING_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 1, description: 'Per-call timeout for pricing (default: UPSTREAM_TIMEOUT_MS)' })),
-  INVENTORY_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 1, description: 'Per-call timeout for inventory (default: UPSTREAM_TIMEOUT_MS)' })),
-  PROMOTIONS_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 1, description: 'Per-call timeout for promotions (default: UPSTREAM_TIMEOUT_MS)' })),
   REQUEST_BUDGET_MS: Type.Integer({ minimum: 1, default: 5000, description: 'Time budget of one inbound request across all its upstream calls and retries' }),
   BREAKER_ERROR_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Failure percentage (over the rolling window) that opens an upstream breaker' }),
   BREAKER_VOLUME: Type.Integer({ minimum: 1, default: 10, description: 'Calls in the rolling window before a breaker may open' }),
@@ -34,7 +31,7 @@ export const EnvSchema = Type.Object({
   BREAKER_RESET_MS: Type.Integer({ minimum: 50, default: 5000, description: 'How long a breaker stays open before a half-open probe' }),
   RETRY_MAX: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of a safe upstream call (idempotent or with Idempotency-Key)' }),
   RETRY_BUDGET_PERCENT: Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'Retries allowed as a share of calls per second per upstream (at least 5/s)' }),
-  FALLBACK_CONTEXTS: Type.String({ default: 'pricing,inventory,promotions', description: 'Contexts whose reads fall back to legacy when the new service fails ("" or "none": no fallback)' }),
+  FALLBACK_CONTEXTS: Type.Optional(Type.String({ description: 'Contexts whose reads fall back to legacy when the new service fails ("" or "none": no fallback; unset: every context)' })),
   IDEMPOTENCY_TTL_S: Type.Integer({ minimum: 1, default: 86400, description: 'How long an Idempotency-Key and its response are kept' }),
   SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000, description: 'Event-loop delay above which requests are shed with 503 (0 = off)' }),
   SHED_HEAP_BYTES: Type.Integer({ minimum: 0, default: 0, description: 'Heap used above which requests are shed (0 = off)' }),
@@ -58,4 +55,26 @@ export const EnvSchema = Type.Object({
     { default: 'info', description: 'pino log level' },
   ),
 });
+/** The fixed entries' values; the per-context ones are read by key (see ContextIdentity). */
 export type Env = Static<typeof EnvSchema>;
+
+/** Every entry: the fixed ones and, for each context in the list now, its URL and timeout. */
+export function envSchema(): typeof EnvSchema {
+  const perContext: Record<string, TSchema> = {};
+  for (const { name, upstream } of contextIdentities()) {
+    perContext[upstream.urlEnv] = Type.Optional(url(`New ${name} service. Required in production; unset under the embedded entry: simulator on 127.0.0.1:${upstream.embeddedPort}`));
+    perContext[upstream.timeoutEnv] = Type.Optional(
+      Type.Integer({ minimum: 1, description: `Per-call timeout for ${name} (default: ${upstream.timeoutMs ?? 'UPSTREAM_TIMEOUT_MS'})` }),
+    );
+  }
+  const { HOST, PORT, LEGACY_URL, LEGACY_TIMEOUT_MS, ...rest } = EnvSchema.properties;
+  // legacy first, then the contexts, as the README table lists them
+  return Type.Object({
+    HOST,
+    PORT,
+    [LEGACY_UPSTREAM.urlEnv]: LEGACY_URL,
+    [LEGACY_UPSTREAM.timeoutEnv]: LEGACY_TIMEOUT_MS,
+    ...perContext,
+    ...rest,
+  }) as unknown as typeof EnvSchema;
+}

@@ -15,8 +15,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CONTEXTS, ConfigError, type ContextName } from '../config/load.js';
-import { LOCAL_SUBGRAPHS } from './sdl.js';
+import { ConfigError } from '../config/load.js';
+import { CONTEXTS, isContextName, type ContextName } from '../contexts/names.js';
+
+/** the monolith's catalog subgraph: served locally only (src/graphql/subgraphs/index.ts) */
+const CATALOG_SUBGRAPH = 'catalog';
 
 const GraphqlEnv = Type.Object({
   GRAPHQL_SUBGRAPHS: Type.String({ default: '', description: 'Comma-separated `name=local|remote|<url>` (see README "GraphQL")' }),
@@ -76,7 +79,8 @@ export function loadGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
   const e = Value.Default(GraphqlEnv, raw) as GraphqlEnv;
   const problems = [...checkEnv.Errors(e)].map((x) => `${x.path.slice(1)}: ${x.message} (got ${JSON.stringify(x.value)})`);
 
-  const contexts: Record<ContextName, ContextMode> = { pricing: 'local', inventory: 'local', promotions: 'local' };
+  const contexts = {} as Record<ContextName, ContextMode>;
+  for (const c of CONTEXTS) contexts[c] = 'local';
   const extraSubgraphs: ExtraSubgraph[] = [];
   const seen = new Set<string>();
   for (const entry of (typeof e.GRAPHQL_SUBGRAPHS === 'string' ? e.GRAPHQL_SUBGRAPHS : '').split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -87,10 +91,10 @@ export function loadGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
     if (!NAME.test(name)) problems.push(`${where}: a subgraph name is lowercase letters, digits, - or _`);
     else if (seen.has(name)) problems.push(`${where}: ${name} is configured twice`);
     seen.add(name);
-    if ((CONTEXTS as readonly string[]).includes(name)) {
-      if (target === 'local' || target === 'remote') contexts[name as ContextName] = target;
+    if (isContextName(name)) {
+      if (target === 'local' || target === 'remote') contexts[name] = target;
       else problems.push(`${where}: a context subgraph is "local" or "remote" (its service's own subgraph at <${name.toUpperCase()}_URL>/graphql)`);
-    } else if ((LOCAL_SUBGRAPHS as readonly string[]).includes(name)) {
+    } else if (name === CATALOG_SUBGRAPH) {
       if (target !== 'local') problems.push(`${where}: the ${name} is owned by legacy and only served locally`);
     } else if (/^https?:\/\/[^\s/]+(\/\S*)?$/.test(target)) {
       extraSubgraphs.push(Object.freeze({ name, url: target }));

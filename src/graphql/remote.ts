@@ -18,7 +18,7 @@ import {
 } from 'graphql';
 import { buildFederationSchema } from '@mercuriusjs/federation';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import type { ContextName } from '../config/load.js';
+import type { ContextName } from '../contexts/names.js';
 import type { Upstream } from '../upstream/http.js';
 import type { Scope } from '../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../upstream/invalid.js';

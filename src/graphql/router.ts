@@ -9,7 +9,7 @@
  * it falls back here too: served by legacy, and said so (`legacy(fallback)`).
  */
 import type { FastifyRequest } from 'fastify';
-import type { ContextName } from '../config/load.js';
+import type { ContextName } from '../contexts/names.js';
 import { GatewayError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import { Scope } from '../upstream/scope.js';

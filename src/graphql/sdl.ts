@@ -165,7 +165,11 @@ extend type Query {
 }
 `;
 
-/** The contexts the gateway serves a subgraph for, in composition order (catalog first: it owns Product). */
+/**
+ * The SDL of the catalog and of each shipped context, by name (the contexts' descriptors,
+ * src/contexts/<ctx>/index.ts, take theirs from here; the composed list is
+ * src/graphql/subgraphs/index.ts localSubgraphs()).
+ */
 export const SUBGRAPH_SDL = Object.freeze({
   catalog: CATALOG_SDL,
   pricing: PRICING_SDL,
@@ -174,4 +178,3 @@ export const SUBGRAPH_SDL = Object.freeze({
 });
 
 export type SubgraphName = keyof typeof SUBGRAPH_SDL;
-export const LOCAL_SUBGRAPHS: readonly SubgraphName[] = Object.freeze(['catalog', 'pricing', 'inventory', 'promotions']);

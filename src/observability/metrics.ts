@@ -9,9 +9,8 @@
  */
 import { RecentTraffic } from './recent-traffic.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { ContextName } from '../config/load.js';
-import { CONTEXTS } from '../config/load.js';
-import { FLAG_OF, type RoutingDecision } from '../routing/decide.js';
+import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
+import type { RoutingDecision } from '../routing/decide.js';
 import type { BreakerState, CallOutcome } from '../upstream/http.js';
 import { HistogramFamily, ScalarFamily, type HistogramSeries, type Scalar } from './families.js';
 
@@ -114,13 +113,13 @@ export class GatewayMetrics {
 
   constructor() {
     for (const c of CONTEXTS) {
-      this.decisionSeries.set(c, { legacy: this.flagDecisions.child(c, FLAG_OF[c], 'legacy'), new: this.flagDecisions.child(c, FLAG_OF[c], 'new') });
+      this.decisionSeries.set(c, { legacy: this.flagDecisions.child(c, flagOf(c), 'legacy'), new: this.flagDecisions.child(c, flagOf(c), 'new') });
     }
   }
 
   /** One routing decision: every context's flag was evaluated once for the request. */
   decided(decision: RoutingDecision): void {
-    for (const c of CONTEXTS) this.decisionSeries.get(c)![decision[c]].inc();
+    for (const c of CONTEXTS) this.decisionSeries.get(c)![decision[c]!].inc();
   }
 
   breakerChanged(upstream: string, state: BreakerState, transition = true): void {

@@ -3,7 +3,7 @@
  * `GET /admin/routes` and `strangler status` show it next to each context's rollout, so a flip
  * can be judged at a glance. A ring of per-second buckets: recording is two array writes.
  */
-import { CONTEXTS, type ContextName } from '../config/load.js';
+import { CONTEXTS, type ContextName } from '../contexts/names.js';
 
 export interface TrafficView {
   reqPerSec: number;

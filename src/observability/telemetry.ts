@@ -17,8 +17,7 @@ import {
   ATTR_SERVER_PORT,
 } from '@opentelemetry/semantic-conventions';
 import type { CallObserver, CallOptions, CallOutcome, Method, ObservedCall } from '../upstream/http.js';
-import { FLAG_OF } from '../routing/decide.js';
-import type { ContextName } from '../config/load.js';
+import { flagOf, isContextName } from '../contexts/names.js';
 import { GatewayMetrics, OUTCOMES } from './metrics.js';
 import { Tracing, parseTraceparent, type SpanHandle } from './tracing.js';
 import type { HistogramSeries, Scalar } from './families.js';
@@ -168,8 +167,7 @@ export class UpstreamTelemetry implements CallObserver {
     };
     if (opts.context) {
       a[ATTR.context] = opts.context;
-      const flag = (FLAG_OF as Readonly<Record<string, string>>)[opts.context as ContextName];
-      if (flag) a[ATTR.flag] = flag;
+      if (isContextName(opts.context)) a[ATTR.flag] = flagOf(opts.context);
     }
     return a;
   }

@@ -1,32 +1,26 @@
 /**
  * The routing decision: pure, computed once per request, shared by every surface, so one
- * request never mixes arms of a context (DESIGN §4.5).
+ * request never mixes arms of a context. It covers every context of the list
+ * (src/contexts/names.ts), so it imports that bottom layer only, never the full registry.
  */
 import type { Context } from 'unleash-client';
-import { CONTEXTS, type ContextName } from '../config/load.js';
+import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
 
 export type Backend = 'legacy' | 'new';
+/** every context of the list has its backend (a registered one too: index it with `!`) */
 export type RoutingDecision = Readonly<Record<ContextName, Backend>>;
-
-export const FLAG_OF: Readonly<Record<ContextName, string>> = Object.freeze({
-  pricing: 'route.pricing',
-  inventory: 'route.inventory',
-  promotions: 'route.promotions',
-});
 
 export type IsEnabled = (flag: string, ctx: Context) => boolean;
 
 /** The backend serving one context for a flag context: its route flag on means the new service. */
 export function backendOf(isEnabled: IsEnabled, context: ContextName, ctx: Context): Backend {
-  return isEnabled(FLAG_OF[context], ctx) ? 'new' : 'legacy';
+  return isEnabled(flagOf(context), ctx) ? 'new' : 'legacy';
 }
 
 export function decide(isEnabled: IsEnabled, ctx: Context): RoutingDecision {
-  return Object.freeze({
-    pricing: backendOf(isEnabled, 'pricing', ctx),
-    inventory: backendOf(isEnabled, 'inventory', ctx),
-    promotions: backendOf(isEnabled, 'promotions', ctx),
-  });
+  const d = {} as Record<ContextName, Backend>;
+  for (const c of CONTEXTS) d[c] = backendOf(isEnabled, c, ctx);
+  return Object.freeze(d);
 }
 
 /** `x-strangler-route` value for the contexts a response touched, in a fixed order. */
@@ -34,7 +28,7 @@ export function routeHeader(decision: RoutingDecision, touched: ReadonlySet<Cont
   const parts: string[] = [];
   for (const c of CONTEXTS) {
     if (!touched.has(c)) continue;
-    parts.push(fallbacks?.has(c) ? `${c}=legacy(fallback)` : `${c}=${decision[c]}`);
+    parts.push(fallbacks?.has(c) ? `${c}=legacy(fallback)` : `${c}=${decision[c]!}`);
   }
   return parts.join(', ');
 }

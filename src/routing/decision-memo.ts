@@ -29,8 +29,8 @@
  * decision tables).
  */
 import type { Context } from 'unleash-client';
-import { CONTEXTS } from '../config/load.js';
-import { backendOf, decide, FLAG_OF, type Backend, type RoutingDecision } from './decide.js';
+import { CONTEXTS, flagOf } from '../contexts/names.js';
+import { backendOf, decide, type Backend, type RoutingDecision } from './decide.js';
 import type { FlagProvider } from './flag-provider.js';
 
 /**
@@ -57,7 +57,7 @@ const DETERMINISTIC_OPERATORS = new Set([
 ]);
 
 /** Whether the route flags' verdicts depend on the flag context alone, and if not, why. */
-export function memoizable(definitions: readonly Definition[], flags: readonly string[] = CONTEXTS.map((c) => FLAG_OF[c])): Memoizable {
+export function memoizable(definitions: readonly Definition[], flags: readonly string[] = CONTEXTS.map(flagOf)): Memoizable {
   let needsStickyId = false;
   for (const name of flags) {
     const f = definitions.find((d) => d.name === name);
@@ -156,7 +156,7 @@ export class RoutingDecisions {
     }
     const next: Record<string, Backend> = {};
     CONTEXTS.forEach((c, i) => {
-      if (g[i] === this.generations[i]) next[c] = entry.decision[c];
+      if (g[i] === this.generations[i]) next[c] = entry.decision[c]!;
       else {
         next[c] = backendOf(this.flags.isEnabled, c, ctx);
         g[i] = this.generations[i]!;
@@ -196,7 +196,7 @@ export class RoutingDecisions {
   private reset(all: boolean): void {
     const definitions = this.flags.definitions();
     CONTEXTS.forEach((c, i) => {
-      const seen = JSON.stringify(definitions.find((d) => d.name === FLAG_OF[c]) ?? null);
+      const seen = JSON.stringify(definitions.find((d) => d.name === flagOf(c)) ?? null);
       if (all || seen !== this.definitionsSeen[i]) {
         this.definitionsSeen[i] = seen;
         this.generations[i]!++;

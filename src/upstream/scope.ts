@@ -3,7 +3,7 @@
  * once), the headers to propagate, the set of contexts it touched (for `x-strangler-route`)
  * and a memo so two callers in one request share one upstream call.
  */
-import type { ContextName } from '../config/load.js';
+import type { ContextName } from '../contexts/names.js';
 import type { RoutingDecision } from '../routing/decide.js';
 
 export interface ScopeLogger {
@@ -34,7 +34,7 @@ export class Scope {
   /** The backend serving `context` for this request; records that the context was touched. */
   use(context: ContextName): 'legacy' | 'new' {
     this.touched.add(context);
-    return this.decision[context];
+    return this.decision[context]!;
   }
 
   once<T>(key: string, load: () => Promise<T>): Promise<T> {

@@ -1,0 +1,75 @@
+/**
+ * What a bounded context is to the gateway: one descriptor per context
+ * (`src/contexts/<ctx>/index.ts`), listed once in `src/contexts/registry.ts`. Everything else
+ * (config, routing, admin, composition, GraphQL, metrics, the embedded world, load tests, test
+ * helpers) derives from that list. See docs/adding-a-context.md.
+ */
+import type { ContextIdentity, ContextName, UpstreamName } from './names.js';
+import type { Upstream } from '../upstream/http.js';
+import type { LegacyCatalog } from '../occ/legacy-catalog.js';
+import type { SubgraphResolvers } from '../graphql/executor.js';
+
+/** What a port's factory gets from the composition root (src/composition/ports.ts). */
+export interface ArmDeps {
+  /** this context's own upstream client (the new service), with metrics, spans and breaker */
+  readonly upstream: Upstream;
+  /** the monolith's OCC client (`<LEGACY_URL>/occ/v2`) */
+  readonly legacy: Upstream;
+  /** the monolith's catalog reads, shared by every context (one product read per request) */
+  readonly catalog: LegacyCatalog;
+  /** every upstream client, for a context whose arm reads another's service */
+  readonly upstreams: Readonly<Record<UpstreamName, Upstream>>;
+}
+
+/**
+ * The two arms of a context's port, as factories: the composition root builds each once and picks
+ * one per request by the routing decision. Every method takes the request's Scope first and is a
+ * read (the new arm's failures fall back to the legacy arm: src/composition/ports.ts withFallback).
+ */
+export interface PortArms<P extends object> {
+  readonly legacy: (deps: ArmDeps) => P;
+  readonly new: (deps: ArmDeps) => P;
+}
+
+/** The context's part of the composed graph: a federation v1 subgraph that extends `Product`. */
+export interface GraphqlPart {
+  /** federation v1 SDL; the same SDL the new service's own subgraph serves (GRAPHQL_SUBGRAPHS `<ctx>=remote`) */
+  readonly sdl: string;
+  /** resolvers over the port (`ctx.gw.ports.of(descriptor, scope)`): glue, no routing */
+  readonly resolvers: SubgraphResolvers;
+}
+
+/**
+ * Room for per-context policy that later capabilities read. Typed and documented now so each
+ * lands in the descriptor rather than in a new per-context list; NOT implemented yet: the gateway
+ * ignores these fields today.
+ */
+export interface ContextPolicy {
+  /** response cache of the context's reads (not implemented) */
+  readonly cache?: { readonly ttlMs: number; readonly staleWhileRevalidateMs?: number };
+  /** shadow comparison: call the other arm too, compare, report, answer from the routed one (not implemented) */
+  readonly shadow?: { readonly samplePercent: number; readonly compare?: (legacy: unknown, modern: unknown) => boolean };
+}
+
+export interface ContextDescriptor<P extends object = object> extends ContextIdentity {
+  /** one line for docs, the CLI and the OpenAPI description */
+  readonly description: string;
+  readonly port: PortArms<P>;
+  /** absent: the context has no field in /graphql */
+  readonly graphql?: GraphqlPart;
+  /**
+   * Its metrics labels: `context="<name>"` on gateway_context_requests_total,
+   * gateway_flag_decisions_total, gateway_fallbacks_total, and `upstream="<name>"` on the upstream
+   * families. Derived from the name (one label value per context); listed for the reader.
+   */
+  readonly metrics: { readonly context: ContextName; readonly upstream: ContextName };
+  readonly policy?: ContextPolicy;
+}
+
+/** A descriptor from an identity (src/contexts/names.ts) and the rest. */
+export function describeContext<P extends object>(
+  identity: ContextIdentity,
+  rest: { description: string; port: PortArms<P>; graphql?: GraphqlPart; policy?: ContextPolicy },
+): ContextDescriptor<P> {
+  return Object.freeze({ ...identity, ...rest, metrics: Object.freeze({ context: identity.name, upstream: identity.name }) });
+}

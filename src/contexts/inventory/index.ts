@@ -1,0 +1,17 @@
+/** The inventory context: stock availability, by SKU and site. */
+import { describeContext } from '../descriptor.js';
+import { identityOf } from '../names.js';
+import { INVENTORY_SDL } from '../../graphql/sdl.js';
+import { inventoryResolvers } from '../../graphql/subgraphs/inventory.js';
+import type { InventoryPort } from './inventory.port.js';
+import { LegacyInventory } from './legacy/adapter.js';
+import { ModernInventory } from './modern/adapter.js';
+
+export const inventoryContext = describeContext<InventoryPort>(identityOf('inventory'), {
+  description: 'stock availability (legacy: the OCC stock; new: the inventory service)',
+  port: {
+    legacy: ({ catalog, legacy }) => new LegacyInventory(catalog, legacy),
+    new: ({ upstream }) => new ModernInventory(upstream),
+  },
+  graphql: { sdl: INVENTORY_SDL, resolvers: inventoryResolvers },
+});
