@@ -6,7 +6,7 @@
  */
 import type { Action, RequestGen, RequestShape, RunResult } from './lib/load.js';
 import { windowStats } from './lib/load.js';
-import type { Rollouts } from './lib/flags.js';
+import { CONTEXTS, type Rollouts } from './lib/flags.js';
 import type { Stack } from './lib/stack.js';
 import { waitForRoute } from './lib/stack.js';
 import type { Check, WindowRow } from './lib/report.js';
@@ -144,7 +144,7 @@ export const SCENARIOS: readonly Scenario[] = [
     analyze: (run) => {
       // among routed responses: one shed before routing carries no x-strangler-route
       const routed = Object.values(run.routes).reduce((a, b) => a + b, 0);
-      const shares = ['pricing', 'inventory', 'promotions'].map((c) => {
+      const shares = CONTEXTS.map((c) => {
         let n = 0;
         for (const [r, k] of Object.entries(run.routes)) if (r.split(', ').includes(`${c}=new`)) n += k;
         return `${c}=new ${round((n / Math.max(1, routed)) * 100, 1)} %`;
@@ -325,7 +325,7 @@ export function findScenario(name: string): Scenario | undefined {
 /** Before measuring, make sure the gateway already routes the way the flags say. */
 export async function settleRoutes(stack: Stack, r: Rollouts): Promise<void> {
   if (!stack.gatewayUrl) return;
-  const all = (['pricing', 'inventory', 'promotions'] as const).filter((c) => r[c] === 100);
+  const all = CONTEXTS.filter((c) => r[c] === 100);
   if (all.length === 0) return;
   await waitForRoute(stack.gatewayUrl, `/occ/v2/${SITE}/products/${productCode(0)}`, new RegExp(all.map((c) => `(?=.*${c}=new)`).join('')));
 }

@@ -23,11 +23,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CONTEXTS, contextIdentities } from '../../src/contexts/names.js';
+import { flagFile } from '../lib/flags.js';
 import autocannon, { type Result } from 'autocannon';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(here, 'child.ts');
-const CONTEXTS = ['pricing', 'inventory', 'promotions'] as const;
 
 interface Args {
   duration: number;
@@ -135,9 +136,7 @@ async function scenario(name: 'hosted' | 'services', a: Args, urls: Record<strin
   const remote = name === 'services' ? CONTEXTS.map((c) => `${c}=remote`).join(',') : '';
   const gateway = await start<string>('gateway', {
     LEGACY_URL: urls.legacy as string,
-    PRICING_URL: urls.pricing as string,
-    INVENTORY_URL: urls.inventory as string,
-    PROMOTIONS_URL: urls.promotions as string,
+    ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, urls[c.name] as string])),
     FLAGS_DIR: flagsDir,
     GRAPHQL_EXPOSE_SUBGRAPHS: 'true',
     GRAPHQL_SUBGRAPHS: remote,
@@ -200,14 +199,7 @@ async function main(): Promise<void> {
   const rollout = a.flags === 'new' ? '100' : '0';
   await writeFile(
     join(flagsDir, 'routes.json'),
-    JSON.stringify({
-      version: 1,
-      features: CONTEXTS.map((c) => ({
-        name: `route.${c}`,
-        enabled: true,
-        strategies: [{ name: 'flexibleRollout', parameters: { rollout, stickiness: 'default', groupId: `route.${c}` }, constraints: [] }],
-      })),
-    }),
+    JSON.stringify(flagFile(Object.fromEntries(CONTEXTS.map((c) => [c, Number(rollout)])))),
   );
   try {
     const urls = await start<Record<string, string>>('backends');

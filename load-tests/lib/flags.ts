@@ -5,23 +5,24 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CONTEXTS, flagOf, type ContextName } from '../../src/contexts/names.js';
 
-export type ContextName = 'pricing' | 'inventory' | 'promotions';
-export const CONTEXTS: readonly ContextName[] = ['pricing', 'inventory', 'promotions'];
+// the gateway's context list (src/contexts/names.ts), so a new context gets its flag here too
+export { CONTEXTS, type ContextName };
 export type Rollouts = Readonly<Partial<Record<ContextName, number>>>;
 
 export function flagFile(rollouts: Rollouts): object {
   return {
     version: 1,
     features: CONTEXTS.map((c) => ({
-      name: `route.${c}`,
+      name: flagOf(c),
       description: `load test: ${c} at ${rollouts[c] ?? 0} %`,
       enabled: true,
       strategies: [
         {
           name: 'flexibleRollout',
           // default stickiness: userId (the harness sends x-user-id), so a split is per user
-          parameters: { rollout: String(rollouts[c] ?? 0), stickiness: 'default', groupId: `route.${c}` },
+          parameters: { rollout: String(rollouts[c] ?? 0), stickiness: 'default', groupId: flagOf(c) },
           constraints: [],
         },
       ],

@@ -11,6 +11,7 @@ import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AuditResponseSchema, ChangeResponseSchema, RoutesResponseSchema, type AuditEntry, type ChangeResponse, type RouteChangeBody } from '../admin/schemas.js';
 import { STICKINESS } from '../routing/flag-provider.js';
+import { CONTEXTS } from '../contexts/names.js';
 import { formatAudit, formatChange, formatStatus } from './format.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, auth: 3, notFound: 4, unreachable: 5 });
@@ -28,6 +29,8 @@ commands:
         [--stickiness default|userId|sessionId] [--site SITE | --all-sites] [--reason TEXT]
   kill <context> [--reason TEXT]       back to legacy for everyone, now (0 %, flag disabled)
   audit [--limit N] [--context C]      recent changes, newest first
+
+contexts: ${CONTEXTS.join(', ')} (this build's registry; \`strangler status\` lists the gateway's)
 
 options:
   --gateway URL     gateway base URL (default: $GATEWAY_URL or http://127.0.0.1:8080)
@@ -168,7 +171,7 @@ function intArg(name: string, raw: string, min: number, max: number): number {
 }
 
 function oneContext(rest: string[], command: string): string {
-  if (rest.length !== 1) throw new CliError(`${command} needs exactly one context, e.g. strangler ${command} pricing`, EXIT.usage);
+  if (rest.length !== 1) throw new CliError(`${command} needs exactly one context, e.g. strangler ${command} ${CONTEXTS[0] ?? '<context>'}`, EXIT.usage);
   return rest[0]!;
 }
 

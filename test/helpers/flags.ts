@@ -1,5 +1,5 @@
 import { InMemStorageProvider, Unleash } from 'unleash-client';
-import type { ContextName } from '../../src/config/load.js';
+import { CONTEXTS, flagOf, type ContextName } from '../../src/contexts/names.js';
 
 export type Rollouts = Partial<Record<ContextName, number>>;
 
@@ -11,13 +11,14 @@ export interface FlagOptions {
 export function flagFile(rollouts: Rollouts, opts: FlagOptions = {}): object {
   return {
     version: 1,
-    features: (['pricing', 'inventory', 'promotions'] as const).map((c) => ({
-      name: `route.${c}`,
+    // every context of the registry, a registered one too (test/integration/fourth-context.test.ts)
+    features: CONTEXTS.map((c) => ({
+      name: flagOf(c),
       enabled: true,
       strategies: [
         {
           name: 'flexibleRollout',
-          parameters: { rollout: String(rollouts[c] ?? 0), stickiness: opts.stickiness ?? 'default', groupId: `route.${c}` },
+          parameters: { rollout: String(rollouts[c] ?? 0), stickiness: opts.stickiness ?? 'default', groupId: flagOf(c) },
           constraints: opts.constraints ?? [],
         },
       ],

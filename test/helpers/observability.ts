@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { startBackends, upstreamUrlsOf, type BackendName, type Backends } from '../../backends/index.js';
+import { startBackends, upstreamUrlsOf, type BackendName, type Backends, type Running } from '../../backends/index.js';
+import { CONTEXTS } from '../../src/contexts/names.js';
 import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { flagFile, type Rollouts } from './flags.js';
@@ -45,8 +46,10 @@ export async function startObservedWorld(
 ): Promise<ObservedWorld> {
   const backends = await startBackends();
   const received: Received[] = [];
-  for (const name of ['legacy', 'pricing', 'inventory', 'promotions'] as const) {
-    backends[name].app.server.on('request', (req) => received.push({ backend: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers }));
+  for (const name of ['legacy', ...CONTEXTS]) {
+    // every upstream of the registry that the embedded world runs
+    const backend = (backends as unknown as Partial<Record<string, Running>>)[name];
+    backend?.app.server.on('request', (req) => received.push({ backend: name as BackendName, method: req.method ?? '', url: req.url ?? '', headers: req.headers }));
   }
   const flagsDir = await mkdtemp(join(tmpdir(), 'strangler-obs-'));
   await writeFile(join(flagsDir, 'routes.json'), JSON.stringify(flagFile(opts.rollouts ?? {})));
