@@ -10,7 +10,7 @@
  *   node --import tsx load-tests/ab-run.ts summary <results file> <ref-a> <ref-b>
  */
 import { readFileSync } from 'node:fs';
-import { writeFlags } from './lib/flags.js';
+import { allContexts, writeFlags } from './lib/flags.js';
 import { runLoad, warmup } from './lib/load.js';
 import { freePort, sampleProc } from './lib/procs.js';
 import { median } from './lib/stats.js';
@@ -55,7 +55,7 @@ function summary(file: string, refA: string, refB: string): string {
 }
 
 const [command, ...args] = process.argv.slice(2);
-if (command === 'flags') await writeFlags(args[0]!, { pricing: 100, inventory: 100, promotions: 100 });
+if (command === 'flags') await writeFlags(args[0]!, allContexts(100));
 else if (command === 'port') console.log(await freePort());
 else if (command === 'run') console.log(JSON.stringify(await run(args[0]!, args[1]!, Number(args[2]), Number(args[3]), args[4] || undefined)));
 else if (command === 'summary') console.log(summary(args[0]!, args[1]!, args[2]!));

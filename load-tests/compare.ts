@@ -11,6 +11,7 @@
 import { runLoad, warmup, type RequestGen, type Watched } from './lib/load.js';
 import { freePort, machineBusyS, waitForQuietMachine, readReadyLine, restartable, sampleProc, sampleProcTree, spawnChild, stopChild, type Child } from './lib/procs.js';
 import { ensureBuilt, startStack, type Stack } from './lib/stack.js';
+import { allContexts } from './lib/flags.js';
 import { ROOT, compiled } from './lib/paths.js';
 import { ensureTool, runWrk, startNginx, toolVersion } from './lib/tools.js';
 import { median, medianInterval, pairedRatios, ratio, round, sideOf, spread } from './lib/stats.js';
@@ -127,7 +128,7 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
   if (opts.nginx && !nginxBin) notes.push('nginx could not be installed: its row is missing');
   if (opts.wrk && !wrkBin) notes.push('wrk could not be installed: autocannon numbers only');
 
-  const stack: Stack = await startStack({ gateway: true, rollouts: { pricing: 100, inventory: 100, promotions: 100 }, logLevel: opts.logLevel, nodeArgs: opts.gatewayNodeArgs, log });
+  const stack: Stack = await startStack({ gateway: true, rollouts: allContexts(100), logLevel: opts.logLevel, nodeArgs: opts.gatewayNodeArgs, log });
   const extra: Child[] = [];
   const measurements: Measurement[] = [];
   const targets: Target[] = [];

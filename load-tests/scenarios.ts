@@ -6,7 +6,7 @@
  */
 import type { Action, RequestGen, RequestShape, RunResult } from './lib/load.js';
 import { windowStats } from './lib/load.js';
-import { CONTEXTS, type Rollouts } from './lib/flags.js';
+import { allContexts, CONTEXTS, type Rollouts } from './lib/flags.js';
 import type { Stack } from './lib/stack.js';
 import { waitForRoute } from './lib/stack.js';
 import type { Check, WindowRow } from './lib/report.js';
@@ -111,7 +111,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `GET ${PASSTHROUGH_PATH} through the gateway: a path no context owns, relayed unchanged to legacy (@fastify/http-proxy routes, the gateway's undici relay) behind every gateway hook.`,
     defaultDurationS: 20,
     gateway: true,
-    rollouts: { pricing: 0, inventory: 0, promotions: 0 },
+    rollouts: allContexts(0),
     target: viaGateway,
     request: (o) => passthroughRequest(o.path),
   },
@@ -120,7 +120,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `GET /occ/v2/${SITE}/products/{rotating codes} through the gateway, every context on legacy (flags 0 %): catalog + price + stock + promotions all from the monolith.`,
     defaultDurationS: 20,
     gateway: true,
-    rollouts: { pricing: 0, inventory: 0, promotions: 0 },
+    rollouts: allContexts(0),
     target: viaGateway,
     request: () => productRequest,
   },
@@ -129,7 +129,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `GET /occ/v2/${SITE}/products/{rotating codes} through the gateway, every context on the new services (flags 100 %): legacy catalog composed with new pricing, inventory and promotions.`,
     defaultDurationS: 20,
     gateway: true,
-    rollouts: { pricing: 100, inventory: 100, promotions: 100 },
+    rollouts: allContexts(100),
     target: viaGateway,
     request: () => productRequest,
   },
@@ -138,7 +138,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `GET /occ/v2/${SITE}/products/{rotating codes}, every context at 50 % (sticky per x-user-id over ${USERS} users): both arms of every context under load at once.`,
     defaultDurationS: 20,
     gateway: true,
-    rollouts: { pricing: 50, inventory: 50, promotions: 50 },
+    rollouts: allContexts(50),
     target: viaGateway,
     request: () => productRequest,
     analyze: (run) => {
@@ -157,7 +157,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `GET /occ/v2/${SITE}/products/{rotating codes}; pricing flips 0 → 100 % in the middle of the run (admin API when present, else the flag file in FLAGS_DIR, hot-reloaded by the gateway).`,
     defaultDurationS: 30,
     gateway: true,
-    rollouts: { pricing: 0, inventory: 0, promotions: 0 },
+    rollouts: allContexts(0),
     target: viaGateway,
     request: () => productRequest,
     actions: (ctx) => [
@@ -295,7 +295,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `POST /graphql with a products(site, skus: [5 rotating SKUs]) query (name, price, availability, promotions), every context on the new services.`,
     defaultDurationS: 20,
     gateway: true,
-    rollouts: { pricing: 100, inventory: 100, promotions: 100 },
+    rollouts: allContexts(100),
     target: viaGateway,
     request: () => graphqlRequest,
     // GraphQL over HTTP answers resolver errors with 200 and an "errors" array

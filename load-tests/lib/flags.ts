@@ -11,6 +11,11 @@ import { CONTEXTS, flagOf, type ContextName } from '../../src/contexts/names.js'
 export { CONTEXTS, type ContextName };
 export type Rollouts = Readonly<Partial<Record<ContextName, number>>>;
 
+/** Every context at `percent` (the list's contexts, however many). */
+export function allContexts(percent: number): Rollouts {
+  return Object.fromEntries(CONTEXTS.map((c) => [c, percent]));
+}
+
 export function flagFile(rollouts: Rollouts): object {
   return {
     version: 1,

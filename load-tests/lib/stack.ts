@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { contextIdentities } from '../../src/contexts/names.js';
 import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
 import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
 import type { ProbePoint, Watched } from './load.js';
@@ -137,9 +138,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       HOST: '127.0.0.1',
       PORT: String(port),
       LEGACY_URL: legacy.urls.legacy,
-      PRICING_URL: services.urls.pricing,
-      INVENTORY_URL: services.urls.inventory,
-      PROMOTIONS_URL: services.urls.promotions,
+      ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, services.urls[c.name]])),
       FLAGS_DIR: flagsDir,
       LOG_LEVEL: opts.logLevel,
       ADMIN_TOKEN: adminToken,

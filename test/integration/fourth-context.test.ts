@@ -28,8 +28,8 @@ const QUERY = `query Tax($site: String!, $skus: [ID!]!) { products(site: $site, 
 
 t.test('config derives TAX_URL and TAX_TIMEOUT_MS from the registered descriptor', async (t) => {
   const config = loadConfig({ TAX_URL: 'http://tax.internal:9000/', TAX_TIMEOUT_MS: '750', FALLBACK_CONTEXTS: 'tax' });
-  t.equal(config.upstreams.tax, 'http://tax.internal:9000');
-  t.equal(config.timeouts.tax, 750);
+  t.equal(config.upstreams[taxContext.name], 'http://tax.internal:9000');
+  t.equal(config.timeouts[taxContext.name], 750);
   t.same([...config.fallbackContexts], ['tax']);
   t.throws(() => loadConfig({ TAX_TIMEOUT_MS: '0' }), ConfigError, 'its timeout is validated like the others');
   t.throws(() => loadConfig({ FALLBACK_CONTEXTS: 'tax,vat' }), /unknown context\(s\) vat \(known: pricing, inventory, promotions, tax\)/);
