@@ -18,6 +18,7 @@ import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
+import { contexts } from './contexts/registry.js';
 import errorHandler from './error-handler.js';
 import requestScope from './request-scope.js';
 import pathGuard from './path-guard.js';
@@ -120,7 +121,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
-    ports: buildPorts(upstreams, catalog, config.fallbackContexts, onFallback),
+    ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
     onFallback,
     idempotencyStore,
   });

@@ -6,8 +6,7 @@
  * which adapter serves which backend.
  */
 import type { ContextName, UpstreamName } from '../contexts/names.js';
-import { contexts } from '../contexts/registry.js';
-import type { ContextDescriptor } from '../contexts/descriptor.js';
+import type { ContextWithPort } from '../contexts/port-arms.js';
 import { GatewayError } from '../errors.js';
 import type { Upstream } from '../upstream/http.js';
 import type { Scope } from '../upstream/scope.js';
@@ -26,7 +25,7 @@ export interface Arms<P> {
  * `ports.of(taxContext, scope)`; the shipped ones also by name, for brevity.
  */
 export interface Ports {
-  of<P extends object>(context: ContextDescriptor<P>, scope: Scope): P;
+  of<P extends object>(context: ContextWithPort<P>, scope: Scope): P;
   pricing(scope: Scope): PricingPort;
   inventory(scope: Scope): InventoryPort;
   promotions(scope: Scope): PromotionsPort;
@@ -82,15 +81,19 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
   return wrapped as P;
 }
 
-/** Both arms of every context of the registry, built once; the arm is picked per request here only. */
+/**
+ * Both arms of every context (the registry's list, src/contexts/registry.ts, passed in by the
+ * composition root), built once; the arm is picked per request here only.
+ */
 export function buildPorts(
+  contexts: readonly ContextWithPort[],
   upstreams: Readonly<Record<UpstreamName, Upstream>>,
   catalog: LegacyCatalog,
   fallbackContexts: ReadonlySet<ContextName> = new Set(),
   onFallback: FallbackListener = () => undefined,
 ): Ports {
   const served = new Map<ContextName, Arms<object>>();
-  for (const d of contexts()) {
+  for (const d of contexts) {
     const upstream = upstreams[d.name];
     if (!upstream) throw new Error(`no upstream client for context ${d.name}`);
     const deps = { upstream, legacy: upstreams.legacy, catalog, upstreams };
@@ -104,7 +107,7 @@ export function buildPorts(
     return arms[scope.use(context)];
   };
   return {
-    of: <P extends object>(context: ContextDescriptor<P>, scope: Scope) => pick(context.name, scope) as P,
+    of: <P extends object>(context: ContextWithPort<P>, scope: Scope) => pick(context.name, scope) as P,
     pricing: (scope) => pick('pricing', scope) as PricingPort,
     inventory: (scope) => pick('inventory', scope) as InventoryPort,
     promotions: (scope) => pick('promotions', scope) as PromotionsPort,

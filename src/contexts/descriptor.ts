@@ -4,32 +4,11 @@
  * (config, routing, admin, composition, GraphQL, metrics, the embedded world, load tests, test
  * helpers) derives from that list. See docs/adding-a-context.md.
  */
-import type { ContextIdentity, ContextName, UpstreamName } from './names.js';
-import type { Upstream } from '../upstream/http.js';
-import type { LegacyCatalog } from '../occ/legacy-catalog.js';
+import type { ContextIdentity, ContextName } from './names.js';
+import type { PortArms } from './port-arms.js';
 import type { SubgraphResolvers } from '../graphql/executor.js';
 
-/** What a port's factory gets from the composition root (src/composition/ports.ts). */
-export interface ArmDeps {
-  /** this context's own upstream client (the new service), with metrics, spans and breaker */
-  readonly upstream: Upstream;
-  /** the monolith's OCC client (`<LEGACY_URL>/occ/v2`) */
-  readonly legacy: Upstream;
-  /** the monolith's catalog reads, shared by every context (one product read per request) */
-  readonly catalog: LegacyCatalog;
-  /** every upstream client, for a context whose arm reads another's service */
-  readonly upstreams: Readonly<Record<UpstreamName, Upstream>>;
-}
-
-/**
- * The two arms of a context's port, as factories: the composition root builds each once and picks
- * one per request by the routing decision. Every method takes the request's Scope first and is a
- * read (the new arm's failures fall back to the legacy arm: src/composition/ports.ts withFallback).
- */
-export interface PortArms<P extends object> {
-  readonly legacy: (deps: ArmDeps) => P;
-  readonly new: (deps: ArmDeps) => P;
-}
+export type { ArmDeps, PortArms } from './port-arms.js';
 
 /** The context's part of the composed graph: a federation v1 subgraph that extends `Product`. */
 export interface GraphqlPart {
