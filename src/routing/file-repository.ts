@@ -13,13 +13,27 @@ import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { UnleashEvents } from 'unleash-client';
 import type { FlagSnapshot } from './flag-provider.js';
-import { FlagFileSchema, type FeatureDef, type SegmentDef } from './flag-schema.js';
+import { DeltaFlagFileSchema, FlagFileSchema, foldDelta, type FeatureDef, type FlagFile, type SegmentDef } from './flag-schema.js';
 
 // Types of unleash-client's internal repository contract (lib/repository, not re-exported).
 type FeatureInterface = ReturnType<import('unleash-client').Unleash['getFeatureToggleDefinitions']>[number];
 type Segment = { id: number; constraints: NonNullable<FeatureInterface['strategies']>[number]['constraints'] };
 
 const checkFile = TypeCompiler.Compile(FlagFileSchema);
+const checkDelta = TypeCompiler.Compile(DeltaFlagFileSchema);
+
+/**
+ * A parsed flag file as the full state it stands for (a delta file folded), or the problems
+ * that make it invalid.
+ */
+export function flagFileState(name: string, parsed: unknown): FlagFile | string[] {
+  if (typeof parsed === 'object' && parsed !== null && 'events' in parsed) {
+    if (checkDelta.Check(parsed)) return foldDelta(parsed);
+    return [...checkDelta.Errors(parsed)].map((e) => `${name}${e.path}: ${e.message}`);
+  }
+  if (checkFile.Check(parsed)) return parsed;
+  return [...checkFile.Errors(parsed)].map((e) => `${name}${e.path}: ${e.message}`);
+}
 
 export class FlagFileError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -43,18 +57,19 @@ export async function readFlagDir(dir: string): Promise<FlagSnapshot> {
       problems.push(`${name}: ${(err as Error).message}`);
       continue;
     }
-    if (!checkFile.Check(parsed)) {
-      for (const e of checkFile.Errors(parsed)) problems.push(`${name}${e.path}: ${e.message}`);
+    const state = flagFileState(name, parsed);
+    if (Array.isArray(state)) {
+      problems.push(...state);
       continue;
     }
-    for (const f of parsed.features) {
+    for (const f of state.features) {
       const other = owners.get(f.name);
       if (other) problems.push(`${name}: feature "${f.name}" is already defined in ${other}`);
       owners.set(f.name, name);
       features.push(f);
       problems.push(...checkStrategies(name, f));
     }
-    segments.push(...(parsed.segments ?? []));
+    segments.push(...(state.segments ?? []));
   }
   if (problems.length) throw new FlagFileError(problems);
   return { features, segments, owners };
@@ -202,14 +217,14 @@ function toClientConstraint(c: FeatureDef['strategies'][number]['constraints'] e
   return { ...c, values: c.values ?? [], inverted: c.inverted ?? false } as Segment['constraints'][number];
 }
 
+/** The feature as unleash-client takes it from Unleash: every field kept (strategy variants too). */
 function toClientFeature(f: FeatureDef): FeatureInterface {
   return {
     ...f,
     strategies: f.strategies.map((s) => ({
-      name: s.name,
+      ...s,
       parameters: s.parameters ?? {},
       constraints: (s.constraints ?? []).map(toClientConstraint),
-      ...(s.segments ? { segments: s.segments } : {}),
     })),
   } as FeatureInterface;
 }

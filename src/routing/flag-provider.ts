@@ -94,6 +94,8 @@ export interface FlagWrite {
 export interface FlagProvider {
   readonly source: 'file' | 'unleash';
   isEnabled(flag: string, ctx: Context): boolean;
+  /** the flag's variant for `ctx`, as unleash-client answers it (routing itself reads isEnabled only) */
+  getVariant(flag: string, ctx: Context): ReturnType<Unleash['getVariant']>;
   /** the flag definitions currently in force */
   definitions(): ReturnType<Unleash['getFeatureToggleDefinitions']>;
   /** last error from the source, if its most recent refresh failed */

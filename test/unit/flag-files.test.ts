@@ -143,3 +143,42 @@ t.test('files that load again clear the error, even with the flags already in fo
   t.equal(p.lastError, undefined, 'no error once the files load again');
   t.equal(rec.errors.length, 1, 'the broken file was reported once, not on every poll');
 });
+
+t.test('a flag file in the delta API shape loads, and an admin write keeps its meaning', async (t) => {
+  const dir = await tempDir(t);
+  const feature = (name: string, rollout: number) => ({
+    name,
+    description: null,
+    enabled: true,
+    strategies: [{ name: 'flexibleRollout', parameters: { rollout: String(rollout), stickiness: 'default', groupId: name }, constraints: [] }],
+  });
+  await writeFile(
+    join(dir, 'routes.json'),
+    JSON.stringify({
+      events: [
+        { eventId: 1, type: 'hydration', features: [feature('route.pricing', 0), feature('route.inventory', 100)], segments: [] },
+        { eventId: 2, type: 'feature-updated', feature: feature('route.promotions', 100) },
+        { eventId: 3, type: 'feature-removed', featureName: 'route.inventory' },
+      ],
+    }),
+  );
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  t.equal(p.isEnabled('route.promotions', ctx), true, 'a feature-updated event is in force');
+  t.equal(p.isEnabled('route.inventory', ctx), false, 'a feature-removed event removes the flag');
+  await p.setRoute('route.pricing', { percent: 100 });
+  t.equal(p.isEnabled('route.pricing', ctx), true, 'the admin change is in force');
+  t.equal(p.isEnabled('route.promotions', ctx), true, 'the rewritten file keeps the other flags');
+  t.equal(p.isEnabled('route.inventory', ctx), false, 'and does not bring back a removed one');
+});
+
+t.test('an operator unleash-client does not know loads, never matches, and is warned about', async (t) => {
+  const dir = await tempDir(t);
+  const file = flagFile({ pricing: 100 }, { constraints: [{ contextName: 'baseSiteId', operator: 'IS_ONE_OF' as 'IN', values: ['electronics-spa'] }] });
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(file));
+  const warnings: object[] = [];
+  const p = await createFlagProvider({ source: 'file', dir }, { ...recorder().log, warn: (o: object) => void warnings.push(o) });
+  t.teardown(() => p.close());
+  t.equal(p.isEnabled('route.pricing', ctx), false, 'the constraint does not match, as in Unleash');
+  t.match(warnings, [{ event: 'flags.unknown_operator', constraints: ['route.pricing.strategies[0]: IS_ONE_OF'] }]);
+});

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InMemStorageProvider, Unleash, UnleashEvents } from 'unleash-client';
 import { GatewayError } from '../../errors.js';
-import { FileRepository, FlagFileError, readFlagDir } from '../file-repository.js';
+import { FileRepository, FlagFileError, flagFileState, readFlagDir } from '../file-repository.js';
 import { changeListeners, type FlagLogger, type FlagProvider, type FlagSnapshot, type FlagWrite, type RouteChange } from '../flag-provider.js';
-import { FlagFileSchema, type FeatureDef } from '../flag-schema.js';
+import { FlagFileSchema, unknownOperators, type FeatureDef } from '../flag-schema.js';
 import { applyRouteChange, routeStateOf, serializer } from '../route-state.js';
 
 export const FILE_POLL_MS = 250;
@@ -19,6 +19,7 @@ export const FILE_POLL_MS = 250;
 export async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagProvider> {
   // Boot-time: a broken flag file stops the gateway before it listens (readFlagDir throws).
   const initial = await readFlagDir(dir);
+  warnUnknownOperators(initial, log);
   let lastError: string | undefined;
   const repository = new FileRepository(
     dir,
@@ -44,6 +45,7 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
   unleash.on(UnleashEvents.Error, (err: Error) => log.error({ event: 'flags.error', err: err.message }, 'unleash-client error'));
   unleash.on(UnleashEvents.Changed, () => {
     log.info({ event: 'flags.changed', source: 'file', flags: summarize(repository.snapshot) }, 'flags loaded');
+    warnUnknownOperators(repository.snapshot, log);
   });
   const changes = changeListeners(unleash);
   await new Promise<void>((resolve) => unleash.once(UnleashEvents.Ready, () => resolve()));
@@ -54,6 +56,7 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     location: dir,
     writable: true,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
+    getVariant: (flag, ctx) => unleash.getVariant(flag, ctx),
     definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
       return lastError;
@@ -64,6 +67,12 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     setRoute: (flag, change) => serial(() => writeFileRoute(dir, repository, flag, change)),
     close: async () => unleash.destroy(),
   };
+}
+
+/** Unleash accepts any operator and never matches an unknown one; so do flag files, with a warning. */
+function warnUnknownOperators(s: FlagSnapshot, log: FlagLogger): void {
+  const unknown = unknownOperators(s);
+  if (unknown.length) log.warn({ event: 'flags.unknown_operator', constraints: unknown }, 'constraints with an operator unleash-client does not know never match');
 }
 
 function summarize(s: FlagSnapshot): Record<string, string> {
@@ -98,8 +107,10 @@ async function writeFileRoute(dir: string, repository: FileRepository, flag: str
   const path = join(dir, fileName);
   let raw: RawFlagFile;
   try {
-    // readFlagDir has just validated this file, so it parses to a FlagFile.
-    raw = JSON.parse(await readFile(path, 'utf8')) as RawFlagFile;
+    // readFlagDir has just validated this file, so it parses to a FlagFile, or to a delta file
+    // that is rewritten as the full state it stands for (same flags, same meaning).
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    raw = (typeof parsed === 'object' && parsed !== null && 'events' in parsed ? flagFileState(fileName, parsed) : parsed) as RawFlagFile;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailed(path, err);
     raw = { version: 1, features: [] };

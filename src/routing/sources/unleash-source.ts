@@ -52,6 +52,7 @@ export async function createUnleashProvider(
     writable: admin !== undefined,
     onChange: changes,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
+    getVariant: (flag, ctx) => unleash.getVariant(flag, ctx),
     definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
       return lastError;
