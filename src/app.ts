@@ -108,6 +108,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await telemetry.close();
     throw err;
   }
+  telemetry.metrics.watchFlags(() => ({ source: flags.source, stale: flags.lastError !== undefined }));
   const catalog = new LegacyCatalog(upstreams.legacy);
   const onFallback: FallbackListener = (e) => telemetry.metrics.fellBack(e.context, e.code);
   const gw: Gateway = Object.freeze({

@@ -300,6 +300,20 @@ t.test('broken flag files: a change is refused, nothing written', async (t) => {
   t.match(await route(w), /pricing=legacy/);
 });
 
+t.test('a deleted flag file: the last good flags stay, reported stale in the admin API and /metrics', async (t) => {
+  const w = await adminWorld(t);
+  t.equal((await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing', headers: AUTH, payload: { percent: 100 } })).statusCode, 200);
+  const staleMetric = async () => /^gateway_flags_stale\{source="file"\} (\d)$/m.exec((await w.app.inject({ url: '/metrics' })).body)?.[1];
+  t.equal(await staleMetric(), '0', 'gateway_flags_stale 0 while the files load');
+  await rm(join(w.flagsDir, 'routes.json'));
+  await t.rejects(w.app.gw.flags.reload!(), /routes\.json: deleted/);
+  const routes = (await w.app.inject({ url: '/admin/routes', headers: AUTH })).json() as RoutesResponse;
+  t.match(routes.stale, /routes\.json: deleted/, 'the admin API says the flags are stale, and why');
+  t.match(routes.routes[0], { context: 'pricing', rollout: 100 }, 'and shows the flags still in force');
+  t.match(await route(w), /pricing=new/, 'routing stays on the last good flags, not legacy');
+  t.equal(await staleMetric(), '1', 'gateway_flags_stale 1');
+});
+
 t.test('audit: every change appended (fsynced) and readable after the gateway is rebuilt', async (t) => {
   const w = await adminWorld(t);
   const steps: [string, string, object][] = [

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InMemStorageProvider, Unleash, UnleashEvents } from 'unleash-client';
 import { GatewayError } from '../../errors.js';
-import { FileRepository, FlagFileError, flagFileState, readFlagDir } from '../file-repository.js';
+import { FileRepository, FlagFileError, FlagFilesDeletedError, flagFileState, readFlagDir } from '../file-repository.js';
 import { changeListeners, type FlagLogger, type FlagProvider, type FlagSnapshot, type FlagWrite, type RouteChange } from '../flag-provider.js';
 import { FlagFileSchema, unknownOperators, type FeatureDef } from '../flag-schema.js';
 import { applyRouteChange, routeStateOf, serializer } from '../route-state.js';
@@ -27,7 +27,8 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     FILE_POLL_MS,
     (err) => {
       lastError = err.message;
-      log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
+      if (err instanceof FlagFilesDeletedError) log.warn({ event: 'flags.file_deleted', dir, err: err.message }, 'flag files deleted; keeping the last good flags (stale)');
+      else log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
     },
     // files that load again clear the error (a change is always such a load), even when they
     // now say what was in force already
@@ -98,7 +99,7 @@ type RawFlagFile = { version: number; features: (FeatureDef & Record<string, unk
 async function writeFileRoute(dir: string, repository: FileRepository, flag: string, change: RouteChange): Promise<FlagWrite> {
   let current: FlagSnapshot;
   try {
-    current = await readFlagDir(dir);
+    current = await readFlagDir(dir, repository.snapshot);
   } catch (err) {
     const why = err instanceof FlagFileError ? err.problems.join('; ') : (err as Error).message;
     throw new GatewayError(409, 'GW_ERR_ADMIN_FLAG_WRITE_FAILED', `the flag files in ${dir} are invalid, nothing was changed; fix them first: ${why}`, { cause: err });
