@@ -12,6 +12,7 @@ import { Telemetry } from './observability/telemetry.js';
 import observability from './observability/plugin.js';
 import type { FlagProvider } from './routing/flag-provider.js';
 import { createFlagProvider } from './routing/flags.js';
+import { RouteAudit } from './admin/route-audit.js';
 import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
@@ -115,6 +116,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     config,
     upstreams,
     flags,
+    audit: new RouteAudit(config.auditLogPath, flags, app.log),
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
@@ -143,6 +145,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   });
   app.addHook('onClose', async () => {
     gw.decisions.close();
+    await gw.audit.close();
     await flags.close();
     await idempotencyStore.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));

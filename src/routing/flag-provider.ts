@@ -108,6 +108,10 @@ export interface FlagProvider {
   readonly location: string;
   /** false when flags live in Unleash and the gateway has no Admin API token */
   readonly writable: boolean;
+  /** where one flag lives: the file that defines it, or its Unleash feature */
+  locationOf?(flag: string): string;
+  /** who made the latest change of a flag, when the source can tell (Unleash's event log) */
+  actorOf?(flag: string): Promise<string | undefined>;
   /**
    * Calls `listener` whenever the flags in force may have changed: `changed` for new definitions,
    * `ready` when the source starts answering from its flags rather than the fallback;

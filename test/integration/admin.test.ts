@@ -133,7 +133,7 @@ t.test('PUT /admin/routes/{context}: routing follows at once; site and stickines
     action: 'route',
     context: 'pricing',
     flag: 'route.pricing',
-    source: 'file',
+    source: 'admin',
     location: join(w.flagsDir, 'routes.json'),
     requested: { percent: 100 },
     before: { enabled: true, rollout: 0 },
@@ -374,6 +374,36 @@ t.test('audit: every change appended (fsynced) and readable after the gateway is
   t.equal((await readFile(w.auditPath, 'utf8')).split('\n').filter((l) => l.startsWith('{"id":"') && l.endsWith('}')).length, 5, 'the rebuilt gateway appends to the same trail');
 });
 
+t.test('the audit trail records hand edits of the flag files too, and an admin change once', async (t) => {
+  const w = await adminWorld(t);
+  t.equal((await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing', headers: { ...AUTH, 'x-actor': 'alice' }, payload: { percent: 10 } })).statusCode, 200);
+  // an operator edits routes.json by hand: pricing to 30 %, inventory on for one site
+  const edited = flagFile({ pricing: 30, inventory: 100 }) as { features: { name: string; strategies: { constraints: object[] }[] }[] };
+  edited.features.find((f) => f.name === 'route.inventory')!.strategies[0]!.constraints.push({ contextName: 'baseSiteId', operator: 'IN', values: ['apparel-uk'] });
+  await w.setFlags(edited);
+  // the file is polled too: give the poll time to see the edit again, it must not record it twice
+  await new Promise((r) => setTimeout(r, 600));
+  const read = (await w.app.inject({ url: '/admin/audit', headers: AUTH })).json() as AuditResponse;
+  t.match(
+    read.entries,
+    [
+      { action: 'observed', source: 'file', context: 'inventory', actor: 'unknown', location: join(w.flagsDir, 'routes.json'), before: { rollout: 0, constraints: [] }, after: { rollout: 100, constraints: [{ contextName: 'baseSiteId', values: ['apparel-uk'] }] } },
+      { action: 'observed', source: 'file', context: 'pricing', before: { rollout: 10 }, after: { rollout: 30 }, reason: null },
+      { action: 'route', source: 'admin', context: 'pricing', actor: 'alice', before: { rollout: 0 }, after: { rollout: 10 } },
+    ],
+  );
+  t.same(
+    read.entries.map((e) => `${e.source} ${e.context}`).sort(),
+    ['admin pricing', 'file inventory', 'file pricing'],
+    'the admin change is not recorded again as a file change; promotions, unchanged, is not recorded',
+  );
+  t.notOk(read.entries[0]!.requestId, 'an observed change has no request');
+  // the flags are then deleted: routing keeps the last good flags, so nothing changed
+  await rm(join(w.flagsDir, 'routes.json'));
+  await w.app.gw.flags.reload!().catch(() => undefined);
+  t.equal(((await w.app.inject({ url: '/admin/audit', headers: AUTH })).json() as AuditResponse).entries.length, 3, 'a deleted file changes no route');
+});
+
 t.test('concurrent changes are serialized: none lost, every one audited', async (t) => {
   const w = await adminWorld(t);
   const calls = [];
@@ -391,7 +421,7 @@ t.test('concurrent changes are serialized: none lost, every one audited', async 
   t.same(final, [10, 11, 12], 'the last write of each context wins, none is lost to an interleaved read-modify-write');
   const audit = (await w.app.inject({ url: '/admin/audit?limit=100', headers: AUTH })).json() as AuditResponse;
   t.equal(audit.entries.length, 12);
-  for (const e of audit.entries) t.equal(e.after.rollout, e.requested.percent);
+  for (const e of audit.entries) t.equal(e.after.rollout, e.requested?.percent);
 });
 
 t.test('the audit trail cannot be written: 500 problem that says the change was applied', async (t) => {

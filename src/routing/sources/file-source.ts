@@ -62,6 +62,7 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     get lastError() {
       return lastError;
     },
+    locationOf: (flag) => join(dir, repository.snapshot.owners.get(flag) ?? ''),
     reload: () => repository.reload(),
     snapshot: () => repository.snapshot,
     onChange: changes,
