@@ -135,30 +135,33 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
     const requested: NonNullable<AuditEntry['requested']> = { percent: change.percent };
     if (change.stickiness) requested.stickiness = change.stickiness;
     if (change.site !== undefined) requested.site = change.site;
-    const entryOf = (write: FlagWrite): AuditEntry => ({
-      id: randomUUID(),
-      at: new Date().toISOString(),
-      actor: actorOf(request),
-      action,
-      context,
-      flag,
-      source: 'admin',
-      location: write.location,
-      requested,
-      before: write.before,
-      after: write.after,
-      reason: reason ?? null,
-      requestId: String(request.id),
-      remoteAddress: request.ip,
-    });
-    let write: FlagWrite | undefined;
+    // built once the write succeeded: from then on the change is in force
+    let built: AuditEntry | undefined;
+    const entryOf = (write: FlagWrite): AuditEntry =>
+      (built = {
+        id: randomUUID(),
+        at: new Date().toISOString(),
+        actor: actorOf(request),
+        action,
+        context,
+        flag,
+        source: 'admin',
+        location: write.location,
+        requested,
+        before: write.before,
+        after: write.after,
+        reason: reason ?? null,
+        requestId: String(request.id),
+        remoteAddress: request.ip,
+      });
+    let write: FlagWrite;
     let entry: AuditEntry;
     try {
-      ({ write, entry } = await gw.audit.adminChange(context, async () => (write = await gw.flags.setRoute(flag, change)), entryOf));
+      ({ write, entry } = await gw.audit.adminChange(context, () => gw.flags.setRoute(flag, change), entryOf));
     } catch (err) {
-      if (!write) throw err;
+      if (!built) throw err;
       // The flag change is already in force; say so, and put the record in the log instead.
-      request.log.error({ event: 'admin.audit_failed', audit: entryOf(write), err }, 'change applied but not recorded in the audit trail');
+      request.log.error({ event: 'admin.audit_failed', audit: built, err }, 'change applied but not recorded in the audit trail');
       throw new GatewayError(
         500,
         'GW_ERR_ADMIN_AUDIT_FAILED',
