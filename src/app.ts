@@ -13,6 +13,7 @@ import { Telemetry } from './observability/telemetry.js';
 import observability from './observability/plugin.js';
 import type { FlagProvider } from './routing/flag-provider.js';
 import { createFlagProvider } from './routing/flags.js';
+import { RouteAudit } from './admin/route-audit.js';
 import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
@@ -112,12 +113,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await telemetry.close();
     throw err;
   }
+  telemetry.metrics.watchFlags(() => ({ source: flags.source, stale: flags.lastError !== undefined }));
   const catalog = new LegacyCatalog(upstreams.legacy);
   const onFallback: FallbackListener = (e) => telemetry.metrics.fellBack(e.context, e.code);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
     flags,
+    audit: new RouteAudit(config.auditLogPath, flags, app.log),
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
@@ -146,6 +149,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   });
   app.addHook('onClose', async () => {
     gw.decisions.close();
+    await gw.audit.close();
     await flags.close();
     await idempotencyStore.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));

@@ -3,6 +3,7 @@
  * handed to route plugins as options. Routes stay glue: decision → port → reply.
  */
 import type { GatewayConfig, UpstreamName } from './config/load.js';
+import type { RouteAudit } from './admin/route-audit.js';
 import type { FlagProvider } from './routing/flag-provider.js';
 import type { RoutingDecisions } from './routing/decision-memo.js';
 import type { Upstream } from './upstream/http.js';
@@ -15,6 +16,8 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly upstreams: Readonly<Record<UpstreamName, Upstream>>;
   readonly flags: FlagProvider;
+  /** the audit trail: admin changes and every route change observed in the flags */
+  readonly audit: RouteAudit;
   /** the routing decision of a flag context (src/routing/decision-memo.ts) */
   readonly decisions: RoutingDecisions;
   readonly sites: SiteRegistry;

@@ -11,11 +11,10 @@ import type { Static } from '@sinclair/typebox';
 import { CONTEXTS, flagOf, isContextName, type ContextName } from '../../src/contexts/names.js';
 import { GatewayError } from '../../src/errors.js';
 import type { Gateway } from '../../src/gateway.js';
-import type { RouteChange } from '../../src/routing/flag-provider.js';
+import type { FlagWrite, RouteChange } from '../../src/routing/flag-provider.js';
 import { routeStateOf } from '../../src/routing/route-state.js';
 import { Problem } from '../../src/domain/model.js';
 import { bearerChecker } from '../../src/admin/auth.js';
-import { AuditLog } from '../../src/admin/audit.js';
 import {
   AuditQuerySchema,
   AuditResponseSchema,
@@ -43,7 +42,7 @@ type ContextParams = Static<typeof ContextParamsSchema>;
 export default async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
   const { gw } = opts;
   const check = gw.config.adminToken ? bearerChecker(gw.config.adminToken) : undefined;
-  const audit = new AuditLog(gw.config.auditLogPath);
+  const audit = gw.audit.log;
   if (!check) app.log.warn({ event: 'admin.disabled' }, 'ADMIN_TOKEN is not set: the admin API under /admin is disabled (every call answers 403)');
 
   // onRequest runs before the body is parsed or validated: an unauthenticated caller learns
@@ -132,31 +131,36 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
     reason: string | undefined,
   ): Promise<ChangeResponse> {
     const flag = flagOf(context);
-    const write = await gw.flags.setRoute(flag, change);
-    const requested: AuditEntry['requested'] = { percent: change.percent };
+    const requested: NonNullable<AuditEntry['requested']> = { percent: change.percent };
     if (change.stickiness) requested.stickiness = change.stickiness;
     if (change.site !== undefined) requested.site = change.site;
-    const entry: AuditEntry = {
-      id: randomUUID(),
-      at: new Date().toISOString(),
-      actor: actorOf(request),
-      action,
-      context,
-      flag,
-      source: gw.flags.source,
-      location: write.location,
-      requested,
-      before: write.before,
-      after: write.after,
-      reason: reason ?? null,
-      requestId: String(request.id),
-      remoteAddress: request.ip,
-    };
+    // built once the write succeeded: from then on the change is in force
+    let built: AuditEntry | undefined;
+    const entryOf = (write: FlagWrite): AuditEntry =>
+      (built = {
+        id: randomUUID(),
+        at: new Date().toISOString(),
+        actor: actorOf(request),
+        action,
+        context,
+        flag,
+        source: 'admin',
+        location: write.location,
+        requested,
+        before: write.before,
+        after: write.after,
+        reason: reason ?? null,
+        requestId: String(request.id),
+        remoteAddress: request.ip,
+      });
+    let write: FlagWrite;
+    let entry: AuditEntry;
     try {
-      await audit.append(entry);
+      ({ write, entry } = await gw.audit.adminChange(context, () => gw.flags.setRoute(flag, change), entryOf));
     } catch (err) {
+      if (!built) throw err;
       // The flag change is already in force; say so, and put the record in the log instead.
-      request.log.error({ event: 'admin.audit_failed', audit: entry, err }, 'change applied but not recorded in the audit trail');
+      request.log.error({ event: 'admin.audit_failed', audit: built, err }, 'change applied but not recorded in the audit trail');
       throw new GatewayError(
         500,
         'GW_ERR_ADMIN_AUDIT_FAILED',

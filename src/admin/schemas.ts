@@ -65,24 +65,35 @@ export type RouteChangeBody = Static<typeof RouteChangeBodySchema>;
 export const KillBodySchema = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 export type KillBody = Static<typeof KillBodySchema>;
 
+export const AuditSourceSchema = Type.Union([Type.Literal('admin'), Type.Literal('file'), Type.Literal('unleash')], {
+  description: 'who changed the route: the admin API, an edit of the flag files, or Unleash (its UI or API); entries written before observed changes were recorded name the flag source for admin changes too',
+});
+
 export const AuditEntrySchema = Type.Object({
   id: Type.String({ description: 'uuid of the change' }),
   at: Type.String({ description: 'ISO 8601 time the change was applied' }),
   actor: Type.String(),
-  action: Type.Union([Type.Literal('route'), Type.Literal('kill')]),
+  action: Type.Union([Type.Literal('route'), Type.Literal('kill'), Type.Literal('observed')], {
+    description: 'route, kill: through the admin API; observed: a change made where the flags live (a flag file edited, Unleash) that the gateway loaded',
+  }),
   context: ContextSchema,
   flag: Type.String(),
-  source: FlagSourceSchema,
-  location: Type.String({ description: 'the file written, or the Unleash feature' }),
-  requested: Type.Object({
-    percent: Type.Integer(),
-    stickiness: Type.Optional(StickinessSchema),
-    site: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  }),
+  source: AuditSourceSchema,
+  location: Type.String({ description: 'the flag file, or the Unleash feature' }),
+  requested: Type.Optional(
+    Type.Object(
+      {
+        percent: Type.Integer(),
+        stickiness: Type.Optional(StickinessSchema),
+        site: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      },
+      { description: 'admin changes only: what was asked' },
+    ),
+  ),
   before: RouteStateSchema,
   after: RouteStateSchema,
   reason: Type.Union([Type.String(), Type.Null()]),
-  requestId: Type.String(),
+  requestId: Type.Optional(Type.String({ description: 'admin changes only' })),
   remoteAddress: Type.Optional(Type.String()),
 });
 export type AuditEntry = Static<typeof AuditEntrySchema>;

@@ -107,6 +107,13 @@ export class GatewayMetrics {
     'Error responses on the OCC surface (/occ/v2) by status and code (a GW_ERR_* code, or LEGACY for the monolith\'s own error relayed)',
     ['status', 'code'],
   ).register(this.registry);
+  readonly flagsStale = new ScalarFamily(
+    'gateway_flags_stale',
+    'By flag source (file, unleash): 1 while routing runs on the last known flags because the source is failing (flag files invalid or deleted, Unleash unreachable), 0 otherwise',
+    ['source'],
+    'gauge',
+  ).register(this.registry);
+  private flagSource: (() => { source: string; stale: boolean }) | undefined;
 
   /** flag decision series, [context][backend], created up front so every series exists from boot */
   private readonly decisionSeries = new Map<ContextName, Record<'legacy' | 'new', Scalar>>();
@@ -137,8 +144,17 @@ export class GatewayMetrics {
     return new RouteStats(this, methodLabel(method), route, cartSurface);
   }
 
+  /** The flag source gateway_flags_stale reports on, read at every scrape. */
+  watchFlags(read: () => { source: string; stale: boolean }): void {
+    this.flagSource = read;
+  }
+
   /** The exposition text: the process metrics, then the gateway's. */
   async render(): Promise<string> {
+    if (this.flagSource) {
+      const { source, stale } = this.flagSource();
+      this.flagsStale.child(source).set(stale ? 1 : 0);
+    }
     return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
   }
 }

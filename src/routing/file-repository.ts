@@ -13,13 +13,27 @@ import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { UnleashEvents } from 'unleash-client';
 import type { FlagSnapshot } from './flag-provider.js';
-import { FlagFileSchema, type FeatureDef, type SegmentDef } from './flag-schema.js';
+import { DeltaFlagFileSchema, FlagFileSchema, foldDelta, type FeatureDef, type FlagFile, type SegmentDef } from './flag-schema.js';
 
 // Types of unleash-client's internal repository contract (lib/repository, not re-exported).
 type FeatureInterface = ReturnType<import('unleash-client').Unleash['getFeatureToggleDefinitions']>[number];
 type Segment = { id: number; constraints: NonNullable<FeatureInterface['strategies']>[number]['constraints'] };
 
 const checkFile = TypeCompiler.Compile(FlagFileSchema);
+const checkDelta = TypeCompiler.Compile(DeltaFlagFileSchema);
+
+/**
+ * A parsed flag file as the full state it stands for (a delta file folded), or the problems
+ * that make it invalid.
+ */
+export function flagFileState(name: string, parsed: unknown): FlagFile | string[] {
+  if (typeof parsed === 'object' && parsed !== null && 'events' in parsed) {
+    if (checkDelta.Check(parsed)) return foldDelta(parsed);
+    return [...checkDelta.Errors(parsed)].map((e) => `${name}${e.path}: ${e.message}`);
+  }
+  if (checkFile.Check(parsed)) return parsed;
+  return [...checkFile.Errors(parsed)].map((e) => `${name}${e.path}: ${e.message}`);
+}
 
 export class FlagFileError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -28,9 +42,35 @@ export class FlagFileError extends Error {
   }
 }
 
-/** Reads and validates every `*.json` in `dir`; throws FlagFileError listing every problem. */
-export async function readFlagDir(dir: string): Promise<FlagSnapshot> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+/**
+ * Flag files that went away while their flags are defined nowhere else: treated like an invalid
+ * file (the last good flags stay in force), reported at warn rather than error.
+ */
+export class FlagFilesDeletedError extends FlagFileError {
+  constructor(problems: readonly string[]) {
+    super(problems);
+    this.name = 'FlagFilesDeletedError';
+  }
+}
+
+async function jsonFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FlagFilesDeletedError([`${dir}: the flag directory was deleted`]);
+    throw err;
+  }
+}
+
+/**
+ * Reads and validates every `*.json` in `dir`; throws FlagFileError listing every problem.
+ * With `previous` (the flags in force), a file that was read before and is gone now is a problem
+ * too, unless every flag it defined is now defined by another file (a rename or a merge): a
+ * deleted file must not silently route its contexts to legacy. To drop flags, remove them from
+ * their file (or leave the file with `"features": []`).
+ */
+export async function readFlagDir(dir: string, previous?: FlagSnapshot): Promise<FlagSnapshot> {
+  const names = await jsonFiles(dir);
   const problems: string[] = [];
   const features: FeatureDef[] = [];
   const segments: SegmentDef[] = [];
@@ -43,20 +83,34 @@ export async function readFlagDir(dir: string): Promise<FlagSnapshot> {
       problems.push(`${name}: ${(err as Error).message}`);
       continue;
     }
-    if (!checkFile.Check(parsed)) {
-      for (const e of checkFile.Errors(parsed)) problems.push(`${name}${e.path}: ${e.message}`);
+    const state = flagFileState(name, parsed);
+    if (Array.isArray(state)) {
+      problems.push(...state);
       continue;
     }
-    for (const f of parsed.features) {
+    for (const f of state.features) {
       const other = owners.get(f.name);
       if (other) problems.push(`${name}: feature "${f.name}" is already defined in ${other}`);
       owners.set(f.name, name);
       features.push(f);
       problems.push(...checkStrategies(name, f));
     }
-    segments.push(...(parsed.segments ?? []));
+    segments.push(...(state.segments ?? []));
   }
   if (problems.length) throw new FlagFileError(problems);
+  if (previous) {
+    const lost = new Map<string, string[]>();
+    for (const [flag, file] of previous.owners) {
+      if (owners.has(flag)) continue;
+      if (names.includes(file)) continue; // removed from a file that is still there: an edit
+      lost.set(file, [...(lost.get(file) ?? []), flag]);
+    }
+    if (lost.size) {
+      throw new FlagFilesDeletedError(
+        [...lost].map(([file, flags]) => `${file}: deleted, and its flags (${flags.join(', ')}) are defined in no other file; restore it, or remove the flags from it instead`),
+      );
+    }
+  }
   return { features, segments, owners };
 }
 
@@ -73,7 +127,7 @@ function checkStrategies(file: string, f: FeatureDef): string[] {
 }
 
 async function fingerprint(dir: string): Promise<string> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  const names = await jsonFiles(dir);
   const parts = await Promise.all(
     names.map(async (n) => {
       const s = await stat(join(dir, n));
@@ -129,10 +183,14 @@ export class FileRepository extends EventEmitter {
    * differ from the flags in force: an admin write used to be loaded twice, once by the writer
    * and once by the poll that saw the new mtime, and every listener (the routing decisions, the
    * log) heard of the one change twice. This reads every file whatever the mtimes say, so a
-   * write within the mtime granularity of a coarse filesystem is not missed.
+   * write within the mtime granularity of a coarse filesystem is not missed. Files that fail
+   * to load are reported as a poll's are (the poll will not read the same files again).
    */
   reload(): Promise<void> {
-    return this.serially(() => this.load(false));
+    return this.serially(() => this.load(false)).catch((err: unknown) => {
+      this.onReloadError(err as Error);
+      throw err;
+    });
   }
 
   private serially(job: () => Promise<void>): Promise<void> {
@@ -148,7 +206,7 @@ export class FileRepository extends EventEmitter {
     const print = await fingerprint(this.dir);
     if (onlyIfTouched && print === this.lastPrint) return;
     this.lastPrint = print;
-    const next = await readFlagDir(this.dir);
+    const next = await readFlagDir(this.dir, this.snapshot);
     this.onReloaded();
     const text = snapshotText(next);
     if (text === this.applied) return;
@@ -202,14 +260,14 @@ function toClientConstraint(c: FeatureDef['strategies'][number]['constraints'] e
   return { ...c, values: c.values ?? [], inverted: c.inverted ?? false } as Segment['constraints'][number];
 }
 
+/** The feature as unleash-client takes it from Unleash: every field kept (strategy variants too). */
 function toClientFeature(f: FeatureDef): FeatureInterface {
   return {
     ...f,
     strategies: f.strategies.map((s) => ({
-      name: s.name,
+      ...s,
       parameters: s.parameters ?? {},
       constraints: (s.constraints ?? []).map(toClientConstraint),
-      ...(s.segments ? { segments: s.segments } : {}),
     })),
   } as FeatureInterface;
 }

@@ -94,6 +94,8 @@ export interface FlagWrite {
 export interface FlagProvider {
   readonly source: 'file' | 'unleash';
   isEnabled(flag: string, ctx: Context): boolean;
+  /** the flag's variant for `ctx`, as unleash-client answers it (routing itself reads isEnabled only) */
+  getVariant(flag: string, ctx: Context): ReturnType<Unleash['getVariant']>;
   /** the flag definitions currently in force */
   definitions(): ReturnType<Unleash['getFeatureToggleDefinitions']>;
   /** last error from the source, if its most recent refresh failed */
@@ -106,6 +108,10 @@ export interface FlagProvider {
   readonly location: string;
   /** false when flags live in Unleash and the gateway has no Admin API token */
   readonly writable: boolean;
+  /** where one flag lives: the file that defines it, or its Unleash feature */
+  locationOf?(flag: string): string;
+  /** who made the latest change of a flag, when the source can tell (Unleash's event log) */
+  actorOf?(flag: string): Promise<string | undefined>;
   /**
    * Calls `listener` whenever the flags in force may have changed: `changed` for new definitions,
    * `ready` when the source starts answering from its flags rather than the fallback;

@@ -133,7 +133,7 @@ t.test('PUT /admin/routes/{context}: routing follows at once; site and stickines
     action: 'route',
     context: 'pricing',
     flag: 'route.pricing',
-    source: 'file',
+    source: 'admin',
     location: join(w.flagsDir, 'routes.json'),
     requested: { percent: 100 },
     before: { enabled: true, rollout: 0 },
@@ -300,6 +300,20 @@ t.test('broken flag files: a change is refused, nothing written', async (t) => {
   t.match(await route(w), /pricing=legacy/);
 });
 
+t.test('a deleted flag file: the last good flags stay, reported stale in the admin API and /metrics', async (t) => {
+  const w = await adminWorld(t);
+  t.equal((await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing', headers: AUTH, payload: { percent: 100 } })).statusCode, 200);
+  const staleMetric = async () => /^gateway_flags_stale\{source="file"\} (\d)$/m.exec((await w.app.inject({ url: '/metrics' })).body)?.[1];
+  t.equal(await staleMetric(), '0', 'gateway_flags_stale 0 while the files load');
+  await rm(join(w.flagsDir, 'routes.json'));
+  await t.rejects(w.app.gw.flags.reload!(), /routes\.json: deleted/);
+  const routes = (await w.app.inject({ url: '/admin/routes', headers: AUTH })).json() as RoutesResponse;
+  t.match(routes.stale, /routes\.json: deleted/, 'the admin API says the flags are stale, and why');
+  t.match(routes.routes[0], { context: 'pricing', rollout: 100 }, 'and shows the flags still in force');
+  t.match(await route(w), /pricing=new/, 'routing stays on the last good flags, not legacy');
+  t.equal(await staleMetric(), '1', 'gateway_flags_stale 1');
+});
+
 t.test('audit: every change appended (fsynced) and readable after the gateway is rebuilt', async (t) => {
   const w = await adminWorld(t);
   const steps: [string, string, object][] = [
@@ -360,6 +374,36 @@ t.test('audit: every change appended (fsynced) and readable after the gateway is
   t.equal((await readFile(w.auditPath, 'utf8')).split('\n').filter((l) => l.startsWith('{"id":"') && l.endsWith('}')).length, 5, 'the rebuilt gateway appends to the same trail');
 });
 
+t.test('the audit trail records hand edits of the flag files too, and an admin change once', async (t) => {
+  const w = await adminWorld(t);
+  t.equal((await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing', headers: { ...AUTH, 'x-actor': 'alice' }, payload: { percent: 10 } })).statusCode, 200);
+  // an operator edits routes.json by hand: pricing to 30 %, inventory on for one site
+  const edited = flagFile({ pricing: 30, inventory: 100 }) as { features: { name: string; strategies: { constraints: object[] }[] }[] };
+  edited.features.find((f) => f.name === 'route.inventory')!.strategies[0]!.constraints.push({ contextName: 'baseSiteId', operator: 'IN', values: ['apparel-uk'] });
+  await w.setFlags(edited);
+  // the file is polled too: give the poll time to see the edit again, it must not record it twice
+  await new Promise((r) => setTimeout(r, 600));
+  const read = (await w.app.inject({ url: '/admin/audit', headers: AUTH })).json() as AuditResponse;
+  t.match(
+    read.entries,
+    [
+      { action: 'observed', source: 'file', context: 'inventory', actor: 'unknown', location: join(w.flagsDir, 'routes.json'), before: { rollout: 0, constraints: [] }, after: { rollout: 100, constraints: [{ contextName: 'baseSiteId', values: ['apparel-uk'] }] } },
+      { action: 'observed', source: 'file', context: 'pricing', before: { rollout: 10 }, after: { rollout: 30 }, reason: null },
+      { action: 'route', source: 'admin', context: 'pricing', actor: 'alice', before: { rollout: 0 }, after: { rollout: 10 } },
+    ],
+  );
+  t.same(
+    read.entries.map((e) => `${e.source} ${e.context}`).sort(),
+    ['admin pricing', 'file inventory', 'file pricing'],
+    'the admin change is not recorded again as a file change; promotions, unchanged, is not recorded',
+  );
+  t.notOk(read.entries[0]!.requestId, 'an observed change has no request');
+  // the flags are then deleted: routing keeps the last good flags, so nothing changed
+  await rm(join(w.flagsDir, 'routes.json'));
+  await w.app.gw.flags.reload!().catch(() => undefined);
+  t.equal(((await w.app.inject({ url: '/admin/audit', headers: AUTH })).json() as AuditResponse).entries.length, 3, 'a deleted file changes no route');
+});
+
 t.test('concurrent changes are serialized: none lost, every one audited', async (t) => {
   const w = await adminWorld(t);
   const calls = [];
@@ -377,7 +421,7 @@ t.test('concurrent changes are serialized: none lost, every one audited', async 
   t.same(final, [10, 11, 12], 'the last write of each context wins, none is lost to an interleaved read-modify-write');
   const audit = (await w.app.inject({ url: '/admin/audit?limit=100', headers: AUTH })).json() as AuditResponse;
   t.equal(audit.entries.length, 12);
-  for (const e of audit.entries) t.equal(e.after.rollout, e.requested.percent);
+  for (const e of audit.entries) t.equal(e.after.rollout, e.requested?.percent);
 });
 
 t.test('the audit trail cannot be written: 500 problem that says the change was applied', async (t) => {

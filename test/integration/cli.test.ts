@@ -100,8 +100,8 @@ t.test('status, route, kill, audit against a running gateway', async (t) => {
   const rows = audit.stdout.trimEnd().split('\n');
   t.match(rows[0], /^WHEN \(UTC\) +ACTOR +ACTION +CONTEXT +BEFORE +AFTER +SOURCE +REASON$/);
   t.equal(rows.length, 4, 'header and three changes');
-  t.match(rows[1], /kill +pricing +on 100% .* +off 0% .* +file +pricing 5xx$/);
-  t.match(rows[2], / bot +route +inventory +on 0% +on 25% +file +-$/);
+  t.match(rows[1], /kill +pricing +on 100% .* +off 0% .* +admin +pricing 5xx$/);
+  t.match(rows[2], / bot +route +inventory +on 0% +on 25% +admin +-$/);
   t.match(rows[3], / alice +route +pricing +on 0% +on 100% userId .* +canary ok$/);
   const auditJson = JSON.parse((await strangler(['audit', '--json', '--limit', '1', '--context', 'pricing'], env)).stdout) as AuditResponse;
   t.same(

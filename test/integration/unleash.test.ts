@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorld, type World } from '../helpers/world.js';
 import { postgresUnavailable, startUnleash, POSTGRES_URL, type UnleashServer } from '../helpers/unleash-server.js';
-import type { ChangeResponse, RoutesResponse } from '../../src/admin/schemas.js';
+import type { AuditEntry, ChangeResponse, RoutesResponse } from '../../src/admin/schemas.js';
 
 const TOKEN = 'unleash-suite-admin-token-42';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -116,7 +116,7 @@ async function suite(): Promise<void> {
     const res = r.json() as ChangeResponse;
     t.equal(res.effectiveWithinMs, REFRESH_MS + 1000, 'the answer says when routing will follow');
     t.match(res.change, {
-      source: 'unleash',
+      source: 'admin',
       actor: 'alice',
       location: `${unleash.url}/admin/projects/default/features/route.pricing`,
       before: { enabled: true, rollout: 0, stickiness: 'userId' },
@@ -127,9 +127,10 @@ async function suite(): Promise<void> {
     t.equal(env!.strategies.length, 1, 'the existing strategy was updated, not duplicated');
     const took = await waitForRoute(w, /pricing=new/, bound);
     t.ok(took <= bound, `routing followed in ${took} ms (refresh ${REFRESH_MS} ms)`);
+    await w.app.gw.audit.idle();
     const audit = (await readFile(auditPath, 'utf8')).trim().split('\n');
-    t.equal(audit.length, 1);
-    t.match(JSON.parse(audit[0]!), { source: 'unleash', context: 'pricing', reason: 'pricing canary complete' });
+    t.equal(audit.length, 1, 'recorded once: the gateway then fetching the same change from Unleash adds nothing');
+    t.match(JSON.parse(audit[0]!), { source: 'admin', location: `${unleash.url}/admin/projects/default/features/route.pricing`, context: 'pricing', reason: 'pricing canary complete' });
   });
 
   await t.test('a change made in Unleash directly routes within the refresh interval', async (t) => {
@@ -138,6 +139,18 @@ async function suite(): Promise<void> {
     t.ok(took <= bound, `routing followed in ${took} ms`);
     const routes = (await w.app.inject({ url: '/admin/routes', headers: AUTH })).json() as RoutesResponse;
     t.match(routes.routes[1], { context: 'inventory', rollout: 100 }, 'GET /admin/routes shows what the gateway routes on');
+    await w.app.gw.audit.idle();
+    const audit = (await readFile(auditPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
+    t.equal(audit.length, 2, 'the change made in Unleash is in the audit trail');
+    t.match(audit[1], {
+      action: 'observed',
+      source: 'unleash',
+      context: 'inventory',
+      location: `${unleash.url}/admin/projects/default/features/route.inventory`,
+      before: { rollout: 0, constraints: [{ contextName: 'baseSiteId', values: ['electronics-spa'] }] },
+      after: { rollout: 100, constraints: [{ contextName: 'baseSiteId', values: ['electronics-spa'] }] },
+    });
+    t.not(audit[1]!.actor, 'unknown', `the actor comes from Unleash's event log: ${audit[1]!.actor}`);
   });
 
   await t.test('a route flag missing in Unleash is created by the first change', async (t) => {
@@ -161,6 +174,13 @@ async function suite(): Promise<void> {
     t.match(env, { enabled: false, strategies: [{ parameters: { rollout: '0' } }] }, 'Unleash: environment off, rollout 0');
     const took = await waitForRoute(w, /pricing=legacy/, bound);
     t.comment(`kill reached routing in ${took} ms`);
+    await w.app.gw.audit.idle();
+    const audit = (await readFile(auditPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
+    t.same(
+      audit.map((e) => `${e.source} ${e.action} ${e.context}`),
+      ['admin route pricing', 'unleash observed inventory', 'admin route promotions', 'admin kill pricing'],
+      'every admin change once (its steps in Unleash and the fetch that brings it back add nothing), the Unleash change once',
+    );
     const status = await cli(['status'], { GATEWAY_URL: `http://127.0.0.1:${port}`, ADMIN_TOKEN: TOKEN });
     t.match(status.stdout, /flags {4}unleash: http:\/\/127\.0\.0\.1:\d+\/api \(project default, environment development\)/);
     t.match(status.stdout, /^pricing +route\.pricing +off +0% +userId +- +unleash /m);

@@ -143,3 +143,88 @@ t.test('files that load again clear the error, even with the flags already in fo
   t.equal(p.lastError, undefined, 'no error once the files load again');
   t.equal(rec.errors.length, 1, 'the broken file was reported once, not on every poll');
 });
+
+t.test('a flag file in the delta API shape loads, and an admin write keeps its meaning', async (t) => {
+  const dir = await tempDir(t);
+  const feature = (name: string, rollout: number) => ({
+    name,
+    description: null,
+    enabled: true,
+    strategies: [{ name: 'flexibleRollout', parameters: { rollout: String(rollout), stickiness: 'default', groupId: name }, constraints: [] }],
+  });
+  await writeFile(
+    join(dir, 'routes.json'),
+    JSON.stringify({
+      events: [
+        { eventId: 1, type: 'hydration', features: [feature('route.pricing', 0), feature('route.inventory', 100)], segments: [] },
+        { eventId: 2, type: 'feature-updated', feature: feature('route.promotions', 100) },
+        { eventId: 3, type: 'feature-removed', featureName: 'route.inventory' },
+      ],
+    }),
+  );
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  t.equal(p.isEnabled('route.promotions', ctx), true, 'a feature-updated event is in force');
+  t.equal(p.isEnabled('route.inventory', ctx), false, 'a feature-removed event removes the flag');
+  await p.setRoute('route.pricing', { percent: 100 });
+  t.equal(p.isEnabled('route.pricing', ctx), true, 'the admin change is in force');
+  t.equal(p.isEnabled('route.promotions', ctx), true, 'the rewritten file keeps the other flags');
+  t.equal(p.isEnabled('route.inventory', ctx), false, 'and does not bring back a removed one');
+});
+
+t.test('an operator unleash-client does not know loads, never matches, and is warned about', async (t) => {
+  const dir = await tempDir(t);
+  const file = flagFile({ pricing: 100 }, { constraints: [{ contextName: 'baseSiteId', operator: 'IS_ONE_OF' as 'IN', values: ['electronics-spa'] }] });
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(file));
+  const warnings: object[] = [];
+  const p = await createFlagProvider({ source: 'file', dir }, { ...recorder().log, warn: (o: object) => void warnings.push(o) });
+  t.teardown(() => p.close());
+  t.equal(p.isEnabled('route.pricing', ctx), false, 'the constraint does not match, as in Unleash');
+  t.match(warnings, [{ event: 'flags.unknown_operator', constraints: ['route.pricing.strategies[0]: IS_ONE_OF'] }]);
+});
+
+t.test('a deleted flag file keeps the last good flags and reports them stale, at warn', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  const warnings: { event?: string }[] = [];
+  const rec = recorder();
+  const p = await createFlagProvider({ source: 'file', dir }, { ...rec.log, warn: (o: object) => void warnings.push(o) });
+  t.teardown(() => p.close());
+  await rm(join(dir, 'routes.json'));
+  const start = Date.now();
+  while (!p.lastError && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 20));
+  t.match(p.lastError, /routes\.json.*deleted/, `stale, and says which file: ${p.lastError}`);
+  t.equal(p.isEnabled('route.pricing', ctx), true, 'the last good flags still route pricing to the new service');
+  t.match(warnings, [{ event: 'flags.file_deleted' }], 'logged at warn');
+  t.same(rec.errors, [], 'not as an error');
+  await t.rejects(p.setRoute('route.inventory', { percent: 10 }), { status: 409, code: 'GW_ERR_ADMIN_FLAG_WRITE_FAILED' }, 'an admin write is refused until the files are whole');
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 0 })));
+  const again = Date.now();
+  while ((p.lastError || p.isEnabled('route.pricing', ctx)) && Date.now() - again < 3000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(p.lastError, undefined, 'restoring the file clears the error');
+  t.equal(p.isEnabled('route.pricing', ctx), false, 'and its flags are in force');
+});
+
+t.test('a flag file renamed or merged into another is not a deletion', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'a.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  await writeFile(join(dir, 'b.json'), JSON.stringify(flagFile({ pricing: 0 })));
+  await rm(join(dir, 'a.json'));
+  await p.reload!();
+  t.equal(p.lastError, undefined, 'no error');
+  t.equal(p.isEnabled('route.pricing', ctx), false, 'the flags of b.json are in force');
+});
+
+t.test('a deleted flag directory keeps the last good flags too', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'routes.json'), JSON.stringify(flagFile({ pricing: 100 })));
+  const p = await createFlagProvider({ source: 'file', dir }, recorder().log);
+  t.teardown(() => p.close());
+  await rm(dir, { recursive: true });
+  const start = Date.now();
+  while (!p.lastError && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 20));
+  t.match(p.lastError, /deleted|gone/);
+  t.equal(p.isEnabled('route.pricing', ctx), true);
+});

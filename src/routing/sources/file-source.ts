@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InMemStorageProvider, Unleash, UnleashEvents } from 'unleash-client';
 import { GatewayError } from '../../errors.js';
-import { FileRepository, FlagFileError, readFlagDir } from '../file-repository.js';
+import { FileRepository, FlagFileError, FlagFilesDeletedError, flagFileState, readFlagDir } from '../file-repository.js';
 import { changeListeners, type FlagLogger, type FlagProvider, type FlagSnapshot, type FlagWrite, type RouteChange } from '../flag-provider.js';
-import { FlagFileSchema, type FeatureDef } from '../flag-schema.js';
+import { FlagFileSchema, unknownOperators, type FeatureDef } from '../flag-schema.js';
 import { applyRouteChange, routeStateOf, serializer } from '../route-state.js';
 
 export const FILE_POLL_MS = 250;
@@ -19,6 +19,7 @@ export const FILE_POLL_MS = 250;
 export async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagProvider> {
   // Boot-time: a broken flag file stops the gateway before it listens (readFlagDir throws).
   const initial = await readFlagDir(dir);
+  warnUnknownOperators(initial, log);
   let lastError: string | undefined;
   const repository = new FileRepository(
     dir,
@@ -26,7 +27,8 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     FILE_POLL_MS,
     (err) => {
       lastError = err.message;
-      log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
+      if (err instanceof FlagFilesDeletedError) log.warn({ event: 'flags.file_deleted', dir, err: err.message }, 'flag files deleted; keeping the last good flags (stale)');
+      else log.error({ event: 'flags.reload_failed', dir, err: err.message }, 'flag files rejected; keeping the last good flags');
     },
     // files that load again clear the error (a change is always such a load), even when they
     // now say what was in force already
@@ -44,6 +46,7 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
   unleash.on(UnleashEvents.Error, (err: Error) => log.error({ event: 'flags.error', err: err.message }, 'unleash-client error'));
   unleash.on(UnleashEvents.Changed, () => {
     log.info({ event: 'flags.changed', source: 'file', flags: summarize(repository.snapshot) }, 'flags loaded');
+    warnUnknownOperators(repository.snapshot, log);
   });
   const changes = changeListeners(unleash);
   await new Promise<void>((resolve) => unleash.once(UnleashEvents.Ready, () => resolve()));
@@ -54,16 +57,24 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     location: dir,
     writable: true,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
+    getVariant: (flag, ctx) => unleash.getVariant(flag, ctx),
     definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
       return lastError;
     },
+    locationOf: (flag) => join(dir, repository.snapshot.owners.get(flag) ?? ''),
     reload: () => repository.reload(),
     snapshot: () => repository.snapshot,
     onChange: changes,
     setRoute: (flag, change) => serial(() => writeFileRoute(dir, repository, flag, change)),
     close: async () => unleash.destroy(),
   };
+}
+
+/** Unleash accepts any operator and never matches an unknown one; so do flag files, with a warning. */
+function warnUnknownOperators(s: FlagSnapshot, log: FlagLogger): void {
+  const unknown = unknownOperators(s);
+  if (unknown.length) log.warn({ event: 'flags.unknown_operator', constraints: unknown }, 'constraints with an operator unleash-client does not know never match');
 }
 
 function summarize(s: FlagSnapshot): Record<string, string> {
@@ -89,7 +100,7 @@ type RawFlagFile = { version: number; features: (FeatureDef & Record<string, unk
 async function writeFileRoute(dir: string, repository: FileRepository, flag: string, change: RouteChange): Promise<FlagWrite> {
   let current: FlagSnapshot;
   try {
-    current = await readFlagDir(dir);
+    current = await readFlagDir(dir, repository.snapshot);
   } catch (err) {
     const why = err instanceof FlagFileError ? err.problems.join('; ') : (err as Error).message;
     throw new GatewayError(409, 'GW_ERR_ADMIN_FLAG_WRITE_FAILED', `the flag files in ${dir} are invalid, nothing was changed; fix them first: ${why}`, { cause: err });
@@ -98,8 +109,10 @@ async function writeFileRoute(dir: string, repository: FileRepository, flag: str
   const path = join(dir, fileName);
   let raw: RawFlagFile;
   try {
-    // readFlagDir has just validated this file, so it parses to a FlagFile.
-    raw = JSON.parse(await readFile(path, 'utf8')) as RawFlagFile;
+    // readFlagDir has just validated this file, so it parses to a FlagFile, or to a delta file
+    // that is rewritten as the full state it stands for (same flags, same meaning).
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    raw = (typeof parsed === 'object' && parsed !== null && 'events' in parsed ? flagFileState(fileName, parsed) : parsed) as RawFlagFile;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailed(path, err);
     raw = { version: 1, features: [] };

@@ -50,8 +50,12 @@ export async function createUnleashProvider(
     source: 'unleash',
     location: config.admin ? `${config.url} (project ${config.admin.project}, environment ${config.admin.environment})` : config.url,
     writable: admin !== undefined,
+    locationOf: (flag) => admin?.featureUrl(flag) ?? config.url,
+    // Unleash's event log knows who changed a flag; it needs the admin token
+    ...(admin ? { actorOf: (flag: string) => admin.lastActor(flag) } : {}),
     onChange: changes,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
+    getVariant: (flag, ctx) => unleash.getVariant(flag, ctx),
     definitions: () => unleash.getFeatureToggleDefinitions(true),
     get lastError() {
       return lastError;
@@ -101,16 +105,30 @@ const UNLEASH_ADMIN_TIMEOUT_MS = 5000;
  */
 class UnleashAdmin {
   private readonly base: string;
+  private readonly apiUrl: string;
 
   constructor(
     apiUrl: string,
     private readonly opts: { readonly token: string; readonly project: string; readonly environment: string },
   ) {
-    this.base = `${apiUrl.replace(/\/+$/, '')}/admin/projects/${encodeURIComponent(opts.project)}/features`;
+    this.apiUrl = apiUrl.replace(/\/+$/, '');
+    this.base = `${this.apiUrl}/admin/projects/${encodeURIComponent(opts.project)}/features`;
   }
 
-  private featureUrl(flag: string): string {
+  featureUrl(flag: string): string {
     return `${this.base}/${encodeURIComponent(flag)}`;
+  }
+
+  /**
+   * Who made the latest change of `flag` in this project and environment (or to the feature
+   * itself), from Unleash's event search (GET /api/admin/search/events); undefined when Unleash
+   * cannot tell.
+   */
+  async lastActor(flag: string): Promise<string | undefined> {
+    const q = new URLSearchParams({ feature: `IS:${flag}`, project: `IS:${this.opts.project}`, limit: '10', offset: '0' });
+    const res = (await this.call('GET', `${this.apiUrl}/admin/search/events?${q}`)) as { events?: { createdBy?: unknown; environment?: unknown }[] };
+    const e = res.events?.find((ev) => ev.environment === undefined || ev.environment === null || ev.environment === this.opts.environment);
+    return typeof e?.createdBy === 'string' && e.createdBy ? e.createdBy.slice(0, 128) : undefined;
   }
 
   private envUrl(flag: string): string {

@@ -1,0 +1,118 @@
+/**
+ * The whole history of what routing did: every change of a context's route state the gateway
+ * observes, into the audit trail (AuditLog). Admin API changes are recorded by the admin route
+ * (with actor, request and reason) through `adminChange`; changes made elsewhere (a flag file
+ * edited by hand, a flag changed in Unleash's own UI or API) are recorded when the flag provider
+ * reports new flags, with source `file` or `unleash`.
+ *
+ * No change is recorded twice: the trail remembers the route state it last recorded per context,
+ * and records an observed state only when it differs. An admin change sets that state to what
+ * the admin wrote, so when the provider then observes the same change (at once for files, on the
+ * next fetch for Unleash) there is nothing new to record. While an admin write is in flight for a
+ * context, observations of that context wait for it (they are its own intermediate steps).
+ */
+import { randomUUID } from 'node:crypto';
+import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
+import type { FlagProvider, FlagWrite, RouteState } from '../routing/flag-provider.js';
+import { routeStateOf } from '../routing/route-state.js';
+import { AuditLog } from './audit.js';
+import type { AuditEntry } from './schemas.js';
+
+interface AuditLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const same = (a: RouteState, b: RouteState) => JSON.stringify(a) === JSON.stringify(b);
+
+export class RouteAudit {
+  readonly log: AuditLog;
+  /** the route state the trail last recorded (or found at boot), per context */
+  private readonly recorded = new Map<ContextName, RouteState>();
+  private readonly inFlight = new Map<ContextName, number>();
+  private readonly unsubscribe: () => void;
+  /** observed entries are written in the order observed (an actor look-up may take a while) */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    path: string,
+    private readonly flags: FlagProvider,
+    private readonly logger: AuditLogger,
+  ) {
+    this.log = new AuditLog(path);
+    const now = this.current();
+    for (const c of CONTEXTS) this.recorded.set(c, now.get(c)!);
+    this.unsubscribe = flags.onChange(() => this.observe());
+  }
+
+  private current(): Map<ContextName, RouteState> {
+    const defs = new Map(this.flags.definitions().map((f) => [f.name, f]));
+    return new Map(CONTEXTS.map((c) => [c, routeStateOf(defs.get(flagOf(c)))]));
+  }
+
+  /** Records every context whose route state differs from the one last recorded. */
+  private observe(): void {
+    const now = this.current();
+    const at = new Date().toISOString();
+    for (const context of CONTEXTS) {
+      if (this.inFlight.get(context)) continue;
+      const before = this.recorded.get(context)!;
+      const after = now.get(context)!;
+      if (same(before, after)) continue;
+      this.recorded.set(context, after);
+      const flag = flagOf(context);
+      const source = this.flags.source;
+      const write = async () => {
+        const actor = (await this.flags.actorOf?.(flag).catch(() => undefined)) ?? 'unknown';
+        const entry: AuditEntry = { id: randomUUID(), at, actor, action: 'observed', context, flag, source, location: this.flags.locationOf?.(flag) ?? this.flags.location, before, after, reason: null };
+        try {
+          await this.log.append(entry);
+          this.logger.info({ event: 'audit.observed_change', audit: entry }, `${context}: changed in the ${source === 'file' ? 'flag files' : 'Unleash'} by ${actor}`);
+        } catch (err) {
+          this.logger.error({ event: 'admin.audit_failed', audit: entry, err }, 'observed route change not recorded in the audit trail');
+        }
+      };
+      const run = this.tail.then(write);
+      this.tail = run;
+    }
+  }
+
+  /**
+   * An admin change: runs `write` (the provider's setRoute) with observations of the context
+   * held back, then appends the entry `entryOf` builds from its result. Rejects when the write
+   * fails (nothing recorded) or when the entry cannot be appended (the change is in force).
+   */
+  async adminChange(context: ContextName, write: () => Promise<FlagWrite>, entryOf: (write: FlagWrite) => AuditEntry): Promise<{ write: FlagWrite; entry: AuditEntry }> {
+    this.inFlight.set(context, (this.inFlight.get(context) ?? 0) + 1);
+    let result: FlagWrite;
+    try {
+      result = await write();
+    } catch (err) {
+      this.release(context);
+      // a failed write may still have changed something (a partial Unleash update): if the
+      // provider already shows it, it is recorded as observed
+      this.observe();
+      throw err;
+    }
+    this.release(context);
+    this.recorded.set(context, result.after);
+    const entry = entryOf(result);
+    await this.log.append(entry);
+    return { write: result, entry };
+  }
+
+  private release(context: ContextName): void {
+    this.inFlight.set(context, this.inFlight.get(context)! - 1);
+  }
+
+  /** Resolves once every change observed so far is written (or its failure logged). */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+
+  /** Stops observing; resolves once every observed change is written. */
+  async close(): Promise<void> {
+    this.unsubscribe();
+    await this.tail;
+  }
+}
