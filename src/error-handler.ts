@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { GatewayError, toOccErrorList, toProblem, type ErrorCode } from './errors.js';
+import { clip, GatewayError, MAX_ERROR_DETAILS, toOccErrorList, toProblem, type ErrorCode } from './errors.js';
 
 export function isOccPath(url: string): boolean {
   return url.startsWith('/occ/');
@@ -47,7 +47,10 @@ export function toGatewayError(err: FastifyError | GatewayError | Error): Gatewa
       path: `${fe.validationContext ?? 'request'}${v.instancePath || ''}`,
       message: v.message ?? 'invalid',
     }));
-    return new GatewayError(400, 'GW_ERR_REQUEST_INVALID', `invalid ${fe.validationContext ?? 'request'}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+    // the detail names the first few, like `errors` (bounded by GatewayError); the count says the rest
+    const shown = errors.slice(0, MAX_ERROR_DETAILS).map((e) => clip(`${e.path} ${e.message}`));
+    const more = errors.length > shown.length ? ` (and ${errors.length - shown.length} more)` : '';
+    return new GatewayError(400, 'GW_ERR_REQUEST_INVALID', `invalid ${fe.validationContext ?? 'request'}: ${shown.join('; ')}${more}`, { errors });
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     if (fe.statusCode === 413) return new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', 'request body exceeds the size limit');
@@ -60,7 +63,8 @@ export function toGatewayError(err: FastifyError | GatewayError | Error): Gatewa
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const gwErr = toGatewayError(err);
-    const logObj = { err, code: gwErr.code, context: gwErr.context, backend: gwErr.backend, errors: gwErr.errors };
+    // a schema violation's `err` carries every ajv error (tens of thousands for a large body): log the bounded ones
+    const logObj = { err: err.validation ? undefined : err, code: gwErr.code, context: gwErr.context, backend: gwErr.backend, errors: gwErr.errors, errorCount: gwErr.errorCount };
     if (gwErr.status >= 500) request.log.error(logObj, gwErr.detail);
     else request.log.info(logObj, gwErr.detail);
     return sendError(request, reply, gwErr);
