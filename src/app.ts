@@ -18,6 +18,7 @@ import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
 import errorHandler from './error-handler.js';
+import jsonBody from './json-body.js';
 import requestScope from './request-scope.js';
 import pathGuard from './path-guard.js';
 import healthRoutes from '../routes/health.js';
@@ -151,6 +152,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   // First: its onRoute hook gives every route registered after it its metrics.
   await app.register(observability, { telemetry });
   await app.register(errorHandler);
+  await app.register(jsonBody);
   await app.register(pathGuard);
   await app.register(loadShedding, { shed: config.shed });
   await app.register(requestScope);
