@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'GW_ERR_REQUEST_MALFORMED_JSON'
   | 'GW_ERR_REQUEST_TOO_LARGE'
   | 'GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE'
+  | 'GW_ERR_REQUEST_URI_TOO_LONG'
+  | 'GW_ERR_REQUEST_HEADERS_TOO_LARGE'
+  | 'GW_ERR_REQUEST_TIMEOUT'
   | 'GW_ERR_REQUEST_PATH_REJECTED'
   | 'GW_ERR_SITE_NOT_FOUND'
   | 'GW_ERR_PRODUCT_NOT_FOUND'
@@ -62,10 +65,13 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -148,7 +154,7 @@ export function toProblem(err: GatewayError, instance: string, requestId: string
     status: err.status,
     detail: err.detail,
     code: err.code,
-    instance,
+    instance: clip(instance, 512),
     requestId,
   };
   if (err.context) body.context = err.context;

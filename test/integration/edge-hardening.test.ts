@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { startObservedWorld } from '../helpers/observability.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 const SITE = 'electronics-spa';
 
@@ -48,4 +49,60 @@ t.test('deeply nested JSON is a 400 on every surface, not a stack overflow', asy
   t.equal(fine.status, 404, 'brackets inside a string are not nesting (the cart does not exist)');
   const poisoned = await post(`/api/v1/sites/${SITE}/carts/evaluate`, '{"entries":[{"sku":"1000001","quantity":1}],"__proto__":{"x":1}}');
   t.equal(poisoned.status, 400, 'prototype poisoning is still refused');
+});
+
+t.test('Expect: 100-continue over the body limit is a 413 at once, without inviting the body', async (t) => {
+  const w = await startObservedWorld(t);
+  const port = Number(new URL(w.base).port);
+  const head = (length: number) => `POST /api/v1/sites/${SITE}/carts/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+  const refused = await rawExchange(port, head(5_000_000), 5000);
+  t.match(refused, /^HTTP\/1\.1 413 /, 'the first thing the client hears is 413');
+  t.notMatch(refused, /100 Continue/, 'no invitation to send the body');
+  t.match(refused, /connection: close/i);
+  t.match(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)), { status: 413, code: 'GW_ERR_REQUEST_TOO_LARGE' });
+  const occ = await rawExchange(port, head(5_000_000).replace(`/api/v1/sites/${SITE}/carts/evaluate`, `/occ/v2/${SITE}/users/anonymous/carts`), 5000);
+  t.match(JSON.parse(occ.slice(occ.indexOf('\r\n\r\n') + 4)), { errors: [{ reason: 'GW_ERR_REQUEST_TOO_LARGE' }] }, 'OCC ErrorList on /occ');
+  const body = '{"entries":[{"sku":"1000001","quantity":1}]}';
+  const invited = await rawExchange(port, `${head(body.length).replace('Expect', 'Connection: close\r\nExpect')}${body}`, 5000);
+  t.match(invited, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, 'within the limit: invited, then served');
+});
+
+t.test('slow clients are cut off with a 408 (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS)', async (t) => {
+  const w = await startObservedWorld(t, { env: { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' } });
+  const port = Number(new URL(w.base).port);
+  for (const [name, text, bound] of [
+    ['headers never finished', 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 3000],
+    ['body never finished', `POST /api/v1/sites/${SITE}/carts/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"entries":`, 4500],
+  ] as const) {
+    const started = performance.now();
+    const out = await rawExchange(port, text, 10_000);
+    const ms = performance.now() - started;
+    t.match(out, /^HTTP\/1\.1 408 /, `${name}: 408`);
+    t.match(out, /application\/problem\+json/);
+    t.match(out, /"code":"GW_ERR_REQUEST_TIMEOUT"/);
+    t.ok(ms < bound, `${name}: closed after ${ms.toFixed(0)} ms`);
+  }
+});
+
+t.test('what the router and node refuse comes in the gateway error model too', async (t) => {
+  const w = await startObservedWorld(t);
+  const port = Number(new URL(w.base).port);
+  const cases: [string, string, number, string][] = [
+    ['bad percent-encoding', `GET /api/v1/sites/${SITE}/products/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 400, 'GW_ERR_REQUEST_INVALID'],
+    ['path segment too long', `GET /api/v1/sites/${SITE}/products/${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 414, 'GW_ERR_REQUEST_URI_TOO_LONG'],
+    ['not HTTP', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', 400, 'GW_ERR_REQUEST_INVALID'],
+    ['headers too large', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'GW_ERR_REQUEST_HEADERS_TOO_LARGE'],
+    ['bad JSON', `POST /api/v1/sites/${SITE}/carts/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{"a":`, 400, 'GW_ERR_REQUEST_MALFORMED_JSON'],
+  ];
+  for (const [name, text, status, code] of cases) {
+    const out = await rawExchange(port, text, 5000);
+    t.match(out, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`);
+    t.match(out, /content-type: application\/problem\+json/i, `${name}: problem+json`);
+    const problem = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as { code: string; status: number; detail: string };
+    t.equal(problem.code, code, `${name}: ${code}`);
+    t.equal(problem.status, status);
+    t.ok(out.length < 2048, `${name}: nothing echoed at length (${out.length} bytes)`);
+  }
+  const occ = await rawExchange(port, `GET /occ/v2/${SITE}/products/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 5000);
+  t.match(JSON.parse(occ.slice(occ.indexOf('\r\n\r\n') + 4)), { errors: [{ type: 'ValidationError', reason: 'GW_ERR_REQUEST_INVALID' }] }, 'OCC ErrorList on /occ');
 });
