@@ -2,6 +2,7 @@
  * What a hostile or broken client can make the gateway do at its HTTP edge (issue 26): error
  * bodies stay small whatever the input, deep JSON is refused before anything recurses over it.
  */
+import { tmpdir } from 'node:os';
 import t from 'tap';
 import { startObservedWorld } from '../helpers/observability.js';
 import { rawExchange } from '../helpers/raw-http.js';
@@ -105,4 +106,24 @@ t.test('what the router and node refuse comes in the gateway error model too', a
   }
   const occ = await rawExchange(port, `GET /occ/v2/${SITE}/products/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 5000);
   t.match(JSON.parse(occ.slice(occ.indexOf('\r\n\r\n') + 4)), { errors: [{ type: 'ValidationError', reason: 'GW_ERR_REQUEST_INVALID' }] }, 'OCC ErrorList on /occ');
+});
+
+t.test('the admin API takes a percentage as a number, not as a string to coerce', async (t) => {
+  const token = 'edge-hardening-admin-token';
+  const w = await startObservedWorld(t, { env: { ADMIN_TOKEN: token, AUDIT_LOG_PATH: `${tmpdir()}/edge-audit-${process.pid}-${Date.now()}.jsonl` } });
+  const put = (body: string) =>
+    fetch(`${w.base}/admin/routes/pricing`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+  for (const body of ['{"percent":"50"}', '{"percent":50.5}', '{"percent":true}', '{"percent":[50]}']) {
+    const r = await put(body);
+    t.equal(r.status, 400, `${body}: 400`);
+    t.match(await r.json(), { code: 'GW_ERR_REQUEST_INVALID', errors: [{ path: 'body/percent' }] });
+  }
+  const state = (await (await fetch(`${w.base}/admin/routes`, { headers: { authorization: `Bearer ${token}` } })).json()) as { routes: { context: string; rollout: number }[] };
+  t.equal(state.routes.find((r) => r.context === 'pricing')?.rollout, 0, 'nothing changed');
+  const ok = await put('{"percent":50,"reason":"edge test"}');
+  t.equal(ok.status, 200, 'a number is taken');
+  const kill = await fetch(`${w.base}/admin/routes/pricing/kill`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  t.equal(kill.status, 200, 'a kill without a body still works');
+  const badKill = await fetch(`${w.base}/admin/routes/pricing/kill`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"reason":5}' });
+  t.equal(badKill.status, 400, 'a reason that is not a string is refused');
 });
