@@ -9,6 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { RepeatedLogLimiter } from './observability/log-limit.js';
 import { clip, GatewayError, MAX_ERROR_DETAILS, toOccErrorList, toProblem, type ErrorCode, type ProblemBody } from './errors.js';
 
 export function isOccPath(url: string): boolean {
@@ -91,13 +92,30 @@ export function toGatewayError(err: FastifyError | GatewayError | Error): Gatewa
   return new GatewayError(500, 'GW_ERR_INTERNAL_ERROR', 'internal error; quote the request id when reporting it');
 }
 
+/** Error lines of one code (and context) logged per second; the rest are counted in a summary line. */
+export const ERROR_LINES_PER_SECOND = 10;
+
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
+  const levels = new Map<string, 'error' | 'info'>();
+  const limiter = new RepeatedLogLimiter(ERROR_LINES_PER_SECOND, 1000, ({ key, suppressed, windowMs }) => {
+    const [code, context] = key.split('|');
+    const level = levels.get(key) ?? 'info';
+    levels.delete(key);
+    app.log[level](
+      { event: 'log.suppressed', code, context: context || undefined, suppressed, windowMs },
+      `${suppressed} more ${code} error lines in ${windowMs} ms, not logged one by one`,
+    );
+  });
+  app.addHook('onClose', async () => limiter.close());
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const gwErr = toGatewayError(err);
-    // a schema violation's `err` carries every ajv error (tens of thousands for a large body): log the bounded ones
-    const logObj = { err: err.validation ? undefined : err, code: gwErr.code, context: gwErr.context, backend: gwErr.backend, errors: gwErr.errors, errorCount: gwErr.errorCount };
-    if (gwErr.status >= 500) request.log.error(logObj, gwErr.detail);
-    else request.log.info(logObj, gwErr.detail);
+    const key = `${gwErr.code}|${gwErr.context ?? ''}`;
+    const level = gwErr.status >= 500 ? 'error' : 'info';
+    if (limiter.allow(key)) {
+      // a schema violation's `err` carries every ajv error (tens of thousands for a large body): log the bounded ones
+      const logObj = { err: err.validation ? undefined : err, code: gwErr.code, context: gwErr.context, backend: gwErr.backend, errors: gwErr.errors, errorCount: gwErr.errorCount };
+      request.log[level](logObj, gwErr.detail);
+    } else levels.set(key, level);
     return sendError(request, reply, gwErr);
   });
   app.setNotFoundHandler((request, reply) =>

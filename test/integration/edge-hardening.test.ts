@@ -127,3 +127,20 @@ t.test('the admin API takes a percentage as a number, not as a string to coerce'
   const badKill = await fetch(`${w.base}/admin/routes/pricing/kill`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"reason":5}' });
   t.equal(badKill.status, 400, 'a reason that is not a string is refused');
 });
+
+t.test('repeated identical errors are logged a few times a second, then counted', async (t) => {
+  const w = await startObservedWorld(t, { logs: true });
+  const n = 300;
+  await Promise.all(Array.from({ length: n }, () => fetch(`${w.base}/api/v1/sites/${SITE}/products/not!a!sku`).then((r) => r.arrayBuffer())));
+  const lines = () => w.logs.filter((l) => l.code === 'GW_ERR_REQUEST_INVALID');
+  const counted = () => lines().reduce((sum, l) => sum + (l.event === 'log.suppressed' ? Number(l.suppressed) : 1), 0);
+  // the summary of the last second is written when that second is over
+  for (let i = 0; i < 50 && counted() < n; i++) await new Promise((r) => setTimeout(r, 100));
+  const single = lines().filter((l) => l.event !== 'log.suppressed');
+  const summaries = lines().filter((l) => l.event === 'log.suppressed');
+  t.comment(`${n} rejected requests: ${single.length} error lines and ${summaries.length} summaries`);
+  t.ok(single.length >= 10 && single.length <= 10 * (summaries.length + 1), `${single.length} lines, at most 10 per second`);
+  t.ok(summaries.length >= 1, 'a summary line');
+  t.equal(counted(), n, 'every rejection is accounted for');
+  t.match(summaries[0]?.msg, /more GW_ERR_REQUEST_INVALID error lines/);
+});
