@@ -12,8 +12,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import gatewayModule, { type MercuriusGatewayOptions } from '@mercuriusjs/gateway';
 import type { MercuriusOptions } from 'mercurius';
-import { getOperationAST } from 'graphql';
-import { CONTEXTS } from '../src/contexts/names.js';
+import { getOperationAST, GraphQLError, parse } from 'graphql';
+import { CONTEXTS, type ContextName } from '../src/contexts/names.js';
 import { GatewayError } from '../src/errors.js';
 import type { Gateway } from '../src/gateway.js';
 import { Upstream } from '../src/upstream/http.js';
@@ -46,6 +46,23 @@ function operationNameOf(request: FastifyRequest, operationId: number | undefine
   const source = Array.isArray(body) ? (body[operationId ?? 0] as unknown) : body ?? request.query;
   const name = (source as { operationName?: unknown } | undefined)?.operationName;
   return typeof name === 'string' ? name : undefined;
+}
+
+/** Throws graphql-js' own error when a GET names an operation its document does not have. */
+function unknownOperationOverGet(query: unknown, maxTokens: number): void {
+  const { query: source, operationName: name } = (query ?? {}) as { query?: unknown; operationName?: unknown };
+  if (typeof source !== 'string' || typeof name !== 'string' || name === '') return;
+  if (source.includes(name)) {
+    let document;
+    try {
+      document = parse(source, { maxTokens });
+    } catch {
+      return; // mercurius answers the syntax error
+    }
+    if (getOperationAST(document, name)) return;
+  }
+  const shown = name.length > 100 ? `${name.slice(0, 100)}…` : name;
+  throw new GraphQLError(`Unknown operation named "${shown}".`);
 }
 
 export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlRoutesOptions): Promise<void> {
@@ -86,6 +103,9 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
     }
   });
   app.addHook('preHandler', async (request) => {
+    // mercurius reads `operation` off the operation a GET names before checking that it exists
+    // (a TypeError, so a 500): refuse it here as graphql-js refuses it over POST.
+    if (request.method === 'GET') unknownOperationOverGet(request.query, limits.tokens);
     if (Array.isArray(request.body) && request.body.length > limits.batch) {
       throw new LimitError('batch', `too many operations in one batch: ${request.body.length}, the limit is ${limits.batch}`);
     }

@@ -2,6 +2,7 @@
  * The composition root: builds the gateway from a validated config and resolved upstream URLs.
  * It owns the plugin order (fastify checks plugin dependencies, it does not load them).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
@@ -20,7 +21,9 @@ import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
 import { contexts } from './contexts/registry.js';
-import errorHandler from './error-handler.js';
+import errorHandler, { clientErrorHandler, isOccPath, sendError, toGatewayError } from './error-handler.js';
+import { GatewayError, toOccErrorList, toProblem } from './errors.js';
+import jsonBody from './json-body.js';
 import requestScope from './request-scope.js';
 import pathGuard from './path-guard.js';
 import healthRoutes from '../routes/health.js';
@@ -80,6 +83,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     // passthrough's CPU at three lines per request. Fastify's error lines stay.
     logController: new AccessLineInstead(),
     bodyLimit: config.bodyLimit,
+    // Slow clients (a body or headers trickled in) are cut off with a 408 rather than held for
+    // ever (the body) or 60 s (node's headers default); node checks every connectionsCheckingInterval.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.floor(config.headersTimeoutMs / 2)),
+    },
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     trustProxy: false,
     // Graceful shutdown (src/serve.ts) drains before closing; requests that reach the gateway while
@@ -87,6 +98,10 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     forceCloseConnections: false,
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // The router's refusals (bad percent-encoding, a path segment over maxParamLength) and what
+    // node cannot read as a request answer in the gateway's error model, like every other error.
+    frameworkErrors: (err, request, reply) => sendError(request, reply, toGatewayError(err)),
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     // A response schema with a union (`anyOf`) makes fast-json-stringify pick the branch with an
     // ajv validator, compiled by default on the first response that reaches it: 40-50 ms of a
@@ -94,6 +109,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     // load. Compile them with the routes, at startup.
     serializerOpts: { compileValidators: true },
   });
+
+  refuseOversizedContinue(app, config.bodyLimit);
 
   const upstreams = makeUpstreams(config, opts.upstreamUrls, telemetry);
   for (const u of Object.values(upstreams)) {
@@ -159,6 +176,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   // First: its onRoute hook gives every route registered after it its metrics.
   await app.register(observability, { telemetry });
   await app.register(errorHandler);
+  await app.register(jsonBody);
   await app.register(pathGuard);
   await app.register(loadShedding, { shed: config.shed });
   await app.register(requestScope);
@@ -180,6 +198,37 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context) });
   await app.register(passthroughRoutes, { gw });
   return app;
+}
+
+/**
+ * `Expect: 100-continue` with a Content-Length over the body limit: answer 413 before the client
+ * sends the body, instead of node's automatic `100 Continue` followed by a reset once fastify
+ * refuses the body it invited. Any other such request is invited and handled as usual.
+ */
+function refuseOversizedContinue(app: FastifyInstance, bodyLimit: number): void {
+  const server = app.server;
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const length = Number(req.headers['content-length']);
+    if (!(length > bodyLimit)) {
+      res.writeContinue();
+      server.emit('request', req, res);
+      return;
+    }
+    const err = new GatewayError(413, 'GW_ERR_REQUEST_TOO_LARGE', `request body of ${length} bytes exceeds the limit of ${bodyLimit}`);
+    const url = req.url ?? '/';
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const occ = isOccPath(url);
+    const body = JSON.stringify(occ ? toOccErrorList(err) : toProblem(err, url.split('?')[0] ?? url, requestId));
+    app.log.info({ event: 'request.refused', code: err.code, reqId: requestId, contentLength: length }, err.detail);
+    // the body was never read: the connection cannot carry another request
+    res.writeHead(413, {
+      'content-type': occ ? 'application/json;charset=UTF-8' : 'application/problem+json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+      connection: 'close',
+    });
+    res.end(body);
+  });
 }
 
 /** One client per upstream: legacy and every context of the registry, each with metrics, spans and a breaker. */

@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'GW_ERR_REQUEST_MALFORMED_JSON'
   | 'GW_ERR_REQUEST_TOO_LARGE'
   | 'GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE'
+  | 'GW_ERR_REQUEST_URI_TOO_LONG'
+  | 'GW_ERR_REQUEST_HEADERS_TOO_LARGE'
+  | 'GW_ERR_REQUEST_TIMEOUT'
   | 'GW_ERR_REQUEST_PATH_REJECTED'
   | 'GW_ERR_SITE_NOT_FOUND'
   | 'GW_ERR_PRODUCT_NOT_FOUND'
@@ -40,16 +43,35 @@ export interface ErrorDetail {
   message: string;
 }
 
+/**
+ * An error body is bounded whatever the request: at most this many details (the first ones),
+ * each path and message clipped, and `errorCount` saying how many there were. A 750 KB body of
+ * invalid entries used to answer 3.3 MB of details.
+ */
+export const MAX_ERROR_DETAILS = 10;
+const MAX_DETAIL_CHARS = 200;
+
+export function clip(text: string, max = MAX_DETAIL_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function boundDetails(errors: readonly ErrorDetail[] | undefined): readonly ErrorDetail[] | undefined {
+  return errors?.slice(0, MAX_ERROR_DETAILS).map((e) => ({ path: clip(e.path), message: clip(e.message) }));
+}
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -75,7 +97,10 @@ export class GatewayError extends Error {
   readonly detail: string;
   readonly context: string | undefined;
   readonly backend: string | undefined;
+  /** the first MAX_ERROR_DETAILS details, clipped */
   readonly errors: readonly ErrorDetail[] | undefined;
+  /** how many details there were in all */
+  readonly errorCount: number | undefined;
   readonly retryAfterSeconds: number | undefined;
   /** OCC error type to surface instead of the default for the code (e.g. the legacy's own). */
   readonly occType: string | undefined;
@@ -100,7 +125,8 @@ export class GatewayError extends Error {
     this.detail = detail;
     this.context = extra.context;
     this.backend = extra.backend;
-    this.errors = extra.errors;
+    this.errors = boundDetails(extra.errors);
+    this.errorCount = extra.errors?.length;
     this.retryAfterSeconds = extra.retryAfterSeconds;
     this.occType = extra.occType;
   }
@@ -117,6 +143,8 @@ export interface ProblemBody {
   context?: string;
   backend?: string;
   errors?: readonly ErrorDetail[];
+  /** how many errors there were, when there were more than `errors` lists */
+  errorCount?: number;
 }
 
 export function toProblem(err: GatewayError, instance: string, requestId: string): ProblemBody {
@@ -126,12 +154,13 @@ export function toProblem(err: GatewayError, instance: string, requestId: string
     status: err.status,
     detail: err.detail,
     code: err.code,
-    instance,
+    instance: clip(instance, 512),
     requestId,
   };
   if (err.context) body.context = err.context;
   if (err.backend) body.backend = err.backend;
   if (err.errors?.length) body.errors = err.errors;
+  if (err.errorCount !== undefined && err.errorCount > (err.errors?.length ?? 0)) body.errorCount = err.errorCount;
   return body;
 }
 

@@ -67,15 +67,18 @@ export async function serve({ config, upstreamUrls: urls, embedded = [], afterCl
     timer.unref();
     // Drain first: keep listening for SHUTDOWN_DRAIN_MS so connections already in the accept
     // backlog are served rather than reset when the listener closes, while /readyz tells the
-    // load balancer to stop. Then stop listening, finish in-flight requests, and sweep the idle
-    // keep-alive sockets until close() ends.
+    // load balancer to stop. Every answer now says `connection: close`, and keep-alive sockets
+    // idle between requests are closed from the start of the drain, not only once the listener
+    // closes. Then stop listening, finish in-flight requests, and keep sweeping until close() ends.
     app.drain();
+    app.server.closeIdleConnections();
+    const sweeper = setInterval(() => app.server.closeIdleConnections(), 250);
+    sweeper.unref();
     void new Promise((r) => setTimeout(r, config.shutdownDrainMs))
-      .then(() => {
-        const sweeper = setInterval(() => app.server.closeIdleConnections(), 250);
-        sweeper.unref();
-        return app.close();
-      })
+      // close the listener right after a poll phase has accepted what the kernel queued: the
+      // kernel resets connections still in its accept queue when the listening socket closes
+      .then(() => new Promise((r) => setImmediate(r)))
+      .then(() => app.close())
       .then(() => afterClose?.())
       .then(() => process.exit(0));
   };

@@ -6,8 +6,10 @@
  * answer. Operator-facing, so kept out of the storefront OpenAPI document at /docs.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest, FastifySchema, FastifySchemaCompiler } from 'fastify';
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { CONTEXTS, flagOf, isContextName, type ContextName } from '../../src/contexts/names.js';
 import { GatewayError } from '../../src/errors.js';
 import type { Gateway } from '../../src/gateway.js';
@@ -36,6 +38,24 @@ export interface AdminOptions {
 }
 
 const REALM = 'Bearer realm="strangler-admin"';
+
+/**
+ * Admin bodies are taken as typed: `"percent": "50"` is a mistake to report, not a number to
+ * guess (the app's ajv coerces types, which suits query strings). Used by the routes whose
+ * every part is a JSON body or a string path parameter.
+ */
+const strict: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
+  const checker = TypeCompiler.Compile(schema as TSchema);
+  const validate = (data: unknown): boolean => {
+    if (checker.Check(data)) return true;
+    validate.errors = [...checker.Errors(data)]
+      .slice(0, 10)
+      .map((e) => ({ keyword: 'type', instancePath: e.path, schemaPath: '', params: {}, message: e.message }));
+    return false;
+  };
+  validate.errors = [] as FastifySchemaValidationError[];
+  return validate;
+};
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 500: Problem, 502: Problem, 503: Problem };
 type ContextParams = Static<typeof ContextParamsSchema>;
 
@@ -83,7 +103,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
 
   app.put<{ Params: ContextParams; Body: Static<typeof RouteChangeBodySchema> }>(
     '/routes/:context',
-    { schema: { hide: true, params: ContextParamsSchema, body: RouteChangeBodySchema, response: { 200: ChangeResponseSchema, ...errors } }, preValidation: knownContext },
+    { schema: { hide: true, params: ContextParamsSchema, body: RouteChangeBodySchema, response: { 200: ChangeResponseSchema, ...errors } }, validatorCompiler: strict, preValidation: knownContext },
     async (request) => {
       const { percent, stickiness, site, reason } = request.body;
       const change: RouteChange = { percent, stickiness, site };
@@ -95,6 +115,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
     '/routes/:context/kill',
     {
       schema: { hide: true, params: ContextParamsSchema, body: KillBodySchema, response: { 200: ChangeResponseSchema, ...errors } },
+      validatorCompiler: strict,
       preValidation: [
         knownContext,
         // A kill must not fail on a missing body: `curl -X POST …/kill` is the emergency path.

@@ -35,6 +35,9 @@ export interface GatewayConfig {
   readonly shutdownDrainMs: number;
   readonly upstreamConnections: number;
   readonly bodyLimit: number;
+  /** slow clients: time to send the headers, and the whole request */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   readonly passthroughPrefixes: readonly string[];
   readonly adminToken: string | undefined;
   readonly auditLogPath: string;
@@ -86,6 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const problems = [...check.Errors(withDefaults)].map((e) => `${e.path.slice(1) || '(root)'}: ${e.message} (got ${JSON.stringify(e.value)})`);
   const e = withDefaults as Env;
   if (e.UNLEASH_URL && !e.UNLEASH_API_TOKEN) problems.push('UNLEASH_API_TOKEN: required when UNLEASH_URL is set');
+  // node refuses a headers timeout longer than the request's
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push(`HEADERS_TIMEOUT_MS: at most REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}) (got ${e.HEADERS_TIMEOUT_MS})`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const prefixes = e.LEGACY_PASSTHROUGH_PREFIXES.split(',').map((p) => p.trim()).filter(Boolean);
@@ -129,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     bodyLimit: e.BODY_LIMIT,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     passthroughPrefixes: Object.freeze(prefixes),
     adminToken: e.ADMIN_TOKEN,
     auditLogPath: e.AUDIT_LOG_PATH,

@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 1000, description: 'On SIGTERM, how long to keep accepting (readiness failing) before closing the listener' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000, description: 'On SIGTERM, how long in-flight requests get to finish' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1048576, description: 'Largest request body accepted, in bytes (413 above)' }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 10000, description: 'How long a client has to send the request headers; then the connection is closed (408)' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30000, description: 'How long a client has to send the whole request (headers and body); then 408. At least HEADERS_TIMEOUT_MS' }),
   LEGACY_PASSTHROUGH_PREFIXES: Type.String({
     default: '/occ/v2/,/medias/,/authorizationserver/',
     description: 'Comma-separated path prefixes proxied unchanged to legacy; anything else is 404',

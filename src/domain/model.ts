@@ -174,7 +174,8 @@ export const Problem = Type.Object(
     requestId: Type.Optional(Type.String()),
     context: Type.Optional(Type.String()),
     backend: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), { maxItems: 10 })),
+    errorCount: Type.Optional(Type.Integer({ description: 'how many errors there were, when there were more than `errors` lists (its first 10)' })),
   },
   {},
 );

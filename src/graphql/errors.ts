@@ -106,6 +106,9 @@ interface MercuriusLikeError {
   extensions?: { errors?: unknown[] };
 }
 
+/** graphql-js' message when a document has more tokens than `parseOptions.maxTokens` allows. */
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\. Parsing aborted\.$/;
+
 /** The kinds of failure the HTTP status depends on. */
 export type ErrorKind = 'request' | 'document' | 'execution';
 
@@ -129,6 +132,12 @@ export function toClientErrors(errors: readonly GraphQLError[], log: ErrorLogger
     if (nested) {
       for (const n of nested) {
         const g = n instanceof GraphQLError ? n : undefined;
+        const tokens = g ? TOKEN_LIMIT.exec(g.message) : null;
+        if (tokens) {
+          // graphql-js stops parsing at the limit: a refusal (like every limit), not a document error
+          out.push({ wire: fromGatewayError(new LimitError('tokens', `query too long: the document has more than ${tokens[1]} tokens, the limit is ${tokens[1]}`)), kind: 'request', status: 400 });
+          continue;
+        }
         const message = g?.message ?? (n instanceof Error ? n.message : 'invalid request');
         const wire: WireError = { message, extensions: { code: 'GW_ERR_REQUEST_INVALID' } };
         if (g?.locations) wire.locations = g.locations;

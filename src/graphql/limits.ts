@@ -8,9 +8,10 @@
  *   - list sizes: at most 100 SKUs per `products` and 100 entries per cart, as on REST.
  * Each violation is a 400 naming the limit, its value and what the request asked for.
  *
- * Depth and aliases depend on the document only and are checked before validation (which is
- * quadratic in the worst case); complexity and list sizes depend on the variables and are
- * checked on the operation about to run.
+ * Every check is linear in the document's size (a fragment is measured once, however often it
+ * is spread). Depth, aliases and a lower bound of complexity depend on the document only and are
+ * checked before validation (which is quadratic in the worst case); complexity and list sizes
+ * depend on the variables and are checked again on the operation about to run.
  */
 import {
   Kind,
@@ -33,31 +34,51 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
   return out;
 }
 
-/** Depth of a selection set; a fragment cycle (invalid, not yet validated) counts as infinite. */
-function depthOf(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, visiting: Set<string>): number {
-  if (!set) return 0;
-  let max = 0;
-  for (const s of set.selections) {
-    let d = 0;
-    if (s.kind === Kind.FIELD) d = 1 + depthOf(s.selectionSet, fragments, visiting);
-    else if (s.kind === Kind.INLINE_FRAGMENT) d = depthOf(s.selectionSet, fragments, visiting);
-    else {
-      const name = s.name.value;
-      const f = fragments.get(name);
-      if (!f) continue;
-      if (visiting.has(name)) return Infinity;
-      visiting.add(name);
-      d = depthOf(f.selectionSet, fragments, visiting);
-      visiting.delete(name);
+/**
+ * Depth of every fragment, each computed once (a fragment spread twice is not walked twice: a
+ * document of n fragments each spreading the next twice would otherwise cost 2^n). A fragment
+ * cycle (invalid, not yet validated) counts as infinite.
+ */
+function fragmentDepths(fragments: Map<string, FragmentDefinitionNode>): (set: SelectionSetNode | undefined) => number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+  const depthOf = (set: SelectionSetNode | undefined): number => {
+    if (!set) return 0;
+    let max = 0;
+    for (const s of set.selections) {
+      let d = 0;
+      if (s.kind === Kind.FIELD) d = 1 + depthOf(s.selectionSet);
+      else if (s.kind === Kind.INLINE_FRAGMENT) d = depthOf(s.selectionSet);
+      else {
+        const name = s.name.value;
+        const known = memo.get(name);
+        if (known !== undefined) d = known;
+        else {
+          const f = fragments.get(name);
+          if (!f) continue;
+          if (visiting.has(name)) return Infinity;
+          visiting.add(name);
+          d = depthOf(f.selectionSet);
+          visiting.delete(name);
+          memo.set(name, d);
+        }
+      }
+      if (d > max) max = d;
+      if (max === Infinity) return max;
     }
-    if (d > max) max = d;
-    if (max === Infinity) return max;
-  }
-  return max;
+    return max;
+  };
+  return depthOf;
 }
 
-/** Document-level limits: depth of every operation, aliases in the whole document. */
-export function checkDocument(document: DocumentNode, limits: Pick<GraphqlLimits, 'depth' | 'aliases'>): void {
+/**
+ * Document-level limits, each linear in the document's size and checked before validation:
+ * depth of every operation, aliases in the whole document, and the complexity each operation
+ * has at least (lists whose size is in a variable counted once: the exact figure, which needs
+ * the variables, is checked again by `checkOperation`). graphql-js' validation walks every
+ * spread of a fragment, so a document that fans fragments out must be refused before it runs.
+ */
+export function checkDocument(document: DocumentNode, limits: Pick<GraphqlLimits, 'depth' | 'aliases'> & Partial<GraphqlLimits>): void {
   // mercurius also accepts a pre-parsed document (any JSON) as `query`: only a real one goes on.
   if (!Array.isArray((document as { definitions?: unknown } | null)?.definitions)) {
     throw new GatewayError(400, 'GW_ERR_REQUEST_INVALID', 'the query must be a GraphQL document (a string)');
@@ -74,12 +95,20 @@ export function checkDocument(document: DocumentNode, limits: Pick<GraphqlLimits
   }
   if (aliases > limits.aliases) throw new LimitError('aliases', `too many aliases: the document has ${aliases}, the limit is ${limits.aliases}`);
   const fragments = fragmentsOf(document);
+  const depthOf = fragmentDepths(fragments);
   for (const d of document.definitions) {
     if (d.kind !== Kind.OPERATION_DEFINITION) continue;
-    const depth = depthOf(d.selectionSet, fragments, new Set());
+    const depth = depthOf(d.selectionSet);
     if (depth > limits.depth) {
       const what = depth === Infinity ? 'fragments that spread each other forever' : `depth ${depth}`;
       throw new LimitError('depth', `query too deep: ${d.name ? `operation ${d.name.value} has` : 'the operation has'} ${what}, the limit is ${limits.depth}`);
+    }
+  }
+  if (limits.complexity !== undefined && limits.listSize !== undefined) {
+    const full = limits as GraphqlLimits;
+    const costs = fragmentCosts(fragments, undefined, full);
+    for (const d of document.definitions) {
+      if (d.kind === Kind.OPERATION_DEFINITION && costs(d.selectionSet) > full.complexity) throw tooComplex(full);
     }
   }
 }
@@ -124,32 +153,50 @@ function multiplier(args: readonly ArgumentNode[] | undefined, variables: Variab
   return 1;
 }
 
-/** Operation-level limits (complexity, list sizes); returns the complexity for logging. */
-export function checkOperation(operation: OperationDefinitionNode, document: DocumentNode, variables: Variables, limits: GraphqlLimits): number {
-  const fragments = fragmentsOf(document);
-  const cost = (set: SelectionSetNode | undefined, times: number, visiting: Set<string>): number => {
+/**
+ * Cost of a selection set resolved once: each field counts once per element of the lists above
+ * it. Cost is linear in how many times a set is resolved (no multiplier depends on it), so each
+ * fragment's cost is computed once and multiplied where it is spread. A fragment cycle (refused
+ * by the depth check already) adds nothing.
+ */
+function fragmentCosts(fragments: Map<string, FragmentDefinitionNode>, variables: Variables, limits: GraphqlLimits): (set: SelectionSetNode | undefined) => number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+  const cost = (set: SelectionSetNode | undefined): number => {
     let total = 0;
     for (const s of set?.selections ?? []) {
       if (s.kind === Kind.FIELD) {
-        const m = times * multiplier(s.arguments, variables, limits);
-        total += m + cost(s.selectionSet, m, visiting);
+        const m = multiplier(s.arguments, variables, limits);
+        total += m + m * cost(s.selectionSet);
       } else if (s.kind === Kind.INLINE_FRAGMENT) {
-        total += cost(s.selectionSet, times, visiting);
+        total += cost(s.selectionSet);
       } else {
-        const f = fragments.get(s.name.value);
-        if (!f || visiting.has(f.name.value)) continue;
-        visiting.add(f.name.value);
-        total += cost(f.selectionSet, times, visiting);
-        visiting.delete(f.name.value);
+        const name = s.name.value;
+        let c = memo.get(name);
+        if (c === undefined) {
+          const f = fragments.get(name);
+          if (!f || visiting.has(name)) continue;
+          visiting.add(name);
+          c = cost(f.selectionSet);
+          visiting.delete(name);
+          memo.set(name, c);
+        }
+        total += c;
       }
-      if (total > limits.complexity) break;
     }
     return total;
   };
-  const complexity = cost(operation.selectionSet, 1, new Set());
-  if (complexity > limits.complexity) {
-    throw new LimitError('complexity', `query too complex: it may resolve more than ${limits.complexity} fields (lists counted by the size asked); split it or ask for fewer SKUs or fields`);
-  }
+  return cost;
+}
+
+function tooComplex(limits: GraphqlLimits): LimitError {
+  return new LimitError('complexity', `query too complex: it may resolve more than ${limits.complexity} fields (lists counted by the size asked); split it or ask for fewer SKUs or fields`);
+}
+
+/** Operation-level limits (complexity, list sizes); returns the complexity for logging. */
+export function checkOperation(operation: OperationDefinitionNode, document: DocumentNode, variables: Variables, limits: GraphqlLimits): number {
+  const complexity = fragmentCosts(fragmentsOf(document), variables, limits)(operation.selectionSet);
+  if (complexity > limits.complexity) throw tooComplex(limits);
   return complexity;
 }
 

@@ -192,3 +192,64 @@ t.test('queries compiled after a few runs (graphql-jit) answer and fail exactly 
   }
   t.match(runs[0]?.errors, [{ path: ['products', 0, 'price'], extensions: { code: 'GW_ERR_UPSTREAM_FAILED', context: 'pricing' } }]);
 });
+
+/** n fragments, each spreading the next twice: 1.2 KB at n = 27, 2^n fields once expanded. */
+function fragmentFanOut(n: number): string {
+  let q = 'query Q { ...F0 }\n';
+  for (let i = 0; i < n; i++) q += `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }\n`;
+  return `${q}fragment F${n} on Query { __typename }\n`;
+}
+
+t.test('fragment fan-out is refused at once, and /healthz answers meanwhile', async (t) => {
+  const w = await startWorld(t);
+  await w.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = w.app.server.address() as { port: number };
+  const base = `http://127.0.0.1:${port}`;
+  for (const n of [27, 40]) {
+    const query = fragmentFanOut(n);
+    const started = performance.now();
+    const [gqlRes, health] = await Promise.all([
+      fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) }),
+      // sent after the query, so it waits for whatever the query blocks
+      new Promise((r) => setImmediate(r)).then(() => fetch(`${base}/healthz`)),
+    ]);
+    const ms = performance.now() - started;
+    const body = (await gqlRes.json()) as GqlBody;
+    t.equal(gqlRes.status, 400, `${n} fragments (${query.length} bytes): 400`);
+    t.equal(body.errors?.[0]?.extensions.limit, 'complexity', `${n} fragments: the complexity limit`);
+    t.equal(health.status, 200, `${n} fragments: /healthz answers`);
+    t.ok(ms < 1000, `${n} fragments: both answered in ${ms.toFixed(0)} ms`);
+    if (ms > 5000) return; // exponential: 40 fragments would block for days
+  }
+});
+
+t.test('GET naming an operation the document does not have is refused as over POST', async (t) => {
+  const w = await startWorld(t);
+  const query = 'query A { __typename }';
+  for (const accept of ['application/json', 'application/graphql-response+json']) {
+    const post = await w.app.inject({ method: 'POST', url: '/graphql', headers: { accept }, payload: { query, operationName: 'B' } });
+    for (let i = 0; i < 2; i++) {
+      // the second time, mercurius has the document cached
+      const get = await w.app.inject({ url: `/graphql?query=${encodeURIComponent(query)}&operationName=B`, headers: { accept } });
+      t.equal(get.statusCode, post.statusCode, `${accept}: same status as POST (${post.statusCode})`);
+      t.same(get.json().errors, post.json().errors, `${accept}: same error as POST`);
+    }
+  }
+  const modern = await w.app.inject({ url: `/graphql?query=${encodeURIComponent(query)}&operationName=Query`, headers: { accept: 'application/graphql-response+json' } });
+  t.equal(modern.statusCode, 400, 'a name that only appears in the document is not an operation either');
+  t.equal(modern.json().errors[0].extensions.code, 'GW_ERR_REQUEST_INVALID');
+  const named = await w.app.inject({ url: `/graphql?query=${encodeURIComponent(`${query} query B { __typename }`)}&operationName=B` });
+  t.same(named.json().data, { __typename: 'Query' }, 'an operation that is there runs');
+});
+
+t.test('a document over the token limit is a 400 naming the limit, whatever the media type', async (t) => {
+  const w = await startWorld(t);
+  const query = `{ ${Array.from({ length: 3100 }, () => '__typename').join(' ')} }`;
+  for (const accept of ['application/json', 'application/graphql-response+json', '*/*']) {
+    const { r, body } = await gql(w, { query }, { accept });
+    t.equal(r.statusCode, 400, `${accept}: 400`);
+    t.equal(body.errors?.[0]?.extensions.code, 'GW_ERR_REQUEST_INVALID');
+    t.equal(body.errors?.[0]?.extensions.limit, 'tokens', `${accept}: names the limit`);
+    t.match(body.errors?.[0]?.message, /the limit is 3000/);
+  }
+});

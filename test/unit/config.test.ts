@@ -44,3 +44,11 @@ t.test('real upstreams and Unleash', async (t) => {
 t.test('passthrough prefixes must be path prefixes', async (t) => {
   t.throws(() => loadConfig({ LEGACY_PASSTHROUGH_PREFIXES: '/occ/v2/,medias' }), /LEGACY_PASSTHROUGH_PREFIXES/);
 });
+
+t.test('slow-client timeouts: defaults, and headers within the request', async (t) => {
+  const d = loadConfig({});
+  t.equal(d.headersTimeoutMs, 10_000);
+  t.equal(d.requestTimeoutMs, 30_000);
+  t.throws(() => loadConfig({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '2000' }), /HEADERS_TIMEOUT_MS: at most REQUEST_TIMEOUT_MS/);
+  t.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' }), /REQUEST_TIMEOUT_MS/, 'never off');
+});

@@ -37,6 +37,33 @@ t.test('depth: fields nest, fragments do not add a level, cycles are refused', a
   t.equal(limitOf(() => checkDocument(parse(getIntrospectionQuery()), LIMITS)), undefined, 'a full introspection fits the default');
 });
 
+/** n fragments, each spreading the next twice: 1.2 KB at n = 27, 2^n fields once expanded. */
+function fragmentFanOut(n: number, leaf = '__typename'): string {
+  let q = 'query Q { ...F0 }\n';
+  for (let i = 0; i < n; i++) q += `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }\n`;
+  return `${q}fragment F${n} on Query { ${leaf} }\n`;
+}
+
+t.test('fragment fan-out: every check is linear in the document, and it is refused before validation', async (t) => {
+  for (const n of [27, 40]) {
+    const doc = parse(fragmentFanOut(n));
+    const started = performance.now();
+    t.equal(limitOf(() => checkDocument(doc, LIMITS)), 'complexity', `${n} fragments: too complex, from the document alone`);
+    const op = getOperationAST(doc) as NonNullable<ReturnType<typeof getOperationAST>>;
+    t.equal(limitOf(() => checkOperation(op, doc, undefined, LIMITS)), 'complexity', `${n} fragments: too complex for the operation`);
+    t.equal(limitOf(() => rootSites(op, doc, undefined)), undefined);
+    const ms = performance.now() - started;
+    t.ok(ms < 250, `${n} fragments checked in ${ms.toFixed(1)} ms`);
+    if (ms > 1000) return; // exponential: the next size would block for hours
+  }
+  // depth is measured once per fragment, and still right
+  const deep = parse(`query Q { ...F0 } ${Array.from({ length: 30 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F30 on Query { product(site: "s", sku: "1") { price { amount } } }`);
+  t.equal(limitOf(() => checkDocument(deep, { depth: 2, aliases: 0 })), 'depth', 'depth through 30 fanned-out fragments');
+  t.equal(limitOf(() => checkDocument(deep, { depth: 3, aliases: 0 })), undefined, 'depth 3 within 3');
+  t.equal(complexity(fragmentFanOut(8)), 256, 'a fragment spread twice counts twice');
+  t.equal(complexity('query Q($s: [ID!]!) { ...A } fragment A on Query { products(site: "s", skus: $s) { ...B } } fragment B on Product { sku ...C ...C } fragment C on Product { name }', { s: ['1', '2'] }), 2 + 2 * 3);
+});
+
 t.test('aliases are counted across the document, fragments included', async (t) => {
   const doc = parse('query Q { a: product(site: "s", sku: "1") { ...F } b: product(site: "s", sku: "2") { sku } } fragment F on Product { x: sku y: name }');
   t.equal(limitOf(() => checkDocument(doc, { depth: 15, aliases: 4 })), undefined);
