@@ -231,7 +231,7 @@ t.test('Redis drops the connection between the start and the end of a write: the
   await admin.client('PAUSE', 5000, 'WRITE');
   const answered = pending.then((r) => r);
   await sleep(300);
-  await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
   await admin.client('UNPAUSE');
   const first = await answered;
   t.equal(first.statusCode, 200, 'the write succeeded and the client is told so (before the fix: 500)');
