@@ -234,7 +234,7 @@ t.test('Redis drops the connection between the start and the end of a write: the
   await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
   await admin.client('UNPAUSE');
   const first = await answered;
-  t.equal(first.statusCode, 200, 'the write succeeded and the client is told so (before the fix: 500)');
+  t.equal(first.statusCode, 200, 'the write succeeded and the client is told so');
   t.equal(await cartQuantity(w.backends.legacy.url, guid), 1);
   await faults(w.backends.legacy.url, {});
   await sleep(1200); // the lease, no longer renewed, lapses
@@ -244,4 +244,18 @@ t.test('Redis drops the connection between the start and the end of a write: the
   t.match(retry.json().errors[0].message, /stopped before recording its outcome/);
   t.equal(await cartQuantity(w.backends.legacy.url, guid), 1);
   t.match((await w.app.inject({ url: '/metrics' })).body, /gateway_idempotency_store_errors_total\{operation="complete"\} 1/);
+});
+
+t.test('Redis dies in the middle of a keyed write: the client gets the write\'s own answer, not a 500', { skip: redisServer }, async (t) => {
+  const redis = await startRedis(t);
+  const w = await startWorld(t, {}, { REDIS_URL: `redis://127.0.0.1:${OWN_REDIS_PORT}`, IDEMPOTENCY_REDIS_PREFIX: `test:idem:${randomUUID()}:` });
+  const { guid, url } = await newCart(w);
+  await faults(w.backends.legacy.url, { latencyMs: 300 });
+  const pending = w.app.inject({ method: 'POST', url, payload, headers: { 'idempotency-key': `killed-${randomUUID()}` } });
+  await sleep(100); // claimed; the write is at legacy
+  await stopRedis(redis);
+  const first = await pending;
+  t.equal(first.statusCode, 200, 'the write succeeded and the client is told so (before the fix: 500 GW_ERR_INTERNAL_ERROR)');
+  t.equal(first.json().quantityAdded, 1);
+  t.equal(await cartQuantity(w.backends.legacy.url, guid), 1);
 });
