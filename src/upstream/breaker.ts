@@ -59,8 +59,11 @@ export class Breaker {
     this.listeners.push(listener);
   }
 
-  /** A ticket for a call, or undefined when the breaker rejects it (open, or a probe is out). */
-  admit(): BreakerTicket | undefined {
+  /**
+   * A ticket for a call that may take up to `timeoutMs`, or undefined when the breaker rejects it
+   * (open, or a probe is out).
+   */
+  admit(timeoutMs = Infinity): BreakerTicket | undefined {
     if (this.stateNow === 'open') return undefined;
     const probe = this.stateNow === 'half-open';
     if (probe) {
@@ -68,8 +71,9 @@ export class Breaker {
       this.probing = true;
     }
     const ticket: BreakerTicket = { probe, counted: false, timer: undefined };
-    // A probe waits for its answer: it is what tells a slow upstream from a dead one.
-    if (!probe && this.opts.slowMs) {
+    // A probe waits for its answer: it is what tells a slow upstream from a dead one. A call whose
+    // timeout comes first needs no timer: its timeout is counted as a failure when it ends it.
+    if (!probe && this.opts.slowMs && this.opts.slowMs < timeoutMs) {
       ticket.timer = setTimeout(() => {
         ticket.timer = undefined;
         ticket.counted = true;

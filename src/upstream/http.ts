@@ -200,7 +200,8 @@ export class Upstream {
         );
       }
       if (attemptNo === 0) this.budget.recordCall(); // retries spend the budget, they do not earn it
-      const ticket = this.breaker.admit();
+      const timeoutMs = Math.min(this.timeoutMs, remaining);
+      const ticket = this.breaker.admit(timeoutMs);
       if (!ticket) {
         throw marked(
           new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)}: circuit breaker open`, {
@@ -212,7 +213,7 @@ export class Upstream {
         );
       }
       try {
-        const r = await this.attempt({ path: this.basePath + path, method, headers, body, timeoutMs: Math.min(this.timeoutMs, remaining), opts });
+        const r = await this.attempt({ path: this.basePath + path, method, headers, body, timeoutMs, opts });
         this.breaker.succeeded(ticket);
         return r;
       } catch (err) {
