@@ -259,3 +259,25 @@ t.test('Redis dies in the middle of a keyed write: the client gets the write\'s 
   t.equal(first.json().quantityAdded, 1);
   t.equal(await cartQuantity(w.backends.legacy.url, guid), 1);
 });
+
+async function renewalChecks(t: Test, w: World) {
+  const { guid, url } = await newCart(w);
+  const key = `long-${randomUUID()}`;
+  await faults(w.backends.legacy.url, { latencyMs: 900 }); // three times the 300 ms lease
+  const first = w.app.inject({ method: 'POST', url, payload, headers: { 'idempotency-key': key } });
+  await sleep(600);
+  const duplicate = await w.app.inject({ method: 'POST', url, payload, headers: { 'idempotency-key': key } });
+  t.equal((await first).statusCode, 200);
+  t.equal(duplicate.statusCode, 200, 'the running write renewed its lease: the duplicate waited for it, not told "unknown"');
+  t.equal(duplicate.headers['idempotency-replayed'], 'true');
+  t.equal(await cartQuantity(w.backends.legacy.url, guid), 1);
+  await faults(w.backends.legacy.url, {});
+}
+
+t.test('a write that runs longer than its lease keeps renewing it (in-memory store)', async (t) => {
+  await renewalChecks(t, await startWorld(t, {}, { IDEMPOTENCY_LEASE_MS: '300' }));
+});
+
+t.test('a write that runs longer than its lease keeps renewing it (Redis store)', { skip: redisSkip }, async (t) => {
+  await renewalChecks(t, await startWorld(t, {}, { IDEMPOTENCY_LEASE_MS: '300', REDIS_URL, IDEMPOTENCY_REDIS_PREFIX: `test:idem:${randomUUID()}:` }));
+});
