@@ -281,3 +281,19 @@ t.test('a write that runs longer than its lease keeps renewing it (in-memory sto
 t.test('a write that runs longer than its lease keeps renewing it (Redis store)', { skip: redisSkip }, async (t) => {
   await renewalChecks(t, await startWorld(t, {}, { IDEMPOTENCY_LEASE_MS: '300', REDIS_URL, IDEMPOTENCY_REDIS_PREFIX: `test:idem:${randomUUID()}:` }));
 });
+
+t.test('Redis down when the gateway starts: it starts, refuses keyed writes with 503, and uses Redis once it is up', { skip: redisServer }, async (t) => {
+  const w = await startWorld(t, {}, { REDIS_URL: `redis://127.0.0.1:${OWN_REDIS_PORT}`, IDEMPOTENCY_REDIS_PREFIX: `test:idem:${randomUUID()}:` });
+  const { url } = await newCart(w);
+  const down = await w.app.inject({ method: 'POST', url, payload, headers: { 'idempotency-key': `boot-${randomUUID()}` } });
+  t.equal(down.statusCode, 503);
+  t.equal(down.json().errors[0].reason, 'GW_ERR_IDEMPOTENCY_STORE_UNAVAILABLE');
+  await startRedis(t);
+  const until = Date.now() + 10_000;
+  let up = down;
+  while (up.statusCode === 503 && Date.now() < until) {
+    await sleep(100);
+    up = await w.app.inject({ method: 'POST', url, payload, headers: { 'idempotency-key': `boot-${randomUUID()}` } });
+  }
+  t.equal(up.statusCode, 200, 'recovered without a restart');
+});
