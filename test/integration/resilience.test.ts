@@ -89,7 +89,7 @@ t.test('breaker at the default settings: opens about a second after legacy stall
   await put(w.backends.legacy.url, { latencyMs: 3000 }); // every legacy call would wait for its 2 s timeout
   const openedAfter = await waitFor('open', 8000);
   t.equal(legacy.breakerState, 'open');
-  t.ok(openedAfter < 1800, `opened ${openedAfter} ms after legacy stalled (the slow-call threshold is 1 s; before: ~10 s)`);
+  t.ok(openedAfter < 1900, `opened ${openedAfter} ms after legacy stalled (the slow-call threshold is 1 s; before: ~10 s)`);
   const started = Date.now();
   const fast = await read();
   t.equal(fast.statusCode, 503, 'then requests fail fast with 503');
@@ -98,7 +98,7 @@ t.test('breaker at the default settings: opens about a second after legacy stall
   await put(w.backends.legacy.url, {});
   const closedAfter = await waitFor('closed', 8000);
   t.equal(legacy.breakerState, 'closed');
-  t.ok(closedAfter < 1800, `closed ${closedAfter} ms after legacy recovered (BREAKER_RESET_MS 1 s, then the probe's answer; before: up to 5 s)`);
+  t.ok(closedAfter < 2500, `closed ${closedAfter} ms after legacy recovered (BREAKER_RESET_MS 1 s, then the probe's answer; before: up to 5 s)`);
   const r = await read();
   t.equal(r.statusCode, 200, 'and legacy serves again');
 });
