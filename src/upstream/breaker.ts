@@ -10,7 +10,7 @@
  * probe through (half-open): the probe's answer closes it at once, however long it took; its
  * failure opens it for another `resetMs`.
  */
-import type { BreakerState } from './http.js';
+export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface BreakerOptions {
   errorPercent: number;

@@ -8,9 +8,9 @@ import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { RetryBudget } from './retry-budget.js';
-import { Breaker, DEFAULT_BREAKER, type BreakerOptions } from './breaker.js';
+import { Breaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './breaker.js';
 
-export type { BreakerOptions };
+export type { BreakerOptions, BreakerState };
 
 export interface UpstreamOptions {
   name: string;
@@ -45,7 +45,6 @@ export interface UpstreamResponse {
   body: unknown;
 }
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** How a call ended, as metrics and spans report it. A 4xx is an answer, not a failure. */
 /** `cancelled`: the inbound client left before the upstream answered (the passthrough stops reading). */
