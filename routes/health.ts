@@ -1,7 +1,8 @@
 /**
  * Liveness and readiness. `/readyz` checks what routing needs right now: the flag source and
  * the legacy monolith (every request can fall back to it); new services are reported, not
- * required, since a context can be on legacy.
+ * required, since a context can be on legacy. Redis (REDIS_URL) is reported, not required: only
+ * Idempotency-Keyed writes need it.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../src/gateway.js';
@@ -22,6 +23,8 @@ export default async function healthRoutes(app: FastifyInstance, opts: { gw: Gat
       }),
     );
     checks.flags = gw.flags.lastError ? `stale: ${gw.flags.lastError}` : 'ok';
+    // Reported, not required: only keyed writes need it (they get a 503 while it is down).
+    if (gw.idempotencyStore.kind === 'redis') checks.redis = await gw.idempotencyStore.ping().then(() => 'up', () => 'down');
     const breakers: Record<string, string> = {};
     for (const [name, u] of Object.entries(gw.upstreams)) breakers[name] = u.breakerState;
     if (app.isDraining()) checks.shutdown = 'draining';

@@ -124,7 +124,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   let idempotencyStore: IdempotencyStore;
   try {
     flags = await createFlagProvider(config.flags, app.log);
-    idempotencyStore = await createIdempotencyStore(config.redisUrl);
+    idempotencyStore = await createIdempotencyStore(config.redisUrl, config.idempotency.redisPrefix);
   } catch (err) {
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     await telemetry.close();
@@ -181,7 +181,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(loadShedding, { shed: config.shed });
   await app.register(requestScope);
   // after request-scope: its onSend sets the routing header that a stored response keeps
-  await app.register(idempotency, { store: idempotencyStore, ttlMs: config.idempotencyTtlS * 1000, waitMs: 3000 });
+  await app.register(idempotency, { store: idempotencyStore, ttlMs: config.idempotencyTtlS * 1000, waitMs: 3000, leaseMs: config.idempotency.leaseMs });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

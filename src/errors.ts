@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'GW_ERR_IDEMPOTENCY_KEY_INVALID'
   | 'GW_ERR_IDEMPOTENCY_IN_FLIGHT'
   | 'GW_ERR_IDEMPOTENCY_KEY_REUSED'
+  | 'GW_ERR_IDEMPOTENCY_OUTCOME_UNKNOWN'
+  | 'GW_ERR_IDEMPOTENCY_STORE_UNAVAILABLE'
   | 'GW_ERR_OVERLOADED'
   | 'GW_ERR_INTERNAL_ERROR'
   // admin API (routes/admin): auth, and writing flags where they live
@@ -104,6 +106,13 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** OCC error type to surface instead of the default for the code (e.g. the legacy's own). */
   readonly occType: string | undefined;
+  /**
+   * The failed upstream call certainly had no effect there: it was never sent (open breaker,
+   * refused connection, spent budget) or the upstream refused it with an error status. False
+   * when that is not known (a timeout or a broken connection after sending), which keeps an
+   * Idempotency-Key from running the request again (src/idempotency.ts).
+   */
+  notApplied: boolean;
 
   constructor(
     status: number,
@@ -115,6 +124,7 @@ export class GatewayError extends Error {
       errors?: readonly ErrorDetail[];
       retryAfterSeconds?: number;
       occType?: string;
+      notApplied?: boolean;
       cause?: unknown;
     } = {},
   ) {
@@ -129,6 +139,7 @@ export class GatewayError extends Error {
     this.errorCount = extra.errors?.length;
     this.retryAfterSeconds = extra.retryAfterSeconds;
     this.occType = extra.occType;
+    this.notApplied = extra.notApplied ?? false;
   }
 }
 

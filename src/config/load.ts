@@ -26,10 +26,11 @@ export interface GatewayConfig {
   readonly upstreamTimeoutMs: number;
   readonly timeouts: Readonly<Record<UpstreamName, number>>;
   readonly requestBudgetMs: number;
-  readonly breaker: Readonly<{ errorPercent: number; volume: number; windowMs: number; resetMs: number }>;
+  readonly breaker: Readonly<{ errorPercent: number; volume: number; windowMs: number; resetMs: number; consecutive: number; slowMs: number }>;
   readonly retry: Readonly<{ max: number; budgetPercent: number }>;
   readonly fallbackContexts: ReadonlySet<ContextName>;
   readonly idempotencyTtlS: number;
+  readonly idempotency: Readonly<{ leaseMs: number; redisPrefix: string }>;
   readonly shed: Readonly<{ eventLoopDelayMs: number; heapBytes: number; rssBytes: number }>;
   readonly shutdownGraceMs: number;
   readonly shutdownDrainMs: number;
@@ -125,10 +126,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     timeouts: Object.freeze(perUpstream((u) => (withDefaults[u.timeoutEnv] as number | undefined) ?? u.timeoutMs ?? e.UPSTREAM_TIMEOUT_MS)),
     requestBudgetMs: e.REQUEST_BUDGET_MS,
-    breaker: Object.freeze({ errorPercent: e.BREAKER_ERROR_PERCENT, volume: e.BREAKER_VOLUME, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS }),
+    breaker: Object.freeze({ errorPercent: e.BREAKER_ERROR_PERCENT, volume: e.BREAKER_VOLUME, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS, consecutive: e.BREAKER_CONSECUTIVE, slowMs: e.BREAKER_SLOW_MS }),
     retry: Object.freeze({ max: e.RETRY_MAX, budgetPercent: e.RETRY_BUDGET_PERCENT }),
     fallbackContexts: new Set(fallback as ContextName[]),
     idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
+    idempotency: Object.freeze({ leaseMs: e.IDEMPOTENCY_LEASE_MS, redisPrefix: e.IDEMPOTENCY_REDIS_PREFIX }),
     shed: Object.freeze({ eventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS, heapBytes: e.SHED_HEAP_BYTES, rssBytes: e.SHED_RSS_BYTES }),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,

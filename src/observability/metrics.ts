@@ -102,6 +102,11 @@ export class GatewayMetrics {
     'Price lookups that failed, by backend and error code (backend new with a fallback: legacy answered instead)',
     ['backend', 'code'],
   ).register(this.registry);
+  readonly idempotencyStoreErrors = new ScalarFamily(
+    'gateway_idempotency_store_errors_total',
+    'Idempotency-Key store (Redis) operations that failed, by operation: claim (the keyed request got 503), renew, complete, release, mark_unknown (the key lapses to "outcome unknown")',
+    ['operation'],
+  ).register(this.registry);
   readonly occErrors = new ScalarFamily(
     'gateway_occ_errors_total',
     'Error responses on the OCC surface (/occ/v2) by status and code (a GW_ERR_* code, or LEGACY for the monolith\'s own error relayed)',

@@ -1,21 +1,16 @@
 /**
  * Outbound HTTP to one upstream: a keep-alive undici Pool, a per-call timeout bounded by the
- * request's own budget, an opossum circuit breaker, and retries with jittered backoff for safe
+ * request's own budget, a circuit breaker (./breaker.ts), and retries with jittered backoff for safe
  * calls only (idempotent method or an Idempotency-Key) under a retry budget. Transport failures
  * become the gateway's error model here; adapters never see sockets or raw undici errors.
  */
-import CircuitBreaker from 'opossum';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { RetryBudget } from './retry-budget.js';
+import { Breaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './breaker.js';
 
-export interface BreakerOptions {
-  errorPercent: number;
-  volume: number;
-  windowMs: number;
-  resetMs: number;
-}
+export type { BreakerOptions, BreakerState };
 
 export interface UpstreamOptions {
   name: string;
@@ -50,7 +45,6 @@ export interface UpstreamResponse {
   body: unknown;
 }
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** How a call ended, as metrics and spans report it. A 4xx is an answer, not a failure. */
 /** `cancelled`: the inbound client left before the upstream answered (the passthrough stops reading). */
@@ -72,7 +66,6 @@ export interface CallObserver {
   start(method: Method, opts: CallOptions, headers: Record<string, string>): ObservedCall;
 }
 
-const DEFAULT_BREAKER: BreakerOptions = { errorPercent: 50, volume: 10, windowMs: 10_000, resetMs: 5_000 };
 const IDEMPOTENT = new Set<Method>(['GET', 'PUT', 'DELETE']);
 /** the connection broke: the request may or may not have reached the upstream */
 const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
@@ -129,7 +122,7 @@ export class Upstream {
   readonly basePath: string;
   readonly pool: Pool;
   private readonly timeoutMs: number;
-  private readonly breaker: CircuitBreaker<[Attempt], UpstreamResponse>;
+  private readonly breaker: Breaker;
   private readonly resetMs: number;
   private readonly maxRetries: number;
   private readonly budget: RetryBudget;
@@ -149,34 +142,18 @@ export class Upstream {
     });
     const b = opts.breaker ?? DEFAULT_BREAKER;
     this.resetMs = b.resetMs;
-    this.breaker = new CircuitBreaker((a: Attempt) => this.attempt(a), {
-      timeout: false, // the attempt has its own timeout
-      errorThresholdPercentage: b.errorPercent,
-      volumeThreshold: b.volume,
-      rollingCountTimeout: b.windowMs,
-      rollingCountBuckets: 10,
-      resetTimeout: b.resetMs,
-      // The gateway's own histograms measure latency. opossum's percentiles kept every call's
-      // latency for the window and sorted them once a second per upstream, for a snapshot
-      // nobody reads.
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
-      // Only upstream trouble counts; a 4xx is an answer, not a failure.
-      errorFilter: (err: unknown) => !(err instanceof TransportFailure || (err instanceof GatewayError && err.status >= 500)),
-    });
+    this.breaker = new Breaker(b);
     this.maxRetries = opts.retry?.max ?? 1;
     this.budget = new RetryBudget(opts.retry?.budgetPercent ?? 10);
     this.observer = opts.observer;
   }
 
   get breakerState(): BreakerState {
-    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
+    return this.breaker.state;
   }
 
   onBreakerChange(listener: (state: BreakerState) => void): void {
-    this.breaker.on('open', () => listener('open'));
-    this.breaker.on('halfOpen', () => listener('half-open'));
-    this.breaker.on('close', () => listener('closed'));
+    this.breaker.onChange(listener);
   }
 
   /**
@@ -211,24 +188,38 @@ export class Upstream {
   private async send(path: string, method: Method, headers: Record<string, string>, body: string | undefined, opts: CallOptions, observed: ObservedCall | undefined): Promise<UpstreamResponse> {
     const idempotent = IDEMPOTENT.has(method);
     const keyed = headers['idempotency-key'] !== undefined;
+    // whether an attempt so far may have reached the upstream (and so may have taken effect)
+    let mayHaveArrived = false;
     for (let attemptNo = 0; ; attemptNo++) {
       const remaining = opts.deadline === undefined ? this.timeoutMs : opts.deadline - Date.now();
       if (remaining <= 0) {
-        throw marked(new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)}: the request's time budget is spent`, ctx(opts)), 'timeout');
+        throw marked(
+          new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)}: the request's time budget is spent`, { ...ctx(opts), notApplied: !mayHaveArrived }),
+          'timeout',
+        );
       }
       if (attemptNo === 0) this.budget.recordCall(); // retries spend the budget, they do not earn it
+      const timeoutMs = Math.min(this.timeoutMs, remaining);
+      const ticket = this.breaker.admit(timeoutMs);
+      if (!ticket) {
+        throw marked(
+          new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)}: circuit breaker open`, {
+            ...ctx(opts),
+            retryAfterSeconds: Math.max(1, Math.ceil(this.resetMs / 1000)),
+            notApplied: !mayHaveArrived,
+          }),
+          'breaker_open',
+        );
+      }
       try {
-        return await this.breaker.fire({ path: this.basePath + path, method, headers, body, timeoutMs: Math.min(this.timeoutMs, remaining), opts });
+        const r = await this.attempt({ path: this.basePath + path, method, headers, body, timeoutMs, opts });
+        this.breaker.succeeded(ticket);
+        return r;
       } catch (err) {
-        if ((err as { code?: string }).code === 'EOPENBREAKER') {
-          throw marked(
-            new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)}: circuit breaker open`, {
-              ...ctx(opts),
-              retryAfterSeconds: Math.max(1, Math.ceil(this.resetMs / 1000)),
-            }),
-            'breaker_open',
-          );
-        }
+        // Only upstream trouble counts; a 4xx is an answer, not a failure.
+        if (err instanceof TransportFailure || (err instanceof GatewayError && err.status >= 500)) this.breaker.failed(ticket);
+        else this.breaker.succeeded(ticket);
+        if (err instanceof TransportFailure && err.delivery !== 'not-sent') mayHaveArrived = true;
         // An idempotent call may be retried after any broken connection; a keyed write only when
         // it certainly never arrived (the upstream does not know our keys, so it cannot dedupe).
         const retryable =
@@ -240,7 +231,9 @@ export class Upstream {
           observed?.retried();
           continue;
         }
-        throw err instanceof TransportFailure ? err.gatewayError : err;
+        const final = err instanceof TransportFailure ? err.gatewayError : err;
+        if (final instanceof GatewayError && mayHaveArrived) final.notApplied = false;
+        throw final;
       }
     }
   }
@@ -273,10 +266,12 @@ export class Upstream {
     }
   }
 
+  /** The upstream answered with a 5xx: it refused the request (it was not applied). */
   private statusError(status: number, opts: CallOptions): GatewayError {
-    if (status === 503) return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)} is unavailable`, { ...ctx(opts), retryAfterSeconds: 1 });
-    if (status === 504) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)} timed out`, ctx(opts));
-    return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', `${this.describe(opts)} failed with status ${status}`, ctx(opts));
+    const extra = { ...ctx(opts), notApplied: true };
+    if (status === 503) return new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(opts)} is unavailable`, { ...extra, retryAfterSeconds: 1 });
+    if (status === 504) return new GatewayError(504, 'GW_ERR_UPSTREAM_TIMEOUT', `${this.describe(opts)} timed out`, extra);
+    return new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', `${this.describe(opts)} failed with status ${status}`, extra);
   }
 
   private transportFailure(err: unknown, a: Attempt): TransportFailure {
@@ -288,9 +283,10 @@ export class Upstream {
       );
     }
     const code = e.code ?? e.cause?.code ?? '';
+    const notSent = NOT_SENT.has(code);
     return new TransportFailure(
-      marked(new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(a.opts)} is unreachable`, { ...ctx(a.opts), retryAfterSeconds: 1, cause: err }), 'unavailable'),
-      NOT_SENT.has(code) ? 'not-sent' : MAYBE_SENT.has(code) ? 'maybe-sent' : 'other',
+      marked(new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', `${this.describe(a.opts)} is unreachable`, { ...ctx(a.opts), retryAfterSeconds: 1, notApplied: notSent, cause: err }), 'unavailable'),
+      notSent ? 'not-sent' : MAYBE_SENT.has(code) ? 'maybe-sent' : 'other',
     );
   }
 

@@ -56,7 +56,51 @@ t.test('without fallback the client sees the failure, fast, once the breaker is 
   t.equal(r.statusCode, 503);
   t.equal(r.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE');
   t.match(r.json().detail, /circuit breaker open/);
-  t.equal(r.headers['retry-after'], '5');
+  t.equal(r.headers['retry-after'], '1', 'BREAKER_RESET_MS (1 s by default), rounded up');
+});
+
+t.test('breaker at the default settings: opens about a second after legacy stalls, closes as soon as it answers again', async (t) => {
+  const w = await startWorld(t);
+  const legacy = w.app.gw.upstreams.legacy;
+  let n = 0;
+  const read = () => w.app.inject({ url: `/occ/v2/${SITE}/products/${1000000 + (n++ % 500)}` });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // Healthy traffic first: the breaker's window is full of successes when the fault begins.
+  for (let i = 0; i < 10; i++) await Promise.all(Array.from({ length: 10 }, read));
+  t.equal(legacy.breakerState, 'closed');
+
+  let stop = false;
+  const workers = Array.from({ length: 8 }, async () => {
+    while (!stop) {
+      await read();
+      await sleep(20);
+    }
+  });
+  t.teardown(async () => {
+    stop = true;
+    await Promise.all(workers);
+  });
+  const waitFor = async (state: string, ms: number) => {
+    const from = Date.now();
+    while (legacy.breakerState !== state && Date.now() - from < ms) await sleep(10);
+    return Date.now() - from;
+  };
+
+  await put(w.backends.legacy.url, { latencyMs: 3000 }); // every legacy call would wait for its 2 s timeout
+  const openedAfter = await waitFor('open', 8000);
+  t.equal(legacy.breakerState, 'open');
+  t.ok(openedAfter < 1900, `opened ${openedAfter} ms after legacy stalled (the slow-call threshold is 1 s; before: ~10 s)`);
+  const started = Date.now();
+  const fast = await read();
+  t.equal(fast.statusCode, 503, 'then requests fail fast with 503');
+  t.ok(Date.now() - started < 500, `in ${Date.now() - started} ms, not after the 2 s timeout`);
+
+  await put(w.backends.legacy.url, {});
+  const closedAfter = await waitFor('closed', 8000);
+  t.equal(legacy.breakerState, 'closed');
+  t.ok(closedAfter < 2500, `closed ${closedAfter} ms after legacy recovered (BREAKER_RESET_MS 1 s, then the probe's answer; before: up to 5 s)`);
+  const r = await read();
+  t.equal(r.statusCode, 200, 'and legacy serves again');
 });
 
 t.test('drift in the new service falls back; legacy drift is a 502', async (t) => {

@@ -155,3 +155,27 @@ t.test('the retry budget stops a retry storm', async (t) => {
   t.ok(retries <= 10, `at most max(5, 10 %) retries in a second (saw ${retries})`);
   t.ok(retries >= 1, 'but some');
 });
+
+t.test('breaker: failures in a row open it however many successes came before; a slow probe that answers closes it', async (t) => {
+  let mode: 'ok' | 'fail' | 'slow' = 'ok';
+  const s = await server(t, (_req, res) => {
+    if (mode === 'ok') return json(res, 200, { ok: true });
+    if (mode === 'fail') return json(res, 500, {});
+    setTimeout(() => json(res, 200, { ok: 'slowly' }), 400);
+  });
+  const u = upstream(t, s.url, { timeoutMs: 1000, breaker: { errorPercent: 50, volume: 10, windowMs: 10_000, resetMs: 200, consecutive: 3, slowMs: 150 } });
+  for (let i = 0; i < 50; i++) await u.call('/x');
+  mode = 'fail';
+  for (let i = 0; i < 3; i++) await t.rejects(u.call('/x'), { code: 'GW_ERR_UPSTREAM_FAILED' });
+  t.equal(u.breakerState, 'open', '3 failures in a row open it, though the window holds 50 successes (3/53)');
+  mode = 'slow';
+  await new Promise((r) => setTimeout(r, 250));
+  t.equal(u.breakerState, 'half-open');
+  t.same((await u.call('/x')).body, { ok: 'slowly' }, 'the probe waits for its answer (400 ms, above the 150 ms slow threshold)');
+  t.equal(u.breakerState, 'closed', 'and the answer closes the breaker');
+  // Closed, calls slower than slowMs count as failures the moment they pass it.
+  const slow = Array.from({ length: 3 }, () => u.call('/x'));
+  await new Promise((r) => setTimeout(r, 250));
+  t.equal(u.breakerState, 'open', 'three calls pending past 150 ms opened it before any of them ended');
+  await Promise.all(slow);
+});

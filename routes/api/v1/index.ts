@@ -86,7 +86,7 @@ export default async function apiV1Routes(app: FastifyInstance, opts: { gw: Gate
   app.post<{ Params: Static<typeof SiteParams>; Body: Static<typeof CartInput> }>(
     '/sites/:site/carts/evaluate',
     {
-      config: { idempotent: true },
+      config: { idempotent: 'stateless' },
       schema: {
         summary: 'Price a cart and apply promotions (stateless)',
         tags: ['carts'],
