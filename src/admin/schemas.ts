@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { SITE_PATTERN } from '../domain/model.js';
-import { RouteStateSchema, STICKINESS } from '../routing/flag-provider.js';
+import { RouteStateSchema, STICKINESS } from '../routing/route-schema.js';
 
 export const ContextSchema = Type.Union([Type.Literal('pricing'), Type.Literal('inventory'), Type.Literal('promotions')]);
 export const FlagSourceSchema = Type.Union([Type.Literal('file'), Type.Literal('unleash')]);
