@@ -128,7 +128,7 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
   if (opts.nginx && !nginxBin) notes.push('nginx could not be installed: its row is missing');
   if (opts.wrk && !wrkBin) notes.push('wrk could not be installed: autocannon numbers only');
 
-  const stack: Stack = await startStack({ gateway: true, rollouts: allContexts(100), logLevel: opts.logLevel, nodeArgs: opts.gatewayNodeArgs, log });
+  const stack: Stack = await startStack({ gateway: true, rollouts: allContexts(100), logLevel: opts.logLevel, nodeArgs: opts.gatewayNodeArgs, actor: 'load-test compare', log });
   const extra: Child[] = [];
   const measurements: Measurement[] = [];
   const targets: Target[] = [];

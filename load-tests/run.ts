@@ -80,7 +80,7 @@ export async function runScenario(sc: Scenario, opts: CliOptions): Promise<Scena
   const profileDir = opts.profile && !process.env.GATEWAY_URL ? join(reportDir, 'profiles', `${sc.name}-${stamp()}`) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   log(`\n━━ ${sc.name}: ${sc.summary}`);
-  const stack = await startStack({ gateway: sc.gateway, rollouts: sc.rollouts, logLevel: opts.logLevel, profileDir, nodeArgs: opts.gatewayNodeArgs, log });
+  const stack = await startStack({ gateway: sc.gateway, rollouts: sc.rollouts, logLevel: opts.logLevel, profileDir, nodeArgs: opts.gatewayNodeArgs, actor: `load-test ${sc.name}`, log });
   let run: RunResult;
   const ctx: ScenarioContext = { stack, durationS, notes: [] };
   let logPerRequest: number | null = null;

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { SECURITY_SCHEMES } from './openapi.js';
 import type { GatewayConfig } from './config/load.js';
 import { contextIdentities, sealContexts, type UpstreamName } from './contexts/names.js';
 import { loggerOptions, requestIdFrom } from './observability/logger.js';
@@ -186,7 +187,16 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Strangler gateway: canonical commerce API', version: '1.0.0', description: 'Canonical REST over legacy OCC and the new pricing, inventory and promotions services.' },
+      tags: [
+        { name: 'products', description: 'canonical product views' },
+        { name: 'carts', description: 'cart evaluation' },
+        { name: 'admin', description: 'routing per context and its audit trail (operators; bearer ADMIN_TOKEN)' },
+      ],
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
+    // Only the gateway's own API, whose routes carry tags (src/openapi.ts): not the legacy
+    // passthrough prefixes (relayed as the monolith answers), OCC, health or metrics.
+    hideUntagged: true,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthRoutes, { gw });

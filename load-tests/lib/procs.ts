@@ -112,14 +112,29 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].reverse().map((c) => stopChild(c)));
 }
 
+const cleanups = new Set<() => Promise<void>>();
+/**
+ * Work to do before the harness leaves on SIGINT/SIGTERM (e.g. putting an external gateway's
+ * flags back); the normal and error paths run it themselves. Returns the unregister function.
+ */
+export function onInterrupt(fn: () => Promise<void>): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
 let installed = false;
 /** Kill every child on the way out, however the harness leaves. */
 export function installCleanup(): void {
   if (installed) return;
   installed = true;
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\n${signal}: stopping ${live.size} child process(es)…\n`);
-    void stopAll().finally(() => process.exit(130));
+    process.stderr.write(`\n${signal}: ${cleanups.size ? 'putting things back, ' : ''}stopping ${live.size} child process(es)…\n`);
+    const pending = [...cleanups].map((fn) =>
+      fn().catch((err: unknown) => process.stderr.write(`cleanup failed: ${err instanceof Error ? err.message : String(err)}\n`)),
+    );
+    void Promise.all(pending)
+      .then(stopAll)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -3,18 +3,22 @@
  * as three separate child processes on loopback (so none of them shares an event loop with the
  * load generator or with each other), with flags in a temporary FLAGS_DIR. External: an existing
  * GATEWAY_URL, with LEGACY_URL / PRICING_URL / FLAGS_DIR / ADMIN_TOKEN / GATEWAY_PID from the
- * environment where a scenario needs them.
+ * environment where a scenario needs them. An external gateway is left as it was found: its
+ * routing is read first and put back when the run ends, fails or is interrupted (see
+ * externalStack), and every change is made under the actor `load-test <scenario>` in its
+ * audit trail.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { contextIdentities } from '../../src/contexts/names.js';
-import { describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
-import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
+import { CONTEXTS, describeRollouts, writeFlags, type ContextName, type Rollouts } from './flags.js';
+import { freePort, onInterrupt, readReadyLine, restartable, spawnChild, stopChild, waitForHttp, type Child } from './procs.js';
+import type { RouteView, RoutesResponse } from '../../src/admin/schemas.js';
 import type { ProbePoint, Watched } from './load.js';
 import { ROOT, compiled } from './paths.js';
 
@@ -27,6 +31,8 @@ export interface StackOptions {
   profileDir?: string | undefined;
   /** extra node flags for the gateway (heap limits, GC flags) */
   nodeArgs?: readonly string[];
+  /** who the harness is in the gateway's audit trail (admin API `x-actor`); default `load-test` */
+  actor?: string;
   log: (msg: string) => void;
 }
 
@@ -62,7 +68,32 @@ export interface Stack {
   readonly restartGateway: (() => Promise<void>) | undefined;
   readonly cpuProfileDir: string | undefined;
   readonly heapProfilePath: string | undefined;
+  /** stops what was started; an external gateway gets its routing back as it was found */
   close(): Promise<void>;
+}
+
+/** The admin API of a gateway, and who the harness says it is there. */
+interface Admin {
+  url: string;
+  token: string;
+  actor: string;
+}
+
+async function adminCall(a: Admin, method: 'GET' | 'PUT' | 'POST', path: string, body?: object): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${a.url.replace(/\/+$/, '')}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${a.token}`, 'x-actor': a.actor, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
 }
 
 let built: Promise<void> | undefined;
@@ -213,7 +244,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       set rollouts(r: Rollouts) {
         rollouts = r;
       },
-      setRollout: (ctx, pct) => flip(g?.url, g?.adminToken, g?.flagsDir, ctx, pct, rollouts, (r) => (rollouts = r)),
+      setRollout: (ctx, pct) =>
+        flip(g ? { url: g.url, token: g.adminToken, actor: opts.actor ?? 'load-test' } : undefined, g?.flagsDir, ctx, pct, rollouts, (r) => (rollouts = r)),
       logBytes: () => {
         try {
           return g ? statSync(g.logPath).size : 0;
@@ -278,30 +310,25 @@ function readProbe(file: string | undefined): (ProbePoint & { t: number })[] {
 }
 
 /**
- * The admin API (PUT /admin/routes/{ctx}, bearer ADMIN_TOKEN, body {"percent": N}) is tried
- * first because that is how an operator flips; while it does not exist (404) or refuses, the
- * flag file is rewritten, which the gateway picks up by polling within a second.
+ * The admin API (PUT /admin/routes/{ctx}, bearer ADMIN_TOKEN, body {"percent": N}, the harness
+ * named in `x-actor`) is tried first because that is how an operator flips; while it does not
+ * exist (404) or refuses, the flag file is rewritten, which the gateway picks up by polling
+ * within a second.
  */
 async function flip(
-  gatewayUrl: string | undefined,
-  token: string | undefined,
+  admin: Admin | undefined,
   flagsDir: string | undefined,
   ctx: ContextName,
   pct: number,
   current: Rollouts,
   save: (r: Rollouts) => void,
+  beforeFileWrite: () => Promise<void> = async () => {},
 ): Promise<FlipResult> {
   let adminNote = 'no admin token';
-  if (gatewayUrl && token) {
+  if (admin) {
     try {
-      const res = await fetch(`${gatewayUrl}/admin/routes/${ctx}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ percent: pct, reason: 'load test (load-tests/): flip under load' }),
-        signal: AbortSignal.timeout(5000),
-      });
-      await res.arrayBuffer();
-      if (res.ok) {
+      const res = await adminCall(admin, 'PUT', `/routes/${ctx}`, { percent: pct, reason: 'load test (load-tests/): flip under load' });
+      if (res.status >= 200 && res.status < 300) {
         save({ ...current, [ctx]: pct });
         return { method: 'admin', detail: `PUT /admin/routes/${ctx} {"percent":${pct}} → ${res.status}` };
       }
@@ -312,9 +339,112 @@ async function flip(
   }
   if (!flagsDir) throw new Error(`${adminNote}, and no FLAGS_DIR to rewrite: cannot change ${ctx}`);
   const next = { ...current, [ctx]: pct };
+  await beforeFileWrite();
   await writeFlags(flagsDir, next);
   save(next);
   return { method: 'file', detail: `${adminNote} → rewrote ${flagsDir}/routes.json (${describeRollouts(next)})` };
+}
+
+/** What the harness found on an external gateway, and how it puts it back. */
+class Restorer {
+  /** each context's routing as the admin API showed it before the first change */
+  private found: Map<ContextName, RouteView> | undefined;
+  /** contexts the harness changed through the admin API */
+  private readonly changed = new Set<ContextName>();
+  /** routes.json in FLAGS_DIR before the harness first wrote it: its text, or null (no file) */
+  private fileBefore: string | null | undefined;
+  private done: Promise<void> | undefined;
+
+  constructor(
+    private readonly admin: Admin | undefined,
+    private readonly flagsDir: string | undefined,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  /** Reads the gateway's routing through the admin API; false when there is none to use. */
+  async readAdmin(): Promise<boolean> {
+    if (!this.admin) return false;
+    try {
+      const res = await adminCall(this.admin, 'GET', '/routes');
+      if (res.status !== 200) {
+        this.log(`  admin API: GET /admin/routes answered ${res.status}: flags go through FLAGS_DIR, if set`);
+        return false;
+      }
+      this.found = new Map((res.json as RoutesResponse).routes.map((r) => [r.context as ContextName, r]));
+      this.log(`  found: ${[...this.found.values()].map(describeView).join(', ')} (put back when the run ends)`);
+      return true;
+    } catch (err) {
+      this.log(`  admin API unreachable (${(err as Error).message}): flags go through FLAGS_DIR, if set`);
+      return false;
+    }
+  }
+
+  /** Whether `ctx` already routes `pct` % (enabled, a plain rollout). */
+  routes(ctx: ContextName, pct: number): boolean {
+    const v = this.found?.get(ctx);
+    return v !== undefined && v.defined && v.enabled && v.rollout === pct;
+  }
+
+  changedByAdmin(ctx: ContextName): void {
+    this.changed.add(ctx);
+  }
+
+  /** Call before the first write of routes.json: keeps its text to write back. */
+  async keepFile(): Promise<void> {
+    if (!this.flagsDir || this.fileBefore !== undefined) return;
+    try {
+      this.fileBefore = await readFile(join(this.flagsDir, 'routes.json'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.fileBefore = null;
+    }
+  }
+
+  /** Puts back what was changed (once, however many times it is called). */
+  restore(): Promise<void> {
+    this.done ??= this.putBack();
+    return this.done;
+  }
+
+  private async putBack(): Promise<void> {
+    const problems: string[] = [];
+    if (this.admin && this.found) {
+      for (const ctx of this.changed) {
+        const was = this.found.get(ctx);
+        try {
+          const reason = `load test (load-tests/): put back as found (${was ? describeView(was) : 'no flag'})`;
+          // a flag that was off, or not there, routes everything to legacy: a kill does the same
+          const res =
+            !was || !was.defined || !was.enabled
+              ? await adminCall(this.admin, 'POST', `/routes/${ctx}/kill`, { reason })
+              : was.rollout !== null
+                ? await adminCall(this.admin, 'PUT', `/routes/${ctx}`, { percent: was.rollout, reason })
+                : undefined;
+          if (!res) problems.push(`${ctx}: was decided by custom strategies only, which the admin API cannot set: put it back by hand`);
+          else if (res.status >= 300) problems.push(`${ctx}: admin API answered ${res.status}`);
+          else this.log(`  put back ${ctx}: ${was ? describeView(was) : 'off'}`);
+        } catch (err) {
+          problems.push(`${ctx}: ${(err as Error).message}`);
+        }
+      }
+    }
+    if (this.changed.size > 0 && !this.found) problems.push(`${[...this.changed].join(', ')}: changed through the admin API, which did not say how they were before`);
+    if (this.flagsDir && this.fileBefore !== undefined) {
+      const file = join(this.flagsDir, 'routes.json');
+      if (this.fileBefore === null) await rm(file, { force: true });
+      else {
+        const tmp = join(this.flagsDir, '.routes.json.restore.tmp');
+        await writeFile(tmp, this.fileBefore);
+        await rename(tmp, file);
+      }
+      this.log(`  put back ${file} as found`);
+    }
+    if (problems.length) throw new Error(`could not put the gateway's flags back: ${problems.join('; ')}`);
+  }
+}
+
+function describeView(v: RouteView): string {
+  return `${v.context} ${!v.defined ? 'no flag' : !v.enabled ? 'off' : v.rollout === null ? 'custom' : `${v.rollout}%`}`;
 }
 
 async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions): Promise<Stack> {
@@ -328,9 +458,33 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  if (env.FLAGS_DIR) await writeFlags(env.FLAGS_DIR, opts.rollouts).then(() => opts.log(`  flags written to ${env.FLAGS_DIR}: ${describeRollouts(opts.rollouts)}`));
-  else opts.log(`  FLAGS_DIR unset: the gateway's flags stay as they are (wanted: ${describeRollouts(opts.rollouts)})`);
+  const admin: Admin | undefined = env.ADMIN_TOKEN ? { url: gatewayUrl, token: env.ADMIN_TOKEN, actor: opts.actor ?? 'load-test' } : undefined;
+  const restorer = new Restorer(admin, env.FLAGS_DIR, opts.log);
+  const unregister = onInterrupt(() => restorer.restore());
   let rollouts: Rollouts = { ...opts.rollouts };
+  try {
+    if (await restorer.readAdmin()) {
+      // through the admin API, one context at a time, only where the gateway differs: the rest
+      // of its flags (and files) stay untouched, and each change is in its audit trail
+      for (const ctx of CONTEXTS) {
+        const want = opts.rollouts[ctx];
+        if (want === undefined || restorer.routes(ctx, want)) continue;
+        restorer.changedByAdmin(ctx);
+        const res = await adminCall(admin!, 'PUT', `/routes/${ctx}`, { percent: want, reason: 'load test (load-tests/): starting state of the scenario' });
+        if (res.status >= 300) throw new Error(`admin API: PUT /admin/routes/${ctx} answered ${res.status}: ${JSON.stringify(res.json).slice(0, 300)}`);
+      }
+      opts.log(`  flags set through the admin API as ${admin!.actor}: ${describeRollouts(opts.rollouts)}`);
+    } else if (env.FLAGS_DIR) {
+      await restorer.keepFile();
+      await writeFlags(env.FLAGS_DIR, opts.rollouts);
+      opts.log(`  flags written to ${env.FLAGS_DIR}: ${describeRollouts(opts.rollouts)}`);
+    } else opts.log(`  FLAGS_DIR unset: the gateway's flags stay as they are (wanted: ${describeRollouts(opts.rollouts)})`);
+  } catch (err) {
+    await restorer.restore().catch((e: unknown) => opts.log(`  ${(e as Error).message}`));
+    unregister();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     external: true,
     dir,
@@ -346,7 +500,11 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     set rollouts(r: Rollouts) {
       rollouts = r;
     },
-    setRollout: (ctx, pct) => flip(gatewayUrl, env.ADMIN_TOKEN, env.FLAGS_DIR, ctx, pct, rollouts, (r) => (rollouts = r)),
+    setRollout: async (ctx, pct) => {
+      const r = await flip(admin, env.FLAGS_DIR, ctx, pct, rollouts, (next) => (rollouts = next), () => restorer.keepFile());
+      if (r.method === 'admin') restorer.changedByAdmin(ctx);
+      return r;
+    },
     logBytes: () => 0,
     probeLines: () => [],
     logSummary: () => [],
@@ -355,7 +513,12 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     cpuProfileDir: undefined,
     heapProfilePath: undefined,
     close: async () => {
-      await rm(dir, { recursive: true, force: true });
+      try {
+        await restorer.restore();
+      } finally {
+        unregister();
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -3,7 +3,7 @@
  * the audit trail. Everything under /admin needs `Authorization: Bearer <ADMIN_TOKEN>`; without
  * ADMIN_TOKEN the whole surface answers 403, never open. Changes are written where the flags
  * live (flag files or Unleash, see FlagProvider.setRoute) and recorded durably before the
- * answer. Operator-facing, so kept out of the storefront OpenAPI document at /docs.
+ * answer. In the OpenAPI document at /docs under the tag `admin`, with bearer security.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, FastifySchema, FastifySchemaCompiler } from 'fastify';
@@ -15,7 +15,7 @@ import { GatewayError } from '../../src/errors.js';
 import type { Gateway } from '../../src/gateway.js';
 import type { FlagWrite, RouteChange } from '../../src/routing/flag-provider.js';
 import { routeStateOf } from '../../src/routing/route-state.js';
-import { Problem } from '../../src/domain/model.js';
+import { ADMIN_ONLY, BODY_ERRORS, problemResponses } from '../../src/openapi.js';
 import { bearerChecker } from '../../src/admin/auth.js';
 import {
   AuditQuerySchema,
@@ -56,7 +56,9 @@ const strict: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
   validate.errors = [] as FastifySchemaValidationError[];
   return validate;
 };
-const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 500: Problem, 502: Problem, 503: Problem };
+const errors = problemResponses([400, 401, 403, 404, 409, 500, 502, 503]);
+/** OpenAPI metadata shared by every documented admin operation */
+const doc = { tags: ['admin'], security: ADMIN_ONLY };
 type ContextParams = Static<typeof ContextParamsSchema>;
 
 export default async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
@@ -82,7 +84,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
     );
   });
 
-  app.get('/routes', { schema: { hide: true, response: { 200: RoutesResponseSchema, ...errors } } }, async (): Promise<RoutesResponse> => {
+  app.get('/routes', { schema: { ...doc, operationId: 'getRoutes', summary: 'Routing per context: rollout, stickiness, constraints, breakers, traffic', response: { 200: RoutesResponseSchema, ...errors } } }, async (): Promise<RoutesResponse> => {
     const defs = new Map(gw.flags.definitions().map((f) => [f.name, f]));
     return {
       source: gw.flags.source,
@@ -103,7 +105,18 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
 
   app.put<{ Params: ContextParams; Body: Static<typeof RouteChangeBodySchema> }>(
     '/routes/:context',
-    { schema: { hide: true, params: ContextParamsSchema, body: RouteChangeBodySchema, response: { 200: ChangeResponseSchema, ...errors } }, validatorCompiler: strict, preValidation: knownContext },
+    {
+      schema: {
+        ...doc,
+        operationId: 'setRoute',
+        summary: "Change a context's rollout (and stickiness, site); recorded in the audit trail",
+        params: ContextParamsSchema,
+        body: RouteChangeBodySchema,
+        response: { 200: ChangeResponseSchema, ...errors, ...problemResponses(BODY_ERRORS) },
+      },
+      validatorCompiler: strict,
+      preValidation: knownContext,
+    },
     async (request) => {
       const { percent, stickiness, site, reason } = request.body;
       const change: RouteChange = { percent, stickiness, site };
@@ -114,7 +127,14 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
   app.post<{ Params: ContextParams; Body: Static<typeof KillBodySchema> | undefined }>(
     '/routes/:context/kill',
     {
-      schema: { hide: true, params: ContextParamsSchema, body: KillBodySchema, response: { 200: ChangeResponseSchema, ...errors } },
+      schema: {
+        ...doc,
+        operationId: 'killRoute',
+        summary: 'Send every request of a context to legacy, now (0 %, flag disabled)',
+        params: ContextParamsSchema,
+        body: KillBodySchema,
+        response: { 200: ChangeResponseSchema, ...errors, ...problemResponses(BODY_ERRORS) },
+      },
       validatorCompiler: strict,
       preValidation: [
         knownContext,
@@ -129,7 +149,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
 
   app.get<{ Querystring: Static<typeof AuditQuerySchema> }>(
     '/audit',
-    { schema: { hide: true, querystring: AuditQuerySchema, response: { 200: AuditResponseSchema, ...errors } } },
+    { schema: { ...doc, operationId: 'getAudit', summary: 'Recent routing changes, newest first', querystring: AuditQuerySchema, response: { 200: AuditResponseSchema, ...errors } } },
     async (request) => {
       const { limit, context } = request.query;
       return audit.recent(limit, context ? (e) => e.context === context : undefined);

@@ -19,7 +19,8 @@ const CartsParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }), 
 const CartParams = Type.Composite([CartsParams, Type.Object({ cartId: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }) })]);
 const EntryParams = Type.Composite([CartParams, Type.Object({ entryNumber: Type.Integer({ minimum: 0 }) })]);
 
-const FORWARDED = ['authorization', 'accept-language', 'idempotency-key', 'traceparent'] as const;
+// traceparent is the request's server span (set on arrival); tracestate the valid part of the client's
+const FORWARDED = ['authorization', 'accept-language', 'idempotency-key', 'traceparent', 'tracestate'] as const;
 
 export default async function cartWriteRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;

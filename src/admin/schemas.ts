@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SITE_PATTERN } from '../domain/model.js';
 import { CONTEXT_NAME_PATTERN } from '../contexts/names.js';
-import { RouteStateSchema, STICKINESS } from '../routing/flag-provider.js';
+import { RouteStateSchema, STICKINESS } from '../routing/route-schema.js';
 
 /**
  * A context name on the wire: any well-formed name, not an enum of this build's list, so the CLI

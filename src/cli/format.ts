@@ -3,7 +3,7 @@
  * stays greppable and survives copy-paste into tickets). `--json` bypasses all of this.
  */
 import type { AuditEntry, ChangeResponse, RoutesResponse, RouteView } from '../admin/schemas.js';
-import type { RouteState } from '../routing/flag-provider.js';
+import type { RouteState } from '../routing/route-schema.js';
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AuditResponseSchema, ChangeResponseSchema, RoutesResponseSchema, type AuditEntry, type ChangeResponse, type RouteChangeBody } from '../admin/schemas.js';
-import { STICKINESS } from '../routing/flag-provider.js';
+import { STICKINESS } from '../routing/route-schema.js';
 import { CONTEXTS } from '../contexts/names.js';
 import { formatAudit, formatChange, formatStatus } from './format.js';
 

@@ -33,11 +33,19 @@ export function methodLabel(method: string): string {
 /** Requests no route matched (404s): one label value, whatever the URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+/**
+ * prom-client's default gauges that end in `_total`, which Prometheus reserves for counters
+ * (`promtool check metrics` flags them). Each is the sum of the gauge of the same name without
+ * the suffix, which stays (`nodejs_active_handles{type}`: `sum(nodejs_active_handles)`).
+ */
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 let processRegistry: Registry | undefined;
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
+    for (const name of MISNAMED_DEFAULTS) processRegistry.removeSingleMetric(name);
   }
   return processRegistry;
 }

@@ -19,7 +19,7 @@ import {
 import type { CallObserver, CallOptions, CallOutcome, Method, ObservedCall } from '../upstream/http.js';
 import { flagOf, isContextName } from '../contexts/names.js';
 import { GatewayMetrics, OUTCOMES } from './metrics.js';
-import { Tracing, parseTraceparent, type SpanHandle } from './tracing.js';
+import { Tracing, normalizeTracestate, parseTraceparent, type SpanHandle } from './tracing.js';
 import type { HistogramSeries, Scalar } from './families.js';
 
 /** Span attribute names of the strangler's own facts (OpenTelemetry semconv for the HTTP ones). */
@@ -75,18 +75,21 @@ export class Telemetry {
    *
    * The request's `traceparent` header is then set to the server span: W3C's parent-id is "the
    * span of the caller", and every handler that forwards the request's `traceparent` (OCC cart
-   * writes, the passthrough proxy) thereby forwards the gateway's span, not the client's. A
-   * `tracestate` without a valid `traceparent` is dropped (W3C §3.3: it must not travel alone).
+   * writes, the passthrough proxy) thereby forwards the gateway's span, not the client's. The
+   * `tracestate` header is replaced by what may travel on (normalizeTracestate) and dropped when
+   * nothing may, or when there is no valid `traceparent` (W3C §3.3: it must not travel alone).
    */
   readonly childLoggerFactory = (logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions, rawReq: IncomingMessage): FastifyBaseLogger => {
     const req = rawReq as TracedMessage;
     const parent = parseTraceparent(req.headers.traceparent);
-    const tracestate = req.headers.tracestate;
-    if (!parent && tracestate !== undefined) delete req.headers.tracestate;
+    const sent = req.headers.tracestate;
+    const tracestate = parent && sent !== undefined ? normalizeTracestate(sent) : undefined;
+    if (tracestate !== undefined) req.headers.tracestate = tracestate;
+    else if (sent !== undefined) delete req.headers.tracestate;
     const span = this.tracing.startServer(
       req.method ?? 'HTTP',
       parent,
-      typeof tracestate === 'string' ? tracestate : undefined,
+      tracestate,
       this.tracing.exporting ? { [ATTR_HTTP_REQUEST_METHOD]: req.method ?? 'GET' } : undefined,
     );
     req[SERVER_SPAN] = span;

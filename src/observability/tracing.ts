@@ -11,7 +11,9 @@
  * `traceparent` propagation and log correlation, at the cost of two random numbers. The
  * `sampled` flag a client sent is passed on unchanged (W3C: a participant that does not record
  * still propagates the caller's decision); a trace the gateway starts itself is not sampled,
- * since nothing records it.
+ * since nothing records it. Level 2's `random` flag (bit 1: the trace id is random) travels with
+ * the caller's trace, and is set on a trace the gateway starts (its ids are random); flags no
+ * version defines are cleared. A `tracestate` is forwarded only when valid (normalizeTracestate).
  */
 import {
   ROOT_CONTEXT,
@@ -45,7 +47,12 @@ export interface ParsedTraceparent {
   traceId: string;
   spanId: string;
   sampled: boolean;
+  /** W3C Trace Context level 2 `random` flag (bit 1): the trace id's right 7 bytes are random */
+  random: boolean;
 }
+
+const FLAG_SAMPLED = 0x01;
+const FLAG_RANDOM = 0x02;
 
 const ZERO_TRACE = '00000000000000000000000000000000';
 const ZERO_SPAN = '0000000000000000';
@@ -76,11 +83,45 @@ export function parseTraceparent(value: string | string[] | undefined): ParsedTr
   const traceId = value.slice(3, 35);
   const spanId = value.slice(36, 52);
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, spanId, sampled: (parseInt(value.slice(53, 55), 16) & 1) === 1 };
+  const flags = parseInt(value.slice(53, 55), 16);
+  return { traceId, spanId, sampled: (flags & FLAG_SAMPLED) !== 0, random: (flags & FLAG_RANDOM) !== 0 };
 }
 
-export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
-  return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
+const FLAGS_HEX = ['00', '01', '02', '03'] as const;
+
+/** A version-00 `traceparent`; only the flags level 2 defines (sampled, random) are set. */
+export function formatTraceparent(traceId: string, spanId: string, sampled: boolean, random = false): string {
+  return `00-${traceId}-${spanId}-${FLAGS_HEX[(sampled ? FLAG_SAMPLED : 0) | (random ? FLAG_RANDOM : 0)]}`;
+}
+
+/** W3C §3.3.1: at most 32 list members. */
+export const TRACESTATE_MAX_MEMBERS = 32;
+// §3.3.1.3.1 key: a simple key (lcalpha, then up to 255 of lcalpha / digit / _ - * /) or a
+// multi-tenant key (tenant id of 1-241 from lcalpha / digit first, "@", system id of 1-14 with
+// lcalpha first). §3.3.1.3.2 value: 1-256 printable ASCII characters other than "," and "=",
+// not ending in a space.
+const TRACESTATE_KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
+const TRACESTATE_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/**
+ * The `tracestate` to pass on (W3C Trace Context level 2, §3.3), or undefined when none should
+ * be: an absent or empty header, more than 32 members, or any member that breaks the key/value
+ * grammar (§3.3.1.1 lets a participant that cannot parse the header discard all of it, rather
+ * than guess which vendor's entry is broken). Optional whitespace and empty members are dropped;
+ * repeated headers arrive joined by commas, which is how the list combines them.
+ */
+export function normalizeTracestate(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const raw = typeof value === 'string' ? value : value.join(',');
+  const members: string[] = [];
+  for (const part of raw.split(',')) {
+    const member = part.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (member === '') continue;
+    const eq = member.indexOf('=');
+    if (eq === -1 || !TRACESTATE_KEY.test(member.slice(0, eq)) || !TRACESTATE_VALUE.test(member.slice(eq + 1))) return undefined;
+    if (members.push(member) > TRACESTATE_MAX_MEMBERS) return undefined;
+  }
+  return members.length === 0 ? undefined : members.join(',');
 }
 
 // Ids as OpenTelemetry's RandomIdGenerator makes them (Math.random into a reused buffer): trace
@@ -129,7 +170,8 @@ export class Tracing {
 
   /**
    * The span of an inbound request, continuing the caller's trace when it sent a valid
-   * `traceparent` (`parent`, see parseTraceparent); its tracestate goes with it.
+   * `traceparent` (`parent`, see parseTraceparent); its tracestate (normalizeTracestate's
+   * output) goes with it.
    */
   startServer(name: string, parent: ParsedTraceparent | undefined, tracestate: string | undefined, attributes?: Attributes): SpanHandle {
     return this.start(name, SpanKind.SERVER, parent, parent ? tracestate : undefined, attributes);
@@ -148,7 +190,7 @@ export class Tracing {
     if (!this.tracer) {
       const traceId = parent ? parent.traceId : randomId(16);
       const spanId = randomId(8);
-      return { traceId, spanId, traceparent: formatTraceparent(traceId, spanId, parent ? parent.sampled : false), span: undefined };
+      return { traceId, spanId, traceparent: formatTraceparent(traceId, spanId, parent ? parent.sampled : false, parent ? parent.random : true), span: undefined };
     }
     const ctx = parent
       ? trace.setSpanContext(ROOT_CONTEXT, {
@@ -165,7 +207,9 @@ export class Tracing {
     return {
       traceId: sc.traceId,
       spanId: sc.spanId,
-      traceparent: formatTraceparent(sc.traceId, sc.spanId, (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED),
+      // the SDK keeps only the sampled bit: random is the parent's, or set for a trace it starts
+      // (its RandomIdGenerator's ids are random)
+      traceparent: formatTraceparent(sc.traceId, sc.spanId, (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED, parent ? parent.random : true),
       span: recording ? span : undefined,
     };
   }

@@ -4,9 +4,11 @@
  * sources/unleash-source.ts) share. Either way evaluation is unleash-client's own. If the source
  * fails, the last known flags stand; with none, isEnabled is false ⇒ legacy.
  */
-import { Type, type Static } from '@sinclair/typebox';
 import { UnleashEvents, type Context, type Unleash } from 'unleash-client';
 import type { FeatureDef, SegmentDef } from './flag-schema.js';
+import type { RouteState, Stickiness } from './route-schema.js';
+// in a module of their own, free of unleash-client, so the CLI bundle does not carry it
+export { RouteConstraintSchema, RouteStateSchema, STICKINESS, type RouteState, type Stickiness } from './route-schema.js';
 
 export interface FlagLogger {
   info(obj: object, msg: string): void;
@@ -22,8 +24,6 @@ export interface FlagSnapshot {
   readonly owners: ReadonlyMap<string, string>;
 }
 
-export const STICKINESS = ['default', 'userId', 'sessionId'] as const;
-export type Stickiness = (typeof STICKINESS)[number];
 
 export interface ConstraintLike {
   contextName: string;
@@ -49,28 +49,6 @@ export interface FeatureLike {
 
 // The schemas below are the single source of the admin API's and the audit trail's types.
 
-/** A constraint as an operator reads it (the Unleash shape, operator kept as a plain string). */
-export const RouteConstraintSchema = Type.Object({
-  contextName: Type.String(),
-  operator: Type.String(),
-  values: Type.Optional(Type.Array(Type.String())),
-  value: Type.Optional(Type.String()),
-  inverted: Type.Optional(Type.Boolean()),
-  caseInsensitive: Type.Optional(Type.Boolean()),
-});
-
-/** What a route flag does, read from its definition (file, Unleash admin view or client cache). */
-export const RouteStateSchema = Type.Object({
-  defined: Type.Boolean({ description: 'false: no such flag, so every request goes to legacy' }),
-  enabled: Type.Boolean(),
-  rollout: Type.Union([Type.Integer({ minimum: 0, maximum: 100 }), Type.Null()], {
-    description: 'percentage of the flexibleRollout strategy; 100 for an enabled flag without strategies; null when only custom strategies decide',
-  }),
-  stickiness: Type.Union([Type.String(), Type.Null()]),
-  constraints: Type.Array(RouteConstraintSchema),
-  strategies: Type.Integer({ minimum: 0, description: 'active strategies of the flag (more than 1: others may also enable it)' }),
-});
-export type RouteState = Static<typeof RouteStateSchema>;
 
 export interface RouteChange {
   /** share of requests (by stickiness) the new service answers, 0..100 */

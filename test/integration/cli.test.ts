@@ -10,12 +10,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorld } from '../helpers/world.js';
+import { bundledLauncher } from '../helpers/cli.js';
 import type { AuditResponse, ChangeResponse, RoutesResponse } from '../../src/admin/schemas.js';
 
 const TOKEN = 'cli-admin-token-0123456789';
 /** Load shedding is tested on its own; here a loaded CI machine must not turn answers into 503s. */
 const NO_SHED = { SHED_EVENT_LOOP_DELAY_MS: '0' };
-const BIN = join(process.cwd(), 'bin', 'strangler.js');
+/** The launcher in the checkout: runs dist/cli/strangler.mjs when built, else the source via tsx. */
+const CHECKOUT_BIN = join(process.cwd(), 'bin', 'strangler.js');
+/** What an operator runs after `npm run build`: the launcher next to a fresh bundle (set below). */
+let BIN = '';
 
 interface Run {
   code: number;
@@ -23,11 +27,11 @@ interface Run {
   stderr: string;
 }
 
-function strangler(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+function strangler(args: string[], env: Record<string, string | undefined>, bin = BIN): Promise<Run> {
   // Not tap's loaders or coverage hooks: run the launcher as a user's shell would.
   const { NODE_OPTIONS: _l, ADMIN_TOKEN: _a, GATEWAY_URL: _g, ...base } = process.env;
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -43,8 +47,25 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-// Each spawn pays for tsx's start-up; on a loaded 2-core machine that adds up.
+// The source path pays for tsx's start-up; on a loaded 2-core machine that adds up.
 t.setTimeout(400_000);
+
+t.before(async () => {
+  BIN = await bundledLauncher(t);
+});
+
+t.test('the launcher runs the bundled build when there is one, and the source without it', async (t) => {
+  // BIN has no src/ and no node_modules beside it: only the bundle can answer.
+  const built = await strangler(['--help'], {});
+  t.equal(built.code, 0, built.stderr);
+  t.match(built.stdout, /^usage: strangler <command>/);
+  const source = await strangler(['--help'], { STRANGLER_CLI_SOURCE: '1' });
+  t.not(source.code, 0, 'STRANGLER_CLI_SOURCE=1 there looks for src/, which is not there');
+  // The checkout's launcher, forced onto the TypeScript source (a checkout without a build).
+  const checkout = await strangler(['--help'], { STRANGLER_CLI_SOURCE: '1' }, CHECKOUT_BIN);
+  t.equal(checkout.code, 0, checkout.stderr);
+  t.equal(checkout.stdout, built.stdout, 'the source and the bundle are the same CLI');
+});
 
 t.test('status, route, kill, audit against a running gateway', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strangler-cli-'));

@@ -88,6 +88,65 @@ t.test('without a valid inbound traceparent the gateway starts one trace per req
   t.notOk(traceparentOf(u!).sampled, "the client's unsampled decision is kept");
 });
 
+t.test('tracestate is forwarded only when valid (W3C Trace Context level 2, §3.3)', async (t) => {
+  const w = await startObservedWorld(t);
+  const members = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=v${i}`).join(',');
+  const cases: [name: string, sent: string, forwarded: string | undefined][] = [
+    ['32 members (the maximum)', members(32), members(32)],
+    ['33 members', members(33), undefined],
+    ['an empty header', '', undefined],
+    ['only whitespace and commas', ' , ,', undefined],
+    ['optional whitespace and empty members are dropped', ' a=1 ,, b=2\t', 'a=1,b=2'],
+    ['multi-tenant keys and every allowed value character', 'tenant_1@sys-2=!"#+-./09:<>AZ[]^_`az{}~, x*y/z=v a', 'tenant_1@sys-2=!"#+-./09:<>AZ[]^_`az{}~,x*y/z=v a'],
+    ['an uppercase key', 'Vendor=1', undefined],
+    ['a key with a space', 'foo =1', undefined],
+    ['a key starting with a digit (simple key)', '1vendor=1', undefined],
+    ['a key of 257 characters', `${'k'.repeat(257)}=1`, undefined],
+    ['a system id of 15 characters', `t@${'s'.repeat(15)}=1`, undefined],
+    ['a value with "="', 'vendor=a=b', undefined],
+    ['a value of 257 characters', `vendor=${'v'.repeat(257)}`, undefined],
+    ['a member without "="', 'vendor', undefined],
+    ['an empty value', 'vendor=', undefined],
+  ];
+  for (const [i, [name, sent, forwarded]] of cases.entries()) {
+    const id = `ts-${i}`;
+    const r = await fetch(`${w.base}/api/v1/sites/${SITE}/products/1000001`, { headers: { traceparent: INBOUND, tracestate: sent, 'x-request-id': id } });
+    t.equal(r.status, 200, `${name}: answered`);
+    const calls = receivedFor(w, id);
+    t.ok(calls.length >= 1, `${name}: reached a backend`);
+    for (const c of calls) {
+      t.equal(traceparentOf(c).traceId, TRACE_ID, `${name}: the trace itself continues`);
+      t.equal(c.headers.tracestate, forwarded, `${name}: ${forwarded === undefined ? 'not forwarded' : 'forwarded'} (${c.backend})`);
+    }
+  }
+  // The passthrough proxy forwards the request's headers: the same rule applies there.
+  await fetch(`${w.base}/occ/v2/basesites`, { headers: { traceparent: INBOUND, tracestate: members(33), 'x-request-id': 'ts-proxy-bad' } });
+  t.equal(receivedFor(w, 'ts-proxy-bad')[0]?.headers.tracestate, undefined, 'passthrough: an invalid tracestate is not forwarded');
+  await fetch(`${w.base}/occ/v2/basesites`, { headers: { traceparent: INBOUND, tracestate: 'a=1 , b=2', 'x-request-id': 'ts-proxy-ok' } });
+  t.equal(receivedFor(w, 'ts-proxy-ok')[0]?.headers.tracestate, 'a=1,b=2', 'passthrough: a valid one is');
+  // An OCC cart write (the gateway's own client): tracestate travels with its traceparent.
+  const created = await fetch(`${w.base}/occ/v2/${SITE}/users/anonymous/carts`, { method: 'POST', headers: { traceparent: INBOUND, tracestate: 'a=1 , b=2', 'x-request-id': 'ts-write' } });
+  t.equal(created.status, 201);
+  t.equal(receivedFor(w, 'ts-write')[0]?.headers.tracestate, 'a=1,b=2', 'cart write: a valid tracestate travels on');
+});
+
+t.test("the random trace flag (level 2, bit 1) travels with the caller's trace", async (t) => {
+  const w = await startObservedWorld(t, { rollouts: { pricing: 100 } });
+  for (const flags of ['02', '03', '00', '01']) {
+    const id = `random-${flags}`;
+    await fetch(`${w.base}/api/v1/sites/${SITE}/products/1000001`, { headers: { traceparent: `00-${TRACE_ID}-${CLIENT_PARENT}-${flags}`, 'x-request-id': id } });
+    const calls = receivedFor(w, id);
+    t.ok(calls.length >= 2, 'legacy and pricing were called');
+    for (const c of calls) t.match(c.headers.traceparent, new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-${flags}$`), `flags ${flags} reach ${c.backend}`);
+  }
+  // Flags this version does not define are not passed on (W3C: set to zero).
+  await fetch(`${w.base}/api/v1/sites/${SITE}/products/1000001`, { headers: { traceparent: `00-${TRACE_ID}-${CLIENT_PARENT}-ff`, 'x-request-id': 'random-ff' } });
+  for (const c of receivedFor(w, 'random-ff')) t.match(c.headers.traceparent, /-03$/, `unknown flags are cleared (${c.backend})`);
+  // A trace the gateway starts has ids from a random generator: it says so.
+  await fetch(`${w.base}/api/v1/sites/${SITE}/products/1000001`, { headers: { 'x-request-id': 'random-own' } });
+  for (const c of receivedFor(w, 'random-own')) t.match(c.headers.traceparent, /-02$/, `a new trace is random, not sampled (${c.backend})`);
+});
+
 interface OtlpAttribute {
   key: string;
   value: { stringValue?: string; intValue?: number | string; boolValue?: boolean };
@@ -183,6 +242,10 @@ t.test('spans are exported over OTLP/HTTP to the configured endpoint, with the s
   for (const c of calls) t.ok(clientIds.has(traceparentOf(c).spanId), `${c.backend} ${c.url}: parent is an exported CLIENT span`);
   const [atPricing] = calls.filter((c) => c.backend === 'pricing');
   t.equal(traceparentOf(atPricing!).spanId, pricing!.spanId, "the pricing service's parent is the pricing CLIENT span");
+
+  // Recording spans keep level 2's random flag too (the SDK itself keeps only the sampled bit).
+  await fetch(`${w.base}/api/v1/sites/${SITE}/products/1000001`, { headers: { traceparent: `00-${TRACE_ID}-${CLIENT_PARENT}-03`, 'x-request-id': 'otlp-random' } });
+  for (const c of receivedFor(w, 'otlp-random')) t.match(c.headers.traceparent, /-03$/, `sampled and random reach ${c.backend}`);
 });
 
 t.test('a failing call is an error span; a client-sampled-out request is not recorded', async (t) => {

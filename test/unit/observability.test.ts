@@ -13,9 +13,10 @@ const TID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SID = '00f067aa0ba902b7';
 
 t.test('traceparent (W3C Trace Context §3.2)', async (t) => {
-  t.same(parseTraceparent(`00-${TID}-${SID}-01`), { traceId: TID, spanId: SID, sampled: true });
-  t.same(parseTraceparent(`00-${TID}-${SID}-00`), { traceId: TID, spanId: SID, sampled: false });
-  t.same(parseTraceparent(`00-${TID}-${SID}-03`)?.sampled, true, 'unknown flag bits ignored');
+  t.same(parseTraceparent(`00-${TID}-${SID}-01`), { traceId: TID, spanId: SID, sampled: true, random: false });
+  t.same(parseTraceparent(`00-${TID}-${SID}-00`), { traceId: TID, spanId: SID, sampled: false, random: false });
+  t.same(parseTraceparent(`00-${TID}-${SID}-03`), { traceId: TID, spanId: SID, sampled: true, random: true }, 'level 2: bit 1 is random');
+  t.same(parseTraceparent(`00-${TID}-${SID}-fe`), { traceId: TID, spanId: SID, sampled: false, random: true }, 'undefined flag bits ignored');
   t.same(parseTraceparent(`01-${TID}-${SID}-01-what-comes-next`)?.traceId, TID, 'a later version may append fields');
   for (const bad of [
     undefined,
@@ -32,6 +33,8 @@ t.test('traceparent (W3C Trace Context §3.2)', async (t) => {
     t.equal(parseTraceparent(bad), undefined, `rejected: ${JSON.stringify(bad)}`);
   }
   t.equal(formatTraceparent(TID, SID, true), `00-${TID}-${SID}-01`);
+  t.equal(formatTraceparent(TID, SID, false, true), `00-${TID}-${SID}-02`);
+  t.equal(formatTraceparent(TID, SID, true, true), `00-${TID}-${SID}-03`);
 });
 
 t.test('credentials in a logged URL are redacted, nothing else', async (t) => {

@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CartEvaluation, CartInput, ProductView, Problem, SITE_PATTERN, SKU_PATTERN } from '../../../src/domain/model.js';
+import { CartEvaluation, CartInput, ProductView, SITE_PATTERN, SKU_PATTERN } from '../../../src/domain/model.js';
+import { BODY_ERRORS, IDEMPOTENCY_ERRORS, PUBLIC, UPSTREAM_ERRORS, problemResponses } from '../../../src/openapi.js';
 import { GatewayError } from '../../../src/errors.js';
 import type { Gateway } from '../../../src/gateway.js';
 import { scopeOf } from '../../../src/request-scope.js';
@@ -21,13 +22,7 @@ const BatchResponse = Type.Object({
   products: Type.Array(ProductView),
   missing: Type.Array(Type.String(), { description: 'well-formed SKUs the catalog does not know' }),
 });
-const errors = {
-  400: Problem,
-  404: Problem,
-  502: Problem,
-  503: Problem,
-  504: Problem,
-};
+const errors = problemResponses(UPSTREAM_ERRORS);
 const skuRe = new RegExp(SKU_PATTERN);
 
 function parseSkus(raw: string): string[] {
@@ -44,7 +39,7 @@ export default async function apiV1Routes(app: FastifyInstance, opts: { gw: Gate
 
   app.get<{ Params: Static<typeof ProductParams> }>(
     '/sites/:site/products/:sku',
-    { schema: { summary: 'One product view', tags: ['products'], params: ProductParams, response: { 200: ProductView, ...errors } } },
+    { schema: { operationId: 'getProduct', summary: 'One product view', tags: ['products'], security: PUBLIC, params: ProductParams, response: { 200: ProductView, ...errors } } },
     async (request) => {
       const { site, sku } = request.params;
       const info = await gw.sites.get(site);
@@ -59,6 +54,8 @@ export default async function apiV1Routes(app: FastifyInstance, opts: { gw: Gate
     '/sites/:site/products',
     {
       schema: {
+        operationId: 'getProducts',
+        security: PUBLIC,
         summary: `Many product views (≤ ${MAX_BATCH}); one upstream call per context per backend`,
         tags: ['products'],
         params: SiteParams,
@@ -88,11 +85,13 @@ export default async function apiV1Routes(app: FastifyInstance, opts: { gw: Gate
     {
       config: { idempotent: 'stateless' },
       schema: {
+        operationId: 'evaluateCart',
         summary: 'Price a cart and apply promotions (stateless)',
         tags: ['carts'],
+        security: PUBLIC,
         params: SiteParams,
         body: CartInput,
-        response: { 200: CartEvaluation, ...errors },
+        response: { 200: CartEvaluation, ...problemResponses(UPSTREAM_ERRORS, BODY_ERRORS, IDEMPOTENCY_ERRORS) },
       },
     },
     async (request) => {
