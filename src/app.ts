@@ -31,6 +31,10 @@ import type { Gateway } from './gateway.js';
 import idempotency from './idempotency.js';
 import loadShedding from './load-shedding.js';
 import { createIdempotencyStore, type IdempotencyStore } from './upstream/idempotency-store.js';
+import { IdentityResolver } from './routing/identity.js';
+import { createBindingStore, type BindingStore } from './routing/sticky-bindings.js';
+import { Stickiness } from './routing/stickiness.js';
+import stickyIdentity from './sticky-identity.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -99,17 +103,30 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     });
   }
   let flags: FlagProvider;
-  let idempotencyStore: IdempotencyStore;
+  let idempotencyStore: IdempotencyStore | undefined;
+  let bindings: BindingStore;
   try {
     flags = await createFlagProvider(config.flags, app.log);
     idempotencyStore = await createIdempotencyStore(config.redisUrl);
+    bindings = await createBindingStore(config.redisUrl, config.sticky.redisPrefix, config.sticky.maxBindings);
   } catch (err) {
+    await idempotencyStore?.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     await telemetry.close();
     throw err;
   }
   const catalog = new LegacyCatalog(upstreams.legacy);
   const onFallback: FallbackListener = (e) => telemetry.metrics.fellBack(e.context, e.code);
+  if (config.sticky.secret === undefined) {
+    app.log.warn({ event: 'sticky.random_secret' }, 'STICKY_SECRET is unset: sticky cookies and token hashes use a random per-process key (set it on every instance)');
+  }
+  const resolver = new IdentityResolver({
+    cookieName: config.sticky.cookieName,
+    secure: config.sticky.secure,
+    secret: config.sticky.secret === undefined ? IdentityResolver.randomSecret() : Buffer.from(config.sticky.secret),
+    ttlS: config.sticky.ttlS,
+  });
+  const stickiness = new Stickiness(resolver, bindings, config.sticky.ttlS * 1000, telemetry.metrics, flags, app.log);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
@@ -120,6 +137,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ports: buildPorts(upstreams, catalog, config.fallbackContexts, onFallback),
     onFallback,
     idempotencyStore,
+    stickiness,
   });
 
   app.decorate('gw', gw);
@@ -144,6 +162,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     gw.decisions.close();
     await flags.close();
     await idempotencyStore.close();
+    await stickiness.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     await telemetry.close(); // exports the spans still buffered
   });
@@ -154,6 +173,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(pathGuard);
   await app.register(loadShedding, { shed: config.shed });
   await app.register(requestScope);
+  // after path-guard (a rejected target is not identified); before the routes that decide
+  await app.register(stickyIdentity, { stickiness });
   // after request-scope: its onSend sets the routing header that a stored response keeps
   await app.register(idempotency, { store: idempotencyStore, ttlMs: config.idempotencyTtlS * 1000, waitMs: 3000 });
   await app.register(swagger, {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'GW_ERR_REQUEST_INVALID'
   | 'GW_ERR_REQUEST_MALFORMED_JSON'
   | 'GW_ERR_REQUEST_TOO_LARGE'
+  | 'GW_ERR_REQUEST_HEADER_TOO_LARGE'
   | 'GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE'
   | 'GW_ERR_REQUEST_PATH_REJECTED'
   | 'GW_ERR_SITE_NOT_FOUND'
@@ -49,6 +50,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -65,6 +67,7 @@ const OCC_TYPES: Partial<Record<ErrorCode, string>> = {
   GW_ERR_REQUEST_INVALID: 'ValidationError',
   GW_ERR_REQUEST_MALFORMED_JSON: 'HttpMessageNotReadableError',
   GW_ERR_REQUEST_TOO_LARGE: 'ValidationError',
+  GW_ERR_REQUEST_HEADER_TOO_LARGE: 'ValidationError',
   GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: 'HttpMediaTypeNotSupportedError',
   GW_ERR_ROUTE_NOT_FOUND: 'UnknownResourceError',
 };
