@@ -37,7 +37,7 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
     occUserId: input.occUserId,
     cartGuid: input.cartGuid,
     channel: input.channel,
-    identity: id ? { key: id.effective, user: id.user } : undefined,
+    identity: id ? { key: id.effective, user: id.user, session: id.session } : undefined,
   });
   const decision = gw.decisions.decide(ctx);
   request.server.telemetry.metrics.decided(decision);

@@ -1,9 +1,9 @@
 /**
  * The Unleash context of a request. Built once per request from what the storefront already
  * sends, so stickiness holds without any client change. With a resolved identity
- * (src/routing/identity.ts, the gateway's own surfaces) both userId (for a user) and sessionId
- * are its one stickiness key, so `default`, `userId` and `sessionId` stickiness hash the same
- * value; without one, userId comes from the OCC path or `x-user-id`, sessionId from the cart
+ * (src/routing/identity.ts, the gateway's own surfaces) userId (when the request names a user)
+ * and sessionId (when it carries a session) are both its one stickiness key, so `default`,
+ * `userId` and `sessionId` stickiness hash the same value; without one, userId comes from the OCC path or `x-user-id`, sessionId from the cart
  * guid, `x-session-id` or the session cookie.
  */
 import type { Context } from 'unleash-client';
@@ -20,8 +20,8 @@ export interface RequestFacts {
   /** OCC anonymous cart guid, if the request addresses one */
   cartGuid?: string | undefined;
   channel: Channel;
-  /** the resolved stickiness key, and whether it is a user's */
-  identity?: { readonly key: string; readonly user: boolean } | undefined;
+  /** the resolved stickiness key, and whether the request names a user and carries a session */
+  identity?: { readonly key: string; readonly user: boolean; readonly session: boolean } | undefined;
 }
 
 const SESSION_COOKIES = ['strangler_session', 'JSESSIONID'];
@@ -30,7 +30,7 @@ const ANONYMOUS = new Set(['anonymous', 'current']);
 export function buildFlagContext(f: RequestFacts): Context {
   const id = f.identity;
   const userId = id ? (id.user ? id.key : undefined) : (header(f.headers['x-user-id']) ?? (f.occUserId && !ANONYMOUS.has(f.occUserId) ? f.occUserId : undefined));
-  const sessionId = id ? id.key : (f.cartGuid ?? header(f.headers['x-session-id']) ?? cookie(header(f.headers.cookie)));
+  const sessionId = id ? (id.session ? id.key : undefined) : (f.cartGuid ?? header(f.headers['x-session-id']) ?? cookie(header(f.headers.cookie)));
   const properties: Record<string, string> = { channel: f.channel };
   if (f.site) properties.baseSiteId = f.site;
   if (f.currency) properties.currency = f.currency;

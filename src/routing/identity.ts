@@ -73,6 +73,11 @@ export interface Identity {
   readonly bindingKey: string | undefined;
   /** the request names a user (x-user-id, OCC path, bearer): the key also goes to the flag context's userId */
   readonly user: boolean;
+  /**
+   * the request carries a session (x-session-id, a cart guid, a sticky or session cookie, or
+   * nothing else: its address): the key also goes to the flag context's sessionId
+   */
+  readonly session: boolean;
   /** every identifier the request carried, namespaced (for the arm-change counter) */
   readonly carried: readonly string[];
   /** `Set-Cookie` to send with the response: the client has no identity or a bad cookie */
@@ -163,7 +168,7 @@ export class IdentityResolver {
     const s = source as StickinessSource;
     const k = key as string;
     const ns = BINDING_NS[s];
-    return { source: s, key: k, bindingKey: ns === undefined ? undefined : ns + k, user: carried.some((c) => c.startsWith('u:') || c.startsWith('t:')), carried, setCookie, effective: k };
+    return { source: s, key: k, bindingKey: ns === undefined ? undefined : ns + k, user: carried.some((c) => c.startsWith('u:') || c.startsWith('t:')), session: carried.some(isSession), carried, setCookie, effective: k };
   }
 
   /** The binding key of an anonymous cart guid. */
@@ -194,6 +199,9 @@ export class IdentityResolver {
     return createHmac('sha256', this.opts.secret).update(purpose).update('\0').update(value).digest('base64url').slice(0, 22);
   }
 }
+
+const SESSION_NS = ['header-session:', 'c:', 'cookie:', 'session-cookie:', 'address:'];
+const isSession = (carried: string): boolean => SESSION_NS.some((ns) => carried.startsWith(ns));
 
 function idOf(v: string | string[] | undefined): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;

@@ -124,6 +124,19 @@ t.test('the sticky cookie: minted for a client with no identity, with its key; t
   t.equal(resolver.resolve(facts({ cookie: `notsticky=${value}` })).source, 'address', 'only the cookie with that exact name');
 });
 
+t.test('user and session: which flag-context fields carry the key', async (t) => {
+  const pick = (h: Record<string, string>, p: { occUserId?: string; cartGuid?: string } = {}) => {
+    const id = resolver.resolve(facts(h, p));
+    return [id.user, id.session];
+  };
+  t.same(pick({ 'x-user-id': 'u' }), [true, false], 'a user alone has no session: a sessionId rollout leaves it out, as before');
+  t.same(pick({ authorization: 'Bearer tok' }), [true, false]);
+  t.same(pick({ authorization: 'Bearer tok', cookie: `sticky=${resolver.sign('cid')}` }), [true, true], 'a logged-in browser has both');
+  t.same(pick({}, { occUserId: 'anonymous', cartGuid: 'g' }), [false, true]);
+  t.same(pick({ 'x-session-id': 's' }), [false, true]);
+  t.same(pick({}), [false, true], 'a client with nothing: its address is its session');
+});
+
 t.test('carried: every identifier of the request, for the arm-change counter', async (t) => {
   const id = resolver.resolve(facts({ authorization: 'Bearer tok', cookie: `sticky=${resolver.sign('cid')}` }, { occUserId: 'anonymous', cartGuid: 'g-9' }));
   t.equal(id.source, 'bearer-hash');
