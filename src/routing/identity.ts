@@ -42,6 +42,8 @@ export const MAX_BEARER_LENGTH = 8192;
 /** Longest sticky cookie value accepted (the gateway mints ~45 characters); longer: 431. */
 export const MAX_COOKIE_VALUE_LENGTH = 256;
 
+/** Verified cookie values remembered (each ~70 bytes). */
+const VERIFIED_CACHE = 10_000;
 const LEGACY_SESSION_COOKIES = ['JSESSIONID', 'strangler_session'];
 const NOT_A_USER = new Set(['anonymous', 'current']);
 
@@ -89,6 +91,8 @@ export interface Identity {
 export class IdentityResolver {
   private readonly cookiePrefix: string;
   private readonly cookieAttributes: string;
+  /** cookie values whose signature verified (bounded: cleared when full) */
+  private readonly verified = new Map<string, string>();
 
   constructor(private readonly opts: StickyOptions) {
     this.cookiePrefix = `${opts.cookieName}=`;
@@ -183,6 +187,18 @@ export class IdentityResolver {
 
   /** The id of a cookie value the gateway signed, else undefined. */
   verify(value: string): string | undefined {
+    // a shopper sends the same cookie on every request: its HMAC is checked once
+    const known = this.verified.get(value);
+    if (known !== undefined) return known;
+    const id = this.check(value);
+    if (id !== undefined) {
+      if (this.verified.size >= VERIFIED_CACHE) this.verified.clear();
+      this.verified.set(value, id);
+    }
+    return id;
+  }
+
+  private check(value: string): string | undefined {
     const dot = value.lastIndexOf('.');
     if (dot <= 0) return undefined;
     const id = value.slice(0, dot);
