@@ -8,7 +8,7 @@ import { CONTEXTS } from '../config/load.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Scalar } from '../observability/families.js';
 import type { RoutingDecision } from './decide.js';
-import type { FlagProvider } from './flags.js';
+import type { FlagProvider } from './flag-provider.js';
 import { IdentityResolver, STICKINESS_SOURCES, type Identity, type StickinessSource } from './identity.js';
 import type { BindingStore } from './sticky-bindings.js';
 
