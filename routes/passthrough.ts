@@ -94,6 +94,8 @@ export default async function passthroughRoutes(app: FastifyInstance, opts: { gw
       rewritePrefix: upstreamMount,
       // the parsers above already hand every body over as a stream
       proxyPayloads: false,
+      // no routing decision here: src/sticky-identity.ts leaves these routes alone
+      config: { passthrough: true },
       // callback style: no promise per request on the hot path
       preHandler: (request, _reply, done) => {
         // The legacy breaker (fed by the gateway's own legacy calls) also guards the raw proxy:

@@ -38,6 +38,10 @@ import type { Gateway } from './gateway.js';
 import idempotency from './idempotency.js';
 import loadShedding from './load-shedding.js';
 import { createIdempotencyStore, type IdempotencyStore } from './upstream/idempotency-store.js';
+import { IdentityResolver } from './routing/identity.js';
+import { createBindingStore, type BindingStore } from './routing/sticky-bindings.js';
+import { Stickiness } from './routing/stickiness.js';
+import stickyIdentity from './sticky-identity.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -122,11 +126,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     });
   }
   let flags: FlagProvider;
-  let idempotencyStore: IdempotencyStore;
+  let idempotencyStore: IdempotencyStore | undefined;
+  let bindings: BindingStore;
   try {
     flags = await createFlagProvider(config.flags, app.log);
     idempotencyStore = await createIdempotencyStore(config.redisUrl, config.idempotency.redisPrefix);
+    bindings = await createBindingStore(config.redisUrl, config.sticky.redisPrefix, config.sticky.maxBindings);
   } catch (err) {
+    await idempotencyStore?.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     await telemetry.close();
     throw err;
@@ -134,6 +141,16 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   telemetry.metrics.watchFlags(() => ({ source: flags.source, stale: flags.lastError !== undefined }));
   const catalog = new LegacyCatalog(upstreams.legacy);
   const onFallback: FallbackListener = (e) => telemetry.metrics.fellBack(e.context, e.code);
+  if (config.sticky.secret === undefined) {
+    app.log.warn({ event: 'sticky.random_secret' }, 'STICKY_SECRET is unset: sticky cookies and token hashes use a random per-process key (set it on every instance)');
+  }
+  const resolver = new IdentityResolver({
+    cookieName: config.sticky.cookieName,
+    secure: config.sticky.secure,
+    secret: config.sticky.secret === undefined ? IdentityResolver.randomSecret() : Buffer.from(config.sticky.secret),
+    ttlS: config.sticky.ttlS,
+  });
+  const stickiness = new Stickiness(resolver, bindings, config.sticky.ttlS * 1000, telemetry.metrics, flags, app.log);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
@@ -145,6 +162,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
     onFallback,
     idempotencyStore,
+    stickiness,
   });
 
   app.decorate('gw', gw);
@@ -170,6 +188,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await gw.audit.close();
     await flags.close();
     await idempotencyStore.close();
+    await stickiness.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     await telemetry.close(); // exports the spans still buffered
   });
@@ -181,6 +200,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(pathGuard);
   await app.register(loadShedding, { shed: config.shed });
   await app.register(requestScope);
+  // after path-guard (a rejected target is not identified); before the routes that decide
+  await app.register(stickyIdentity, { stickiness });
   // after request-scope: its onSend sets the routing header that a stored response keeps
   await app.register(idempotency, { store: idempotencyStore, ttlMs: config.idempotencyTtlS * 1000, waitMs: 3000, leaseMs: config.idempotency.leaseMs });
   await app.register(swagger, {

@@ -72,8 +72,8 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
   431: 'Request Header Fields Too Large',
+  422: 'Unprocessable Content',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -89,6 +89,7 @@ const OCC_TYPES: Partial<Record<ErrorCode, string>> = {
   GW_ERR_REQUEST_INVALID: 'ValidationError',
   GW_ERR_REQUEST_MALFORMED_JSON: 'HttpMessageNotReadableError',
   GW_ERR_REQUEST_TOO_LARGE: 'ValidationError',
+  GW_ERR_REQUEST_HEADERS_TOO_LARGE: 'ValidationError',
   GW_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: 'HttpMediaTypeNotSupportedError',
   GW_ERR_ROUTE_NOT_FOUND: 'UnknownResourceError',
 };

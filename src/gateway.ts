@@ -11,6 +11,7 @@ import type { SiteRegistry } from './occ/legacy-sites.js';
 import type { LegacyCatalog } from './occ/legacy-catalog.js';
 import type { FallbackListener, Ports } from './composition/ports.js';
 import type { IdempotencyStore } from './upstream/idempotency-store.js';
+import type { Stickiness } from './routing/stickiness.js';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -26,4 +27,6 @@ export interface Gateway {
   /** told of every read a new service failed and legacy answered (metrics); see recordFallback */
   readonly onFallback: FallbackListener;
   readonly idempotencyStore: IdempotencyStore;
+  /** sticky identity: resolver, cart/login bindings, stickiness metrics (src/routing/stickiness.ts) */
+  readonly stickiness: Stickiness;
 }

@@ -27,6 +27,8 @@ export interface ScopeInput {
 
 export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput): Scope {
   if (request.gwScope) return request.gwScope;
+  // the identity resolved on arrival (src/sticky-identity.ts): one key on every surface
+  const id = request.gwIdentity;
   const ctx = buildFlagContext({
     headers: request.headers,
     remoteAddress: request.ip,
@@ -35,9 +37,11 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
     occUserId: input.occUserId,
     cartGuid: input.cartGuid,
     channel: input.channel,
+    identity: id ? { key: id.effective, user: id.user, session: id.session } : undefined,
   });
   const decision = gw.decisions.decide(ctx);
   request.server.telemetry.metrics.decided(decision);
+  if (id) gw.stickiness.decided(id, `${input.site}\0${input.currency ?? ''}\0${input.channel}`, decision);
   const propagate: Record<string, string> = { 'x-request-id': String(request.id) };
   // The request's server span is the parent of every upstream call (each call's client span
   // takes its place in the header it sends); tracestate travels with it unchanged (W3C §3.3).

@@ -72,6 +72,17 @@ export class CartStore {
     return cart?.owner === owner ? cart : undefined;
   }
 
+  /** A cart by guid, whoever owns it. */
+  findByGuid(site: string, guid: string): StoredCart | undefined {
+    return this.byGuid.get(key(site, guid));
+  }
+
+  /** Hands a cart to another owner (an anonymous cart taken over at login). */
+  reassign(cart: StoredCart, owner: string, uid: string): void {
+    cart.owner = owner;
+    cart.uid = uid;
+  }
+
   list(site: string, owner: string): StoredCart[] {
     const out: StoredCart[] = [];
     for (const cart of this.byCode.values()) if (cart.site === site && cart.owner === owner) out.push(cart);

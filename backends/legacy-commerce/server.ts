@@ -6,6 +6,7 @@
  *
  * Hot path: product DTOs are built lazily once and their serialised JSON cached per field mask.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFields, selectFields, FieldsSyntaxError, type DtoType, type Fields } from '../contract/fields.js';
 import { installFaults, type FaultHandle } from '../shared/faults.js';
@@ -205,14 +206,22 @@ interface Owner {
   uid: string;
 }
 
-function ownerOf(req: FastifyRequest, userId: string): Owner {
+/**
+ * The owner of `/users/{userId}/` resources. `current` is the user a token issued by
+ * `/authorizationserver/oauth/token` (password grant) belongs to; any other bearer stands for
+ * itself (`token:<bearer>`), as before the token endpoint existed.
+ */
+function ownerOf(req: FastifyRequest, userId: string, tokens?: ReadonlyMap<string, string>): Owner {
   if (userId === ANONYMOUS) return { owner: ANONYMOUS, uid: ANONYMOUS };
   const auth = req.headers.authorization;
   const m = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
   if (!m) {
     throw new OccHttpError(401, 'InvalidTokenError', 'Invalid access token: a Bearer token is required to access user resources');
   }
-  if (userId === 'current') return { owner: `token:${m[1] ?? ''}`, uid: 'current' };
+  if (userId === 'current') {
+    const user = tokens?.get(m[1] ?? '');
+    return user === undefined ? { owner: `token:${m[1] ?? ''}`, uid: 'current' } : { owner: user.toLowerCase(), uid: user };
+  }
   return { owner: userId.toLowerCase(), uid: userId };
 }
 
@@ -291,6 +300,27 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
   app.get('/healthz', async (_req, reply) => sendJson(reply, 200, { status: 'ok' }));
 
   // ---- base sites & static content ----------------------------------------------------------
+  // ---- OAuth (what a storefront's login calls) ----------------------------------------------
+  // Opaque access tokens, as SAP Commerce issues them: `password` gives a user's token (its
+  // `/users/current` is that user), `client_credentials` an anonymous client's. Any password.
+  const MAX_TOKENS = 100_000;
+  const tokens = new Map<string, string>();
+  app.post('/authorizationserver/oauth/token', async (req, reply) => {
+    const body = bodyObject(req);
+    const grant = body.grant_type ?? param(req, 'grant_type');
+    if (grant !== 'password' && grant !== 'client_credentials') {
+      return reply.code(400).send({ error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${String(grant)}` });
+    }
+    const access = randomUUID();
+    if (grant === 'password') {
+      const username = body.username ?? param(req, 'username');
+      if (typeof username !== 'string' || username === '') return reply.code(400).send({ error: 'invalid_request', error_description: 'Missing username' });
+      tokens.set(access, username);
+      while (tokens.size > MAX_TOKENS) tokens.delete(tokens.keys().next().value as string);
+    }
+    return reply.code(200).send({ access_token: access, token_type: 'bearer', expires_in: 43199, scope: grant === 'password' ? 'basic openid' : 'extended' });
+  });
+
   const baseSitesJson = JSON.stringify({ baseSites: SITES.map(baseSite) });
   app.get(`${BASE}/basesites`, async (_req, reply) => sendJson(reply, 200, baseSitesJson));
 
@@ -402,7 +432,7 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
 
   const loadCart = (req: FastifyRequest<{ Params: CartParams }>): { site: SiteDef; cart: StoredCart } => {
     const site = requireSite(req.params.site);
-    const { owner } = ownerOf(req, req.params.userId);
+    const { owner } = ownerOf(req, req.params.userId, tokens);
     const cart = carts.find(site.id, owner, req.params.cartId);
     if (!cart) throw cartNotFound(req.params.cartId);
     return { site, cart };
@@ -413,7 +443,7 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
   app.get<{ Params: UserParams }>(CARTS, async (req, reply) => {
     const site = requireSite(req.params.site);
     const mask = maskOf(req);
-    const { owner } = ownerOf(req, req.params.userId);
+    const { owner } = ownerOf(req, req.params.userId, tokens);
     if (owner === ANONYMOUS) throw new OccHttpError(403, 'ForbiddenError', 'Access is denied');
     const list = carts.list(site.id, owner).map((c) => occCart(site, c));
     return sendJson(reply, 200, masked({ carts: list }, mask, 'CartList'));
@@ -422,7 +452,30 @@ export async function buildLegacyCommerce(opts: LegacyCommerceOptions = {}): Pro
   app.post<{ Params: UserParams }>(CARTS, async (req, reply) => {
     const site = requireSite(req.params.site);
     const mask = maskOf(req);
-    const { owner, uid } = ownerOf(req, req.params.userId);
+    const { owner, uid } = ownerOf(req, req.params.userId, tokens);
+    const oldCartId = param(req, 'oldCartId');
+    if (oldCartId !== undefined) {
+      // OCC's login merge: the anonymous cart `oldCartId` becomes the user's, or is merged into
+      // the user's cart `toMergeCartGuid` (its entries added, then the anonymous cart removed).
+      if (owner === ANONYMOUS) throw new OccHttpError(400, 'CartError', 'Anonymous user cannot merge carts', { reason: 'invalid', subject: oldCartId, subjectType: 'cart' });
+      const anonymous = carts.find(site.id, ANONYMOUS, oldCartId);
+      if (!anonymous) throw cartNotFound(oldCartId);
+      const toMerge = param(req, 'toMergeCartGuid');
+      if (toMerge === undefined) {
+        carts.reassign(anonymous, owner, uid);
+        return sendJson(reply, 201, masked(occCart(site, anonymous), mask, 'Cart'));
+      }
+      const target = carts.findByGuid(site.id, toMerge);
+      if (!target || target.owner !== owner) throw cartNotFound(toMerge);
+      for (const e of anonymous.entries) {
+        const stock = getProduct(site.id, e.code)?.stockQuantity ?? 0;
+        const existing = target.entries.find((t) => t.code === e.code);
+        if (existing) existing.quantity = Math.min(existing.quantity + e.quantity, Math.max(stock, existing.quantity));
+        else target.entries.push({ code: e.code, quantity: e.quantity });
+      }
+      carts.remove(anonymous);
+      return sendJson(reply, 201, masked(occCart(site, target), mask, 'Cart'));
+    }
     const cart = carts.create(site.id, owner, uid);
     return sendJson(reply, 201, masked(occCart(site, cart), mask, 'Cart'));
   });

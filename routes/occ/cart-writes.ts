@@ -22,6 +22,19 @@ const EntryParams = Type.Composite([CartParams, Type.Object({ entryNumber: Type.
 // traceparent is the request's server span (set on arrival); tracestate the valid part of the client's
 const FORWARDED = ['authorization', 'accept-language', 'idempotency-key', 'traceparent', 'tracestate'] as const;
 
+const CARTS_COLLECTION = /^\/occ\/v2\/[^/?]+\/users\/[^/?]+\/carts\/?(\?|$)/;
+const isCartsCollection = (url: string): boolean => CARTS_COLLECTION.test(url);
+
+function guidOf(body: unknown): string | undefined {
+  const guid = body !== null && typeof body === 'object' ? (body as { guid?: unknown }).guid : undefined;
+  return typeof guid === 'string' && guid.length > 0 && guid.length <= 64 ? guid : undefined;
+}
+
+function oldCartIdOf(query: unknown): string | undefined {
+  const v = query !== null && typeof query === 'object' ? (query as { oldCartId?: unknown }).oldCartId : undefined;
+  return typeof v === 'string' && v.length > 0 && v.length <= 64 ? v : undefined;
+}
+
 export default async function cartWriteRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;
   // OCC clients also post forms (`code=...&qty=...`); they are forwarded as received.
@@ -44,6 +57,10 @@ export default async function cartWriteRoutes(app: FastifyInstance, opts: { gw: 
       backend: 'legacy',
     });
     reply.code(r.status).type(OCC_JSON);
+    if (r.status < 300 && request.method === 'POST' && request.gwIdentity && isCartsCollection(request.url)) {
+      // A cart was created (or, with oldCartId, merged at login): keep the shopper on its arms.
+      await gw.stickiness.cartCreated(request.gwIdentity, { guid: guidOf(r.body), oldCartId: oldCartIdOf(request.query) });
+    }
     if (r.status >= 400) {
       // The monolith's refusal, re-issued field by field: OCC clients parse its type and message.
       const list = checkErrorList(r.body);

@@ -44,6 +44,8 @@ export interface GatewayConfig {
   readonly auditLogPath: string;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
+  /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
+  readonly sticky: Readonly<{ cookieName: string; secure: boolean; secret: string | undefined; ttlS: number; maxBindings: number; redisPrefix: string }>;
   readonly logLevel: Env['LOG_LEVEL'];
   /** OpenTelemetry: where spans are exported (undefined: not exported) and the service name */
   readonly otel: Readonly<{ tracesUrl: string | undefined; serviceName: string }>;
@@ -143,6 +145,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     auditLogPath: e.AUDIT_LOG_PATH,
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
+    sticky: Object.freeze({
+      cookieName: e.STICKY_COOKIE_NAME,
+      secure: e.STICKY_COOKIE_SECURE === 'true',
+      secret: e.STICKY_SECRET,
+      ttlS: e.STICKY_TTL_S,
+      maxBindings: e.STICKY_MAX_BINDINGS,
+      redisPrefix: e.STICKY_REDIS_PREFIX,
+    }),
     logLevel: e.LOG_LEVEL,
     otel: Object.freeze({ tracesUrl: otlpTracesUrl(e), serviceName: e.OTEL_SERVICE_NAME }),
   });

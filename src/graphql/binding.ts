@@ -1,6 +1,6 @@
 /**
  * Binds GraphQL work to the inbound request's routing decision. The decision is REST's: built by
- * `scopeOf` from the same facts (x-user-id, x-session-id, session cookie, site, currency) with
+ * `scopeOf` from the same facts (the sticky identity of src/routing/identity.ts, site, currency) with
  * channel `graphql`, computed once per request and shared by every subgraph the request
  * reaches, so one request never mixes arms of a context and the same user gets the same backend
  * on REST, OCC and GraphQL.

@@ -128,12 +128,24 @@ export class GatewayMetrics {
   ).register(this.registry);
   private flagSource: (() => { source: string; stale: boolean }) | undefined;
 
+  readonly stickinessSources = new ScalarFamily(
+    'gateway_stickiness_source_total',
+    'Routing decisions by the identity source their stickiness key came from (docs/stickiness.md: header-user, header-session, occ-user, jwt-sub, bearer-hash, cart, cookie, session-cookie, address)',
+    ['source'],
+  ).register(this.registry);
+  readonly stickinessArmChanges = new ScalarFamily(
+    'gateway_stickiness_arm_changes_total',
+    'Decisions that put a shopper key (any identifier the request carried, or its bound key) on another arm of a context than its last decision, with no flag change in between: 0 when stickiness holds',
+    ['context'],
+  ).register(this.registry);
+
   /** flag decision series, [context][backend], created up front so every series exists from boot */
   private readonly decisionSeries = new Map<ContextName, Record<'legacy' | 'new', Scalar>>();
 
   constructor() {
     for (const c of CONTEXTS) {
       this.decisionSeries.set(c, { legacy: this.flagDecisions.child(c, flagOf(c), 'legacy'), new: this.flagDecisions.child(c, flagOf(c), 'new') });
+      this.stickinessArmChanges.child(c);
     }
   }
 

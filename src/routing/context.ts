@@ -1,8 +1,10 @@
 /**
- * The Unleash context of a request (DESIGN §2 "flag context"). Built once per request from
- * what the storefront already sends, so stickiness holds without any client change:
- * userId from the OCC path or `x-user-id`, sessionId from the cart guid, `x-session-id` or the
- * session cookie.
+ * The Unleash context of a request. Built once per request from what the storefront already
+ * sends, so stickiness holds without any client change. With a resolved identity
+ * (src/routing/identity.ts, the gateway's own surfaces) userId (when the request names a user)
+ * and sessionId (when it carries a session) are both its one stickiness key, so `default`,
+ * `userId` and `sessionId` stickiness hash the same value; without one, userId comes from the OCC path or `x-user-id`, sessionId from the cart
+ * guid, `x-session-id` or the session cookie.
  */
 import type { Context } from 'unleash-client';
 
@@ -18,14 +20,17 @@ export interface RequestFacts {
   /** OCC anonymous cart guid, if the request addresses one */
   cartGuid?: string | undefined;
   channel: Channel;
+  /** the resolved stickiness key, and whether the request names a user and carries a session */
+  identity?: { readonly key: string; readonly user: boolean; readonly session: boolean } | undefined;
 }
 
 const SESSION_COOKIES = ['strangler_session', 'JSESSIONID'];
 const ANONYMOUS = new Set(['anonymous', 'current']);
 
 export function buildFlagContext(f: RequestFacts): Context {
-  const userId = header(f.headers['x-user-id']) ?? (f.occUserId && !ANONYMOUS.has(f.occUserId) ? f.occUserId : undefined);
-  const sessionId = f.cartGuid ?? header(f.headers['x-session-id']) ?? cookie(header(f.headers.cookie));
+  const id = f.identity;
+  const userId = id ? (id.user ? id.key : undefined) : (header(f.headers['x-user-id']) ?? (f.occUserId && !ANONYMOUS.has(f.occUserId) ? f.occUserId : undefined));
+  const sessionId = id ? (id.session ? id.key : undefined) : (f.cartGuid ?? header(f.headers['x-session-id']) ?? cookie(header(f.headers.cookie)));
   const properties: Record<string, string> = { channel: f.channel };
   if (f.site) properties.baseSiteId = f.site;
   if (f.currency) properties.currency = f.currency;

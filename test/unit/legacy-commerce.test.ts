@@ -432,3 +432,46 @@ t.test('apparel-uk prices in GBP', async (t) => {
   t.match(p.price.formattedValue, /^£\d{1,3}(,\d{3})*\.\d\d$/);
   t.equal((await call('GET', '/occ/v2/apparel-uk/products/1000000')).status, 404);
 });
+
+t.test('login: a password token is its user; the anonymous cart is taken over or merged (OCC oldCartId / toMergeCartGuid)', async (t) => {
+  const token = async (body: string) => {
+    const r = await app.inject({ method: 'POST', url: '/authorizationserver/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: body });
+    return { status: r.statusCode, body: JSON.parse(r.body) as Json };
+  };
+  t.equal((await token('grant_type=implicit')).status, 400, 'unsupported grant');
+  const client = await token('grant_type=client_credentials&client_id=mobile_android');
+  t.equal(client.status, 200);
+  t.equal(client.body.token_type, 'bearer');
+  const login = async (user: string) => ({ authorization: `Bearer ${(await token(`grant_type=password&username=${user}&password=x`)).body.access_token as string}` });
+  const code = find((p) => p.stockQuantity >= 10).code;
+  const anonymousCart = async (quantity: number) => {
+    const guid = (await call('POST', `${B}/users/anonymous/carts`)).body?.guid as string;
+    await call('POST', `${B}/users/anonymous/carts/${guid}/entries`, { product: { code }, quantity });
+    return guid;
+  };
+
+  // take-over: no user cart yet
+  const alice = await login('alice@example.com');
+  const g1 = await anonymousCart(2);
+  const taken = await call('POST', `${B}/users/current/carts?oldCartId=${g1}`, undefined, alice);
+  t.equal(taken.status, 201);
+  t.equal(taken.body?.guid, g1, 'the anonymous cart became the user cart');
+  t.equal(taken.body?.user.uid, 'alice@example.com', '/users/current is the token’s user');
+  t.equal((await call('GET', `${B}/users/anonymous/carts/${g1}`)).status, 404, 'no longer anonymous');
+  const again = await login('alice@example.com');
+  t.equal((await call('GET', `${B}/users/current/carts/${taken.body?.code as string}`, undefined, again)).status, 200, 'another token of the same user sees it');
+
+  // merge into the user's cart
+  const g2 = await anonymousCart(1);
+  const merged = await call('POST', `${B}/users/current/carts?oldCartId=${g2}&toMergeCartGuid=${g1}`, undefined, again);
+  t.equal(merged.status, 201);
+  t.equal(merged.body?.guid, g1, 'the user cart is the result');
+  t.equal(merged.body?.totalUnitCount, 3, 'the anonymous entries were added');
+  t.equal((await call('GET', `${B}/users/anonymous/carts/${g2}`)).status, 404, 'the anonymous cart is gone');
+
+  t.equal((await call('POST', `${B}/users/current/carts?oldCartId=nope`, undefined, again)).status, 404, 'unknown anonymous cart');
+  const bob = await login('bob@example.com');
+  const g3 = await anonymousCart(1);
+  t.equal((await call('POST', `${B}/users/current/carts?oldCartId=${g3}&toMergeCartGuid=${g1}`, undefined, bob)).status, 404, "another user's cart is not a merge target");
+  t.equal((await call('POST', `${B}/users/anonymous/carts?oldCartId=${g3}`)).status, 400, 'an anonymous user cannot merge');
+});

@@ -1,0 +1,45 @@
+/**
+ * Resolves who each request to the gateway's own surfaces (OCC, canonical REST, GraphQL)
+ * belongs to, before its handler runs: the identity and its bound key (a lookup in the binding
+ * store, only for users, tokens and carts), and the sticky cookie for a client with no identity.
+ * `scopeOf` (src/request-scope.ts) routes by it. The raw passthrough is left alone: it makes no
+ * routing decision.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { occPathIds, type Identity } from './routing/identity.js';
+import type { Stickiness } from './routing/stickiness.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gwIdentity: Identity | null;
+  }
+  interface FastifyContextConfig {
+    /** the route relays to legacy as is (routes/passthrough.ts): no identity is resolved */
+    passthrough?: boolean;
+  }
+}
+
+const ROUTED = ['/occ/', '/api/', '/graphql'];
+
+async function stickyIdentityPlugin(app: FastifyInstance, opts: { stickiness: Stickiness }): Promise<void> {
+  const { stickiness } = opts;
+  app.decorateRequest('gwIdentity', null);
+  // callback style: no promise per request unless a binding has to be looked up
+  app.addHook('onRequest', (request, reply, done) => {
+    const url = request.url;
+    if (request.routeOptions.config?.passthrough === true || !ROUTED.some((p) => url.startsWith(p))) return done();
+    let id: Identity;
+    try {
+      id = stickiness.resolver.resolve({ headers: request.headers, remoteAddress: request.ip, ...occPathIds(url) });
+    } catch (err) {
+      return done(err as Error);
+    }
+    request.gwIdentity = id;
+    if (id.setCookie !== undefined) reply.header('set-cookie', id.setCookie);
+    if (id.bindingKey === undefined) return done();
+    stickiness.applyBinding(id).then(() => done(), done);
+  });
+}
+
+export default fp(stickyIdentityPlugin, { name: 'sticky-identity', fastify: '5.x', dependencies: ['error-handler'] });
