@@ -101,7 +101,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   let flags: FlagProvider;
   let idempotencyStore: IdempotencyStore;
   try {
-    flags = await createFlagProvider(config.flags, app.log);
+    flags = await createFlagProvider(config.flags, app.log, { workers: config.workers, instances: config.instances });
     idempotencyStore = await createIdempotencyStore(config.redisUrl);
   } catch (err) {
     await Promise.all(Object.values(upstreams).map((u) => u.close()));

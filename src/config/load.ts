@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { EnvSchema, type Env } from './schema.js';
@@ -9,6 +10,10 @@ export type UpstreamName = 'legacy' | ContextName;
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
+  /** worker processes sharing the port (GATEWAY_WORKERS, `auto` resolved); 1: no cluster */
+  readonly workers: number;
+  /** gateway instances serving the same traffic (GATEWAY_INSTANCES); above 1, flag files are read-only to /admin */
+  readonly instances: number;
   /** Upstream base URLs; undefined: production refuses to start (requireUpstreams), the embedded entry starts a simulator. */
   readonly upstreams: Readonly<Record<UpstreamName, string | undefined>>;
   readonly flags:
@@ -52,9 +57,12 @@ export class ConfigError extends Error {
 }
 
 const checkEnv = TypeCompiler.Compile(EnvSchema);
+type SchemaNode = { type?: string; anyOf?: SchemaNode[] };
+const isInteger = (s: SchemaNode): boolean => s.type === 'integer' || (s.anyOf ?? []).some(isInteger);
+/** Keys whose value may be an integer (alone or in a union such as GATEWAY_WORKERS=N|auto). */
 const INTEGER_KEYS = new Set(
   Object.entries(EnvSchema.properties)
-    .filter(([, schema]) => (schema as { type?: string }).type === 'integer')
+    .filter(([, schema]) => isInteger(schema as SchemaNode))
     .map(([key]) => key),
 );
 
@@ -88,6 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
+    workers: e.GATEWAY_WORKERS === 'auto' ? availableParallelism() : e.GATEWAY_WORKERS,
+    instances: e.GATEWAY_INSTANCES,
     upstreams: Object.freeze({
       legacy: stripSlash(e.LEGACY_URL),
       pricing: stripSlash(e.PRICING_URL),
