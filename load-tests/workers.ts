@@ -24,7 +24,11 @@ const TICK = 100; // USER_HZ on Linux
 
 /** utime + stime of `pid` and its children, in seconds */
 function cpuSeconds(pid: number): number {
-  const pids = [pid, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number)];
+  let children = '';
+  try {
+    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString(); // exits 1 when there are none
+  } catch {}
+  const pids = [pid, ...children.trim().split(/\s+/).filter(Boolean).map(Number)];
   let ticks = 0;
   for (const p of pids) {
     try {
@@ -36,6 +40,8 @@ function cpuSeconds(pid: number): number {
 }
 
 const backends = await startBackends();
+const running = new Set<import('node:child_process').ChildProcess>();
+process.on('exit', () => running.forEach((c) => c.kill('SIGKILL')));
 try {
   for (const n of counts) {
     const gw = spawn(process.execPath, ['dist/src/server.js'], {
@@ -52,6 +58,7 @@ try {
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    running.add(gw);
     let out = '';
     gw.stdout.on('data', (d) => (out += d.toString()));
     await new Promise<void>((resolve) => {
