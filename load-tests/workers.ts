@@ -6,7 +6,8 @@
  * The simulators run in this process; everything shares the machine, so read CPU per request
  * along with req/s.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { startBackends } from '../backends/index.js';
 
@@ -67,9 +68,11 @@ try {
     });
     await new Promise((r) => setTimeout(r, 1500)); // every worker up
     const url = `http://127.0.0.1:${port}${PATH}`;
-    execFileSync('npx', ['autocannon', '-c', String(connections), '-d', '3', url], { stdio: 'ignore' }); // warm-up
+    // async: the simulators answer from this process's event loop
+    const run = promisify(execFile);
+    await run('npx', ['autocannon', '-c', String(connections), '-d', '3', url]); // warm-up
     const cpu0 = cpuSeconds(gw.pid!);
-    const res = JSON.parse(execFileSync('npx', ['autocannon', '-j', '-c', String(connections), '-d', String(duration), url]).toString()) as {
+    const res = JSON.parse((await run('npx', ['autocannon', '-j', '-c', String(connections), '-d', String(duration), url])).stdout) as {
       requests: { average: number; total: number };
       latency: { p50: number; p99: number };
       non2xx: number;
