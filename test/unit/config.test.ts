@@ -44,3 +44,13 @@ t.test('real upstreams and Unleash', async (t) => {
 t.test('passthrough prefixes must be path prefixes', async (t) => {
   t.throws(() => loadConfig({ LEGACY_PASSTHROUGH_PREFIXES: '/occ/v2/,medias' }), /LEGACY_PASSTHROUGH_PREFIXES/);
 });
+
+t.test('GATEWAY_WORKERS: a count, or auto = the available cores; GATEWAY_INSTANCES a count', async (t) => {
+  const { availableParallelism } = await import('node:os');
+  t.equal(loadConfig({}).workers, 1, 'one process by default');
+  t.equal(loadConfig({ GATEWAY_WORKERS: '3' }).workers, 3);
+  t.equal(loadConfig({ GATEWAY_WORKERS: 'auto' }).workers, availableParallelism());
+  t.throws(() => loadConfig({ GATEWAY_WORKERS: '0' }), /GATEWAY_WORKERS/);
+  t.throws(() => loadConfig({ GATEWAY_WORKERS: 'many' }), /GATEWAY_WORKERS/);
+  t.equal(loadConfig({ GATEWAY_INSTANCES: '2' }).instances, 2);
+});
