@@ -129,7 +129,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   let idempotencyStore: IdempotencyStore | undefined;
   let bindings: BindingStore;
   try {
-    flags = await createFlagProvider(config.flags, app.log);
+    flags = await createFlagProvider(config.flags, app.log, { workers: config.workers, instances: config.instances });
     idempotencyStore = await createIdempotencyStore(config.redisUrl, config.idempotency.redisPrefix);
     bindings = await createBindingStore(config.redisUrl, config.sticky.redisPrefix, config.sticky.maxBindings);
   } catch (err) {

@@ -4,9 +4,12 @@
  * (`src/server.ts`) requires every upstream to be configured; the embedded entry
  * (`src/embedded.ts`) starts simulators for the ones that are not and closes them after.
  */
-import { ConfigError, loadConfig, type GatewayConfig as Config, type UpstreamName } from './config/load.js';
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, upstreamUrlVariable, type GatewayConfig as Config, type UpstreamName } from './config/load.js';
 import { buildGateway } from './app.js';
+import { runPrimary } from './cluster.js';
 import { bufferedStdout } from './observability/logger.js';
+import { workerMetrics } from './observability/cluster-metrics.js';
 
 /** The configuration, or exit 78 (EX_CONFIG) with every problem listed on stderr. */
 export function configOrExit(check: (config: Config) => void = () => {}): Config {
@@ -32,15 +35,43 @@ export interface ServeOptions {
   afterClose?: () => Promise<void>;
 }
 
-export async function serve({ config, upstreamUrls: urls, embedded = [], afterClose }: ServeOptions): Promise<void> {
+/** True in a worker forked by the cluster primary (src/cluster.ts). */
+export function isClusterWorker(): boolean {
+  return cluster.isWorker && process.env.GATEWAY_WORKER === '1';
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const { config, upstreamUrls: urls, afterClose } = opts;
+  if (config.workers > 1 && !isClusterWorker()) {
+    // The primary: the workers get the resolved upstream URLs (the embedded simulators run here, once).
+    const env: Record<string, string> = {};
+    for (const [n, url] of Object.entries(urls) as [UpstreamName, string][]) env[upstreamUrlVariable(n)] = url;
+    runPrimary({
+      workers: config.workers,
+      env,
+      logLevel: config.logLevel,
+      stopTimeoutMs: config.shutdownDrainMs + config.shutdownGraceMs + 2000,
+      onListening: (port) => printBanner(opts, port),
+      ...(afterClose ? { afterClose } : {}),
+    });
+    return;
+  }
   const app = await buildGateway({ config, upstreamUrls: urls, logStream: bufferedStdout() });
+  const worker = isClusterWorker();
+  if (worker) app.telemetry.metrics.aggregateAcrossWorkers(workerMetrics(app.telemetry.metrics.registries()));
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port; // PORT=0: the one the OS chose
+  if (!worker) printBanner(opts, port);
+  installShutdown(app, config, worker ? undefined : afterClose);
+}
+
+function printBanner({ config, upstreamUrls: urls, embedded = [] }: ServeOptions, port: number): void {
+  const workers = config.workers > 1 ? `  (${config.workers} workers)` : '';
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const lines = [
     '',
-    `strangler gateway listening on ${base}`,
+    `strangler gateway listening on ${base}${workers}`,
     `  OCC (storefronts)     ${base}/occ/v2/electronics-spa/products/1000001`,
     `  canonical REST        ${base}/api/v1/sites/electronics-spa/products/1000001`,
     `  GraphQL               ${base}/graphql`,
@@ -54,7 +85,9 @@ export async function serve({ config, upstreamUrls: urls, embedded = [], afterCl
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
 
+function installShutdown(app: Awaited<ReturnType<typeof buildGateway>>, config: Config, afterClose: (() => Promise<void>) | undefined): void {
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

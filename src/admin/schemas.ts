@@ -37,7 +37,7 @@ export type RouteView = Static<typeof RouteViewSchema>;
 export const RoutesResponseSchema = Type.Object({
   source: FlagSourceSchema,
   location: Type.String({ description: 'flag directory, or the Unleash URL (project, environment)' }),
-  writable: Type.Boolean({ description: 'false: flags live in Unleash and the gateway has no admin token for it' }),
+  writable: Type.Boolean({ description: 'false: flags live in Unleash and the gateway has no admin token for it, or in flag files while GATEWAY_INSTANCES > 1' }),
   stale: Type.Union([Type.String(), Type.Null()], { description: 'last flag-source error: routing runs on the last known flags' }),
   routes: Type.Array(RouteViewSchema),
 });

@@ -41,7 +41,7 @@ function breaker(r: RouteView): string {
 export function formatStatus(res: RoutesResponse, gateway: string): string {
   const lines = [
     `gateway  ${gateway}`,
-    `flags    ${res.source}: ${res.location}${res.writable ? '' : '  (read-only: the gateway has no UNLEASH_ADMIN_TOKEN)'}`,
+    `flags    ${res.source}: ${res.location}${res.writable ? '' : res.source === 'file' ? '  (read-only: flag files with GATEWAY_INSTANCES > 1)' : '  (read-only: the gateway has no UNLEASH_ADMIN_TOKEN)'}`,
   ];
   if (res.stale) lines.push(`WARNING  the flag source is failing; routing continues on the last known flags: ${res.stale}`);
   lines.push('');

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
@@ -10,6 +11,10 @@ export { CONTEXTS, type ContextName, type UpstreamName };
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
+  /** worker processes sharing the port (GATEWAY_WORKERS, `auto` resolved); 1: no cluster */
+  readonly workers: number;
+  /** gateway instances serving the same traffic (GATEWAY_INSTANCES); above 1, flag files are read-only to /admin */
+  readonly instances: number;
   /** Upstream base URLs; undefined: production refuses to start (requireUpstreams), the embedded entry starts a simulator. */
   readonly upstreams: Readonly<Record<UpstreamName, string | undefined>>;
   readonly flags:
@@ -58,6 +63,8 @@ export class ConfigError extends Error {
   }
 }
 
+type SchemaNode = { type?: string; anyOf?: SchemaNode[] };
+const isInteger = (s: SchemaNode): boolean => s.type === 'integer' || (s.anyOf ?? []).some(isInteger);
 /** The compiled env schema of the context list as it is now (a registration adds entries). */
 let compiled: { contexts: number; schema: ReturnType<typeof envSchema>; check: TypeCheck<ReturnType<typeof envSchema>>; integerKeys: Set<string> } | undefined;
 function compiledEnv(): NonNullable<typeof compiled> {
@@ -65,7 +72,7 @@ function compiledEnv(): NonNullable<typeof compiled> {
     const schema = envSchema();
     const integerKeys = new Set(
       Object.entries(schema.properties)
-        .filter(([, s]) => (s as { type?: string }).type === 'integer')
+        .filter(([, s]) => isInteger(s as SchemaNode))
         .map(([key]) => key),
     );
     compiled = { contexts: CONTEXTS.length, schema, check: TypeCompiler.Compile(schema), integerKeys };
@@ -106,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
+    workers: e.GATEWAY_WORKERS === 'auto' ? availableParallelism() : e.GATEWAY_WORKERS,
+    instances: e.GATEWAY_INSTANCES,
     upstreams: Object.freeze(perUpstream((u) => stripSlash(withDefaults[u.urlEnv] as string | undefined))),
     flags: Object.freeze(
       e.UNLEASH_URL

@@ -12,6 +12,15 @@ const url = (description: string) => Type.String({ pattern: '^https?://[^\\s/]+(
 export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Address the gateway listens on' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port the gateway listens on' }),
+  GATEWAY_WORKERS: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
+    default: 1,
+    description: 'Worker processes sharing the port (node:cluster); 1: a single process; auto: one per available core (docs/scale-out.md)',
+  }),
+  GATEWAY_INSTANCES: Type.Integer({
+    minimum: 1,
+    default: 1,
+    description: 'Gateway instances (hosts, pods) serving the same traffic; above 1 with flag files, /admin refuses flag changes (409): files are a single-host mode',
+  }),
   LEGACY_URL: Type.Optional(url('Legacy commerce monolith (OCC v2). Required in production; unset under the embedded entry: simulator on 127.0.0.1:8081')),
   FLAGS_DIR: Type.String({ default: 'flags', description: 'Directory of Unleash-format flag files (used when UNLEASH_URL is unset); hot-reloaded' }),
   UNLEASH_URL: Type.Optional(url('Unleash server API URL, e.g. http://unleash:4242/api')),

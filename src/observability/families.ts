@@ -15,8 +15,11 @@ interface MetricValue {
   metricName?: string;
 }
 
+/** How `/metrics` combines a series across cluster workers (prom-client's AggregatorRegistry). */
+export type Aggregator = 'sum' | 'max' | 'min' | 'average';
+
 abstract class Family<S> {
-  readonly aggregator = 'sum';
+  aggregator: Aggregator = 'sum';
   protected readonly series = new Map<string, S>();
 
   constructor(
@@ -38,6 +41,12 @@ abstract class Family<S> {
       this.series.set(key, s);
     }
     return s;
+  }
+
+  /** Across workers: counters and histograms add up; a state gauge (breaker) says its worst. */
+  aggregate(how: Aggregator): this {
+    this.aggregator = how;
+    return this;
   }
 
   register(registry: Registry): this {

@@ -92,7 +92,9 @@ export class GatewayMetrics {
     'upstream',
     'context',
   ]).register(this.registry);
-  readonly breakerState = new ScalarFamily('gateway_upstream_breaker_state', 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open', ['upstream'], 'gauge').register(this.registry);
+  readonly breakerState = new ScalarFamily('gateway_upstream_breaker_state', 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open', ['upstream'], 'gauge')
+    .aggregate('max')
+    .register(this.registry);
   readonly breakerTransitions = new ScalarFamily('gateway_upstream_breaker_transitions_total', 'Circuit breaker state changes by upstream and new state', ['upstream', 'state']).register(
     this.registry,
   );
@@ -174,12 +176,28 @@ export class GatewayMetrics {
     this.flagSource = read;
   }
 
-  /** The exposition text: the process metrics, then the gateway's. */
+  private acrossWorkers: (() => Promise<string>) | undefined;
+
+  /**
+   * In a cluster worker (GATEWAY_WORKERS > 1): `render()` answers the sum over every worker,
+   * collected by the primary (src/observability/cluster-metrics.ts), not this worker's share.
+   */
+  aggregateAcrossWorkers(collect: () => Promise<string>): void {
+    this.acrossWorkers = collect;
+  }
+
+  /** The registries a cluster worker reports to the primary: the process's and the gateway's. */
+  registries(): Registry[] {
+    return [processMetrics(), this.registry];
+  }
+
+  /** The exposition text: the process metrics, then the gateway's (of every worker in a cluster). */
   async render(): Promise<string> {
     if (this.flagSource) {
       const { source, stale } = this.flagSource();
       this.flagsStale.child(source).set(stale ? 1 : 0);
     }
+    if (this.acrossWorkers) return this.acrossWorkers();
     return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
   }
 }

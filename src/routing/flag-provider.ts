@@ -84,7 +84,7 @@ export interface FlagProvider {
   snapshot?(): FlagSnapshot;
   /** where admin changes are written: the flag directory, or Unleash (project, environment) */
   readonly location: string;
-  /** false when flags live in Unleash and the gateway has no Admin API token */
+  /** false when flags live in Unleash and the gateway has no Admin API token, or in files read by several instances */
   readonly writable: boolean;
   /** where one flag lives: the file that defines it, or its Unleash feature */
   locationOf?(flag: string): string;

@@ -4,9 +4,10 @@
  */
 import type { GatewayConfig } from '../config/load.js';
 import type { FlagLogger, FlagProvider } from './flag-provider.js';
-import { createFileProvider } from './sources/file-source.js';
+import { createFileProvider, type FileSharing } from './sources/file-source.js';
 import { createUnleashProvider } from './sources/unleash-source.js';
 
-export async function createFlagProvider(config: GatewayConfig['flags'], log: FlagLogger): Promise<FlagProvider> {
-  return config.source === 'file' ? createFileProvider(config.dir, log) : createUnleashProvider(config, log);
+/** `sharing`: who else reads the flag files (the gateway passes GATEWAY_WORKERS and GATEWAY_INSTANCES). */
+export async function createFlagProvider(config: GatewayConfig['flags'], log: FlagLogger, sharing: FileSharing = { workers: 1, instances: 1 }): Promise<FlagProvider> {
+  return config.source === 'file' ? createFileProvider(config.dir, log, sharing) : createUnleashProvider(config, log);
 }

@@ -457,3 +457,15 @@ t.test('GET /admin/routes shows the last minute of traffic per context', async (
   t.equal(Math.round((pricing?.traffic?.reqPerSec ?? 0) * 60), 16, '16 requests in the last minute');
   t.equal(pricing?.traffic?.errorRate, 0.25, '4 of them failed');
 });
+
+t.test('flag files with GATEWAY_INSTANCES > 1: a change is refused (409), never written to one host only', async (t) => {
+  const w = await adminWorld(t, { GATEWAY_INSTANCES: '3' });
+  const before = await readFile(join(w.flagsDir, 'routes.json'), 'utf8');
+  const r = await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing', headers: AUTH, payload: { percent: 100 } });
+  t.equal(r.statusCode, 409);
+  t.match(r.headers['content-type'], /^application\/problem\+json/);
+  t.match(r.json(), { code: 'GW_ERR_ADMIN_FLAGS_READ_ONLY', detail: /single-host mode and GATEWAY_INSTANCES=3/ });
+  t.equal(await readFile(join(w.flagsDir, 'routes.json'), 'utf8'), before, 'the flag file is untouched');
+  t.equal(((await w.app.inject({ url: '/admin/routes', headers: AUTH })).json() as RoutesResponse).writable, false, '/admin/routes says so');
+  t.equal(await route(w), 'pricing=legacy, inventory=legacy, promotions=legacy', 'routing unchanged');
+});

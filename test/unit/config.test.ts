@@ -52,3 +52,13 @@ t.test('slow-client timeouts: defaults, and headers within the request', async (
   t.throws(() => loadConfig({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '2000' }), /HEADERS_TIMEOUT_MS: at most REQUEST_TIMEOUT_MS/);
   t.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' }), /REQUEST_TIMEOUT_MS/, 'never off');
 });
+
+t.test('GATEWAY_WORKERS: a count, or auto = the available cores; GATEWAY_INSTANCES a count', async (t) => {
+  const { availableParallelism } = await import('node:os');
+  t.equal(loadConfig({}).workers, 1, 'one process by default');
+  t.equal(loadConfig({ GATEWAY_WORKERS: '3' }).workers, 3);
+  t.equal(loadConfig({ GATEWAY_WORKERS: 'auto' }).workers, availableParallelism());
+  t.throws(() => loadConfig({ GATEWAY_WORKERS: '0' }), /GATEWAY_WORKERS/);
+  t.throws(() => loadConfig({ GATEWAY_WORKERS: 'many' }), /GATEWAY_WORKERS/);
+  t.equal(loadConfig({ GATEWAY_INSTANCES: '2' }).instances, 2);
+});

@@ -16,7 +16,18 @@ import { applyRouteChange, routeStateOf, serializer } from '../route-state.js';
 
 export const FILE_POLL_MS = 250;
 
-export async function createFileProvider(dir: string, log: FlagLogger): Promise<FlagProvider> {
+/**
+ * Who reads the flag files. Workers of one gateway (GATEWAY_WORKERS) share the directory: a
+ * change written by one is picked up by the others on their next poll. Several instances
+ * (GATEWAY_INSTANCES > 1: hosts, pods) each have their own directory, so a change through one
+ * would silently diverge from the others: the files are then read-only to /admin.
+ */
+export interface FileSharing {
+  readonly workers: number;
+  readonly instances: number;
+}
+
+export async function createFileProvider(dir: string, log: FlagLogger, sharing: FileSharing = { workers: 1, instances: 1 }): Promise<FlagProvider> {
   // Boot-time: a broken flag file stops the gateway before it listens (readFlagDir throws).
   const initial = await readFlagDir(dir);
   warnUnknownOperators(initial, log);
@@ -55,7 +66,7 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     source: 'file',
     dir,
     location: dir,
-    writable: true,
+    writable: sharing.instances === 1,
     isEnabled: (flag, ctx) => unleash.isEnabled(flag, ctx, false),
     getVariant: (flag, ctx) => unleash.getVariant(flag, ctx),
     definitions: () => unleash.getFeatureToggleDefinitions(true),
@@ -66,7 +77,18 @@ export async function createFileProvider(dir: string, log: FlagLogger): Promise<
     reload: () => repository.reload(),
     snapshot: () => repository.snapshot,
     onChange: changes,
-    setRoute: (flag, change) => serial(() => writeFileRoute(dir, repository, flag, change)),
+    setRoute: async (flag, change) => {
+      if (sharing.instances > 1) {
+        throw new GatewayError(
+          409,
+          'GW_ERR_ADMIN_FLAGS_READ_ONLY',
+          `flag files are a single-host mode and GATEWAY_INSTANCES=${sharing.instances}: a change here would not reach the other instances. Change ${flag} in the flag files of every instance (or use Unleash: UNLEASH_URL)`,
+        );
+      }
+      const write = await serial(() => writeFileRoute(dir, repository, flag, change));
+      // This worker routes on it now; the other workers pick the file up on their next poll.
+      return sharing.workers > 1 ? { ...write, effectiveWithinMs: FILE_POLL_MS } : write;
+    },
     close: async () => unleash.destroy(),
   };
 }
