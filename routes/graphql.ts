@@ -1,5 +1,5 @@
 /**
- * `/graphql`: one typed graph over the bounded contexts (README "GraphQL"). mercurius with
+ * `/graphql`: one typed graph over the bounded contexts (docs/graphql.md). mercurius with
  * @mercuriusjs/gateway composes, by Apollo Federation v1, one subgraph per context: catalog
  * (legacy, over the ACL), pricing, inventory, promotions, plus any extra subgraph a new service
  * exposes (GRAPHQL_SUBGRAPHS). Each subgraph request runs with the inbound request's routing
@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import gatewayModule, { type MercuriusGatewayOptions } from '@mercuriusjs/gateway';
 import type { MercuriusOptions } from 'mercurius';
 import { getOperationAST, GraphQLError, parse } from 'graphql';
-import { CONTEXTS, type ContextName } from '../src/contexts/names.js';
+import { CONTEXTS } from '../src/contexts/names.js';
 import { GatewayError } from '../src/errors.js';
 import type { Gateway } from '../src/gateway.js';
 import { Upstream } from '../src/upstream/http.js';

@@ -1,5 +1,5 @@
 /**
- * One error model for every surface (DESIGN §2): RFC 9457 problem+json on canonical routes,
+ * One error model for every surface (docs/ARCHITECTURE.md#error-model): RFC 9457 problem+json on canonical routes,
  * OCC's ErrorList envelope on /occ routes, both carrying the same stable `code`.
  * Upstream bodies and stack traces never reach a client.
  */

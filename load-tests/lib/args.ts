@@ -24,12 +24,12 @@ export interface CliOptions {
 }
 
 /**
- * How the gateway is run in production (README, "Running in production"): a sized heap, and the
+ * How the gateway is run in production (docs/operations.md#running-in-production): a sized heap, and the
  * garbage collector on the main thread. Without the size V8 lets old space grow to a quarter of
  * the machine's memory before collecting hard, and RSS under load reaches 240-340 MB on this
  * 24 GB machine, of which the gateway needs < 70 MB. With V8's GC helper threads on a 2-vCPU host
  * that the load already saturates, about a third of gateway processes spent 2.5x the time in
- * scavenges for their whole life (load-tests/README.md, "Fifth pass").
+ * scavenges for their whole life (docs/perf/2026-11-27-pass05-processes-keep-their-speed.md).
  */
 export const DEFAULT_GATEWAY_NODE_ARGS = '--max-old-space-size=128 --single-threaded-gc';
 

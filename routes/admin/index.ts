@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN §2 "admin"): read and change per-context routing, kill a context, read
+ * The admin API (docs/ARCHITECTURE.md#admin-surface): read and change per-context routing, kill a context, read
  * the audit trail. Everything under /admin needs `Authorization: Bearer <ADMIN_TOKEN>`; without
  * ADMIN_TOKEN the whole surface answers 403, never open. Changes are written where the flags
  * live (flag files or Unleash, see FlagProvider.setRoute) and recorded durably before the

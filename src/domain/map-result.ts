@@ -1,5 +1,5 @@
 /**
- * The result type of every anti-corruption mapper and payload validator (DESIGN §4.4): a mapper
+ * The result type of every anti-corruption mapper and payload validator (docs/ARCHITECTURE.md#anti-corruption-mappers): a mapper
  * never throws on bad upstream data, it says where the payload is wrong. Paths are JSON Pointers
  * (RFC 6901) into the upstream payload, so a 502 problem can point at the offending field.
  */

@@ -1,5 +1,5 @@
 /**
- * The canonical model (DESIGN §2). These TypeBox schemas are the single source of the types,
+ * The canonical model (docs/ARCHITECTURE.md#canonical-model). These TypeBox schemas are the single source of the types,
  * of request/response validation and of the OpenAPI document. Money is always integer minor
  * units plus an ISO 4217 code, never a float, never a formatted string.
  */
@@ -80,7 +80,7 @@ export const PromotionSummary = Type.Object(
 );
 export type PromotionSummary = Static<typeof PromotionSummary>;
 
-/** The canonical product view (DESIGN §2). */
+/** The canonical product view (docs/ARCHITECTURE.md#canonical-model). */
 export const ProductView = Type.Object(
   {
     sku: Sku,

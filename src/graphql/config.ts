@@ -1,6 +1,6 @@
 /**
  * The GraphQL surface's configuration, from the environment. Validated at boot with every
- * problem reported at once (DESIGN §4.2), then frozen. Kept apart from src/config: it is read
+ * problem reported at once (docs/ARCHITECTURE.md#validation-at-boot), then frozen. Kept apart from src/config: it is read
  * only by the GraphQL plugin, and a gateway without /graphql needs none of it.
  *
  * `GRAPHQL_SUBGRAPHS` is how a subgraph moves or joins without a code change:
@@ -22,7 +22,7 @@ import { CONTEXTS, isContextName, type ContextName } from '../contexts/names.js'
 const CATALOG_SUBGRAPH = 'catalog';
 
 const GraphqlEnv = Type.Object({
-  GRAPHQL_SUBGRAPHS: Type.String({ default: '', description: 'Comma-separated `name=local|remote|<url>` (see README "GraphQL")' }),
+  GRAPHQL_SUBGRAPHS: Type.String({ default: '', description: 'Comma-separated `name=local|remote|<url>` (see docs/graphql.md)' }),
   // 15: a full introspection query (codegen, IDEs) nests 15 deep; the product graph itself 4.
   GRAPHQL_MAX_DEPTH: Type.Integer({ minimum: 1, maximum: 64, default: 15, description: 'Deepest field nesting a query may have' }),
   GRAPHQL_MAX_ALIASES: Type.Integer({ minimum: 0, maximum: 1000, default: 30, description: 'Aliased fields a document may contain' }),

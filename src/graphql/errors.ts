@@ -1,5 +1,5 @@
 /**
- * GraphQL errors in the gateway's error model (DESIGN §2, §4.7): every error a client sees
+ * GraphQL errors in the gateway's error model (docs/ARCHITECTURE.md#error-model): every error a client sees
  * carries a stable `extensions.code` (the same GW_ERR_* codes REST uses), with the context and
  * backend when an upstream is to blame. Upstream bodies and stack traces never reach a client;
  * an unexpected error is logged and answered as GW_ERR_INTERNAL_ERROR.

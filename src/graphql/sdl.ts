@@ -1,5 +1,5 @@
 /**
- * The federation v1 subgraph SDL of every context (DESIGN §2 "GraphQL roots"). One source for
+ * The federation v1 subgraph SDL of every context (docs/ARCHITECTURE.md#graphql-schema). One source for
  * both sides of a context: the gateway's subgraph (served over the ports: legacy through the
  * anti-corruption layer, new through the modern adapter) and the new service's own subgraph
  * (backends/<ctx>-service/graphql.ts). Because both sides speak the same SDL, moving a context

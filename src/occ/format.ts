@@ -1,7 +1,7 @@
 /**
  * OCC wire formatting, shared by every context's ACL and by the gateway's OCC surface: money as
  * OCC writes it (major-unit JSON number + formatted string), OCC dates, stock status strings.
- * Canonical money is integer minor units (DESIGN §2); the conversions here are exact for every
+ * Canonical money is integer minor units (docs/ARCHITECTURE.md#canonical-model); the conversions here are exact for every
  * safe integer amount, so legacy → canonical → legacy round-trips byte for byte.
  */
 import type { AvailabilityStatus, Money } from '../domain/model.js';

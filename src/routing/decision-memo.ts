@@ -1,11 +1,11 @@
 /**
  * Routing decisions remembered across requests.
  *
- * A decision is a pure function of the flags in force and the request's flag context (DESIGN §5),
+ * A decision is a pure function of the flags in force and the request's flag context (docs/ARCHITECTURE.md#the-routing-decision),
  * but only while every route flag evaluates deterministically. Evaluating the three route flags
  * took 10–16 µs and 4.4 KB of allocation per composed product in profiles (every call spreads the
  * context, walks generators and hashes the stickiness id); the throughput gain, measured with
- * fresh processes (load-tests/README.md, fourth pass), is within the test machine's noise. A
+ * fresh processes (docs/perf/2026-11-27-pass04-least-a-composition-costs.md), is within the test machine's noise. A
  * decision is remembered per flag context, under these rules:
  *
  * - Whenever the flags in force change (a file reload, an admin write, an Unleash refresh that

@@ -84,6 +84,8 @@ export class RedisBindingStore implements BindingStore {
 export async function createBindingStore(redisUrl: string | undefined, prefix: string, maxInMemory: number): Promise<BindingStore> {
   if (!redisUrl) return new MemoryBindingStore(maxInMemory);
   const store = new RedisBindingStore(redisUrl, prefix);
-  await store.connect();
+  // Redis down at boot is not a reason to refuse traffic: lookups fail fast and fall back to the
+  // unbound key (stickiness.ts) while ioredis keeps reconnecting in the background.
+  await store.connect().catch(() => undefined);
   return store;
 }

@@ -1,5 +1,5 @@
 /**
- * A real Unleash server for tests (DESIGN §4.9: suites needing Unleash use the real server):
+ * A real Unleash server for tests (docs/ARCHITECTURE.md#testing-conventions: suites needing Unleash use the real server):
  * unleash-server 7.5.1 (the last line that runs on Node 20) in a child process, on an ephemeral
  * port, against its own fresh PostgreSQL database that is dropped afterwards. A child process,
  * not in-process: Unleash reads process.env and installs timers and handlers of its own, and a

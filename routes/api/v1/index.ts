@@ -1,5 +1,5 @@
 /**
- * The canonical REST API (DESIGN §2). Request and response schemas are the domain schemas, so
+ * The canonical REST API (docs/ARCHITECTURE.md#surfaces-and-endpoints). Request and response schemas are the domain schemas, so
  * validation, serialization and the OpenAPI document at /docs come from one source.
  */
 import type { FastifyInstance } from 'fastify';
