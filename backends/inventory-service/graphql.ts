@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Availability } from '../contract/model.js';
 import { INVENTORY_SUBGRAPH } from '../contract/sdl.js';
-import { availabilityStatus, getProduct } from '../shared/seed.js';
-import { entityLoader, registerSubgraph } from '../shared/graphql.js';
+import { availabilityStatus, getProduct } from '../kit/seed.js';
+import { entityLoader, registerSubgraph } from '../kit/graphql.js';
 
 export async function inventorySubgraph(app: FastifyInstance): Promise<void> {
   await registerSubgraph(app, INVENTORY_SUBGRAPH, {}, {

@@ -5,8 +5,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AvailabilitySchema as Availability, SkuSchema as Sku, type Availability as AvailabilityT } from '../contract/model.js';
-import { availabilityStatus, getProduct, type SiteDef } from '../shared/seed.js';
-import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+import { availabilityStatus, getProduct, type SiteDef } from '../kit/seed.js';
+import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../kit/service-kit.js';
 import { inventorySubgraph } from './graphql.js';
 
 const PREFIX = 'INVENTORY';

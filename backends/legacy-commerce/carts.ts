@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Evaluation as CartEvaluation } from '../contract/model.js';
-import { evaluateCart } from '../shared/promotion-engine.js';
-import { getProduct, type SiteDef } from '../shared/seed.js';
+import { evaluateCart } from '../kit/promotion-engine.js';
+import { getProduct, type SiteDef } from '../kit/seed.js';
 import { occImages, occPrice, occStock, PROMOTION_TYPE, toMajor, type OccImage, type OccPrice, type OccStock } from './occ-format.js';
 
 export const ANONYMOUS = 'anonymous';

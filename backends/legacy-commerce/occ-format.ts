@@ -6,7 +6,7 @@
  */
 import type { Promotion } from '../contract/model.js';
 import { formatMoney, toMajor } from '../contract/money.js';
-import { productPromotions, promotionsFor, type SeedProduct, type SiteDef } from '../shared/seed.js';
+import { productPromotions, promotionsFor, type SeedProduct, type SiteDef } from '../kit/seed.js';
 
 // ---------------------------------------------------------------------------------------------
 // DTO shapes (wire)

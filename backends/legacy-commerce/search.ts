@@ -5,7 +5,7 @@
  * sorts, stable ordering (ties broken by code). Sorted code lists are computed once per
  * (site, sort) and filtered per query, so a search is one linear scan.
  */
-import { allProducts, getProduct, type SeedProduct, type SiteDef } from '../shared/seed.js';
+import { allProducts, getProduct, type SeedProduct, type SiteDef } from '../kit/seed.js';
 import { averageRatingOf } from './occ-format.js';
 
 export const SORTS = [

@@ -1,6 +1,6 @@
 /**
  * Legacy commerce: a SAP Commerce OCC v2 REST simulator under `/occ/v2` (CONTRACTS.md "Legacy
- * commerce"). Seeded from `backends/shared/seed.ts`, carts priced by the shared promotion engine,
+ * commerce"). Seeded from `backends/kit/seed.ts`, carts priced by the shared promotion engine,
  * OCC quirks on the wire (major-unit floats, formatted prices, `+0000` dates, ErrorList errors,
  * `fields` levels and masks, `application/json;charset=UTF-8`).
  *
@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFields, selectFields, FieldsSyntaxError, type DtoType, type Fields } from '../contract/fields.js';
-import { installFaults, type FaultHandle } from '../shared/faults.js';
-import { UnknownProductError } from '../shared/promotion-engine.js';
-import { categoriesFor, getProduct, listProductCodes, promotionsFor, SITES, getSite, type SiteDef } from '../shared/seed.js';
+import { installFaults, type FaultHandle } from '../kit/faults.js';
+import { UnknownProductError } from '../kit/promotion-engine.js';
+import { categoriesFor, getProduct, listProductCodes, promotionsFor, SITES, getSite, type SiteDef } from '../kit/seed.js';
 import {
   ANONYMOUS,
   CartStore,

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Money } from '../contract/model.js';
 import { PRICING_SUBGRAPH } from '../contract/sdl.js';
 import { formatMoney } from '../contract/money.js';
-import { getProduct, getSite } from '../shared/seed.js';
-import { entityLoader, registerSubgraph } from '../shared/graphql.js';
+import { getProduct, getSite } from '../kit/seed.js';
+import { entityLoader, registerSubgraph } from '../kit/graphql.js';
 
 export async function pricingSubgraph(app: FastifyInstance): Promise<void> {
   await registerSubgraph(

@@ -5,8 +5,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { MoneySchema as Money, SkuSchema as Sku, type Money as MoneyT } from '../contract/model.js';
-import { getProduct, type SiteDef } from '../shared/seed.js';
-import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+import { getProduct, type SiteDef } from '../kit/seed.js';
+import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../kit/service-kit.js';
 import { pricingSubgraph } from './graphql.js';
 
 const PREFIX = 'PRICING';

@@ -8,9 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Money } from '../contract/model.js';
 import { PROMOTIONS_SUBGRAPH } from '../contract/sdl.js';
 import { formatMoney } from '../contract/money.js';
-import { getProduct, getSite, productPromotions } from '../shared/seed.js';
-import { evaluateCart } from '../shared/promotion-engine.js';
-import { entityLoader, registerSubgraph } from '../shared/graphql.js';
+import { getProduct, getSite, productPromotions } from '../kit/seed.js';
+import { evaluateCart } from '../kit/promotion-engine.js';
+import { entityLoader, registerSubgraph } from '../kit/graphql.js';
 
 interface CartArg {
   entries: { sku: string; quantity: number }[];

@@ -12,9 +12,9 @@ import {
   ScopeSchema as PromotionScope,
   SkuSchema as Sku,
 } from '../contract/model.js';
-import { getProduct, productPromotions, promotionsFor } from '../shared/seed.js';
-import { evaluateCart, UnknownProductError } from '../shared/promotion-engine.js';
-import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../shared/service-kit.js';
+import { getProduct, productPromotions, promotionsFor } from '../kit/seed.js';
+import { evaluateCart, UnknownProductError } from '../kit/promotion-engine.js';
+import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../kit/service-kit.js';
 import { promotionsSubgraph } from './graphql.js';
 
 const PREFIX = 'PROMOTIONS';

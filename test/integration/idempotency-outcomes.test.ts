@@ -3,7 +3,7 @@
  * after the gateway's timeout, a gateway that stops in the middle of a write, a Redis that stops
  * answering or is down. In every case the same key never runs the write a second time, and the
  * client is told what is known. Faults are real: the legacy simulator's latency knob
- * (backends/shared/faults.ts) and a redis-server of the test's own that it stops and restarts.
+ * (backends/kit/faults.ts) and a redis-server of the test's own that it stops and restarts.
  */
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -5,8 +5,8 @@
  * on OCC key order and formats; this test fails the moment either side drifts.
  */
 import t from 'tap';
-import { getProduct, listProductCodes, promotionsFor, SITES } from '../../backends/shared/seed.js';
-import { evaluateCart } from '../../backends/shared/promotion-engine.js';
+import { getProduct, listProductCodes, promotionsFor, SITES } from '../../backends/kit/seed.js';
+import { evaluateCart } from '../../backends/kit/promotion-engine.js';
 import { occProduct, occPromotion } from '../../backends/legacy-commerce/occ-format.js';
 import { occCart } from '../../backends/legacy-commerce/carts.js';
 import { legacyPriceToMoney, moneyToOccPrice } from '../../src/contexts/pricing/legacy/mapper.js';

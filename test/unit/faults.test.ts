@@ -5,7 +5,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyInstance } from 'fastify';
 import { Money } from '../../src/domain/model.js';
 import { buildPricingService } from '../../backends/pricing-service/server.js';
-import { driftJson } from '../../backends/shared/faults.js';
+import { driftJson } from '../../backends/kit/faults.js';
 
 /** The consumer's view of a price: what every drift must break. */
 const PriceConsumer = TypeCompiler.Compile(Type.Object({ sku: Type.String(), price: Money }));

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildLegacyCommerce, type LegacyCommerceApp } from '../../backends/legacy-commerce/server.js';
 import { formatMoney, occDate } from '../../backends/legacy-commerce/occ-format.js';
-import { allProducts, getProduct, promotionsFor, type SeedProduct } from '../../backends/shared/seed.js';
+import { allProducts, getProduct, promotionsFor, type SeedProduct } from '../../backends/kit/seed.js';
 
 const SITE = 'electronics-spa';
 const B = `/occ/v2/${SITE}`;

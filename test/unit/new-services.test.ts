@@ -6,8 +6,8 @@ import { CartEvaluation, Promotion } from '../../src/domain/model.js';
 import { buildPricingService } from '../../backends/pricing-service/server.js';
 import { buildInventoryService } from '../../backends/inventory-service/server.js';
 import { buildPromotionsService } from '../../backends/promotions-service/server.js';
-import { availabilityStatus, getProduct, productPromotions, promotionsFor } from '../../backends/shared/seed.js';
-import { evaluateCart } from '../../backends/shared/promotion-engine.js';
+import { availabilityStatus, getProduct, productPromotions, promotionsFor } from '../../backends/kit/seed.js';
+import { evaluateCart } from '../../backends/kit/promotion-engine.js';
 
 // TypeBox checks formats only when registered; RFC 3339 UTC is what the contract promises
 if (!FormatRegistry.Has('date-time')) {

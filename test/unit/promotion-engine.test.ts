@@ -1,6 +1,6 @@
 import t from 'tap';
-import { evaluateCart, UnknownProductError, UnknownSiteError } from '../../backends/shared/promotion-engine.js';
-import { allProducts, productPromotions, promotionsFor } from '../../backends/shared/seed.js';
+import { evaluateCart, UnknownProductError, UnknownSiteError } from '../../backends/kit/promotion-engine.js';
+import { allProducts, productPromotions, promotionsFor } from '../../backends/kit/seed.js';
 
 const E = 'electronics-spa';
 const A = 'apparel-uk';

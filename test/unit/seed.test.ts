@@ -1,12 +1,12 @@
 import t from 'tap';
-import * as seed from '../../backends/shared/seed.js';
-import { availabilityStatus, getProduct, listProductCodes, promotionsFor, productPromotions, SITES } from '../../backends/shared/seed.js';
+import * as seed from '../../backends/kit/seed.js';
+import { availabilityStatus, getProduct, listProductCodes, promotionsFor, productPromotions, SITES } from '../../backends/kit/seed.js';
 
 type SeedModule = typeof seed;
 
 /** A second, independent instance of the module (fresh caches) to prove generation is deterministic. */
 async function freshSeed(): Promise<SeedModule> {
-  const spec = new URL(`../../backends/shared/seed.ts?fresh=${Date.now()}`, import.meta.url).href;
+  const spec = new URL(`../../backends/kit/seed.ts?fresh=${Date.now()}`, import.meta.url).href;
   return (await import(spec)) as SeedModule;
 }
 
