@@ -15,7 +15,7 @@ import { RouteStateSchema, STICKINESS } from '../routing/route-schema.js';
 export const ContextSchema = Type.String({ pattern: CONTEXT_NAME_PATTERN, description: 'a bounded context of the registry (GET /admin/routes lists them)' });
 export const FlagSourceSchema = Type.Union([Type.Literal('file'), Type.Literal('unleash')]);
 export const StickinessSchema = Type.Union(STICKINESS.map((s) => Type.Literal(s)));
-export const BreakerStateSchema = Type.String({ description: 'opossum breaker state: closed, open, half-open' });
+export const BreakerStateSchema = Type.String({ description: 'circuit breaker state (src/upstream/breaker.ts): closed, open, half-open' });
 
 export const RouteViewSchema = Type.Composite([
   Type.Object({ context: ContextSchema, flag: Type.String(), source: FlagSourceSchema }),
