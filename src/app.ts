@@ -42,6 +42,8 @@ import { IdentityResolver } from './routing/identity.js';
 import { createBindingStore, type BindingStore } from './routing/sticky-bindings.js';
 import { Stickiness } from './routing/stickiness.js';
 import stickyIdentity from './sticky-identity.js';
+import { EventBus } from './events/bus.js';
+import { hostname } from 'node:os';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -163,6 +165,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     onFallback,
     idempotencyStore,
     stickiness,
+    events: new EventBus(`${hostname()}:${process.pid}`, app.log),
   });
 
   app.decorate('gw', gw);

@@ -12,6 +12,7 @@ import type { LegacyCatalog } from './occ/legacy-catalog.js';
 import type { FallbackListener, Ports } from './composition/ports.js';
 import type { IdempotencyStore } from './upstream/idempotency-store.js';
 import type { Stickiness } from './routing/stickiness.js';
+import type { EventBus } from './events/bus.js';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -29,4 +30,6 @@ export interface Gateway {
   readonly idempotencyStore: IdempotencyStore;
   /** sticky identity: resolver, cart/login bindings, stickiness metrics (src/routing/stickiness.ts) */
   readonly stickiness: Stickiness;
+  /** gateway events out (route changes, rollouts, parity alarms), domain events in (src/events/bus.ts) */
+  readonly events: EventBus;
 }
