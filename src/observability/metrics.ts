@@ -8,7 +8,7 @@
  * the gateway's own enums.
  */
 import { RecentTraffic } from './recent-traffic.js';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
 import type { RoutingDecision } from '../routing/decide.js';
 import type { BreakerState, CallOutcome } from '../upstream/http.js';
@@ -44,7 +44,13 @@ let processRegistry: Registry | undefined;
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
+    // prom-client counts CPU from the moment its collector registers (here, on the first scrape):
+    // a first scrape could read 0 and every total missed the CPU spent before it. Start the three
+    // counters at what the process had used by then, so they are totals since the process started.
+    const before = process.cpuUsage();
     collectDefaultMetrics({ register: processRegistry });
+    const start = { process_cpu_user_seconds_total: before.user, process_cpu_system_seconds_total: before.system, process_cpu_seconds_total: before.user + before.system };
+    for (const [name, micros] of Object.entries(start)) (processRegistry.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
     for (const name of MISNAMED_DEFAULTS) processRegistry.removeSingleMetric(name);
   }
   return processRegistry;
