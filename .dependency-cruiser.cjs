@@ -6,7 +6,7 @@
  *   gateway's, their contract is docs/CONTRACTS.md (backends/contract/).
  * - src/ (the gateway) never imports the simulators, except the dev/embedded entry
  *   src/embedded.ts; production (src/server.ts) must boot without them.
- * - src/ does not import the HTTP route modules in routes/ (they depend on src/, not the reverse).
+ * - only the composition root (src/app.ts) imports the HTTP route modules in src/http/routes/.
  * - no import cycles in src/.
  * Tests and load tests may import both sides; they are not cruised.
  */
@@ -28,13 +28,11 @@ module.exports = {
       to: { path: '^backends/' },
     },
     {
-      name: 'src-not-to-routes',
-      // TODO(issue 19, context registry): src/app.ts still registers the routes/ modules; raise to
-      // 'error' once the composition root no longer imports routes/.
-      comment: 'routes/ depends on src/, not the reverse.',
-      severity: 'warn',
-      from: { path: '^src/' },
-      to: { path: '^routes/' },
+      name: 'routes-only-from-app',
+      comment: 'The HTTP route modules (src/http/routes/) are glue registered by the composition root (src/app.ts); nothing else imports them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^(src/app\\.ts|src/http/routes/)' },
+      to: { path: '^src/http/routes/' },
     },
     {
       name: 'no-circular-in-src',

@@ -30,7 +30,7 @@ export type ErrorCode =
   | 'GW_ERR_IDEMPOTENCY_STORE_UNAVAILABLE'
   | 'GW_ERR_OVERLOADED'
   | 'GW_ERR_INTERNAL_ERROR'
-  // admin API (routes/admin): auth, and writing flags where they live
+  // admin API (src/http/routes/admin): auth, and writing flags where they live
   | 'GW_ERR_ADMIN_UNAUTHORIZED'
   | 'GW_ERR_ADMIN_DISABLED'
   | 'GW_ERR_ADMIN_CONTEXT_NOT_FOUND'

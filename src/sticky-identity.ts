@@ -15,7 +15,7 @@ declare module 'fastify' {
     gwIdentity: Identity | null;
   }
   interface FastifyContextConfig {
-    /** the route relays to legacy as is (routes/passthrough.ts): no identity is resolved */
+    /** the route relays to legacy as is (src/http/routes/passthrough.ts): no identity is resolved */
     passthrough?: boolean;
   }
 }

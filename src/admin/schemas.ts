@@ -1,5 +1,5 @@
 /**
- * The admin API's contract (routes/admin): request and response schemas, and through Static the
+ * The admin API's contract (src/http/routes/admin): request and response schemas, and through Static the
  * types the CLI (src/cli) reads, so the server and its client cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -10,7 +10,7 @@ import { RouteStateSchema, STICKINESS } from '../routing/route-schema.js';
 /**
  * A context name on the wire: any well-formed name, not an enum of this build's list, so the CLI
  * reads a gateway that has registered more contexts than it knows; the gateway answers an
- * unknown one with 404 GW_ERR_ADMIN_CONTEXT_NOT_FOUND (routes/admin: the registry decides).
+ * unknown one with 404 GW_ERR_ADMIN_CONTEXT_NOT_FOUND (src/http/routes/admin: the registry decides).
  */
 export const ContextSchema = Type.String({ pattern: CONTEXT_NAME_PATTERN, description: 'a bounded context of the registry (GET /admin/routes lists them)' });
 export const FlagSourceSchema = Type.Union([Type.Literal('file'), Type.Literal('unleash')]);

@@ -1,5 +1,5 @@
 /**
- * `strangler`: the operator's command line for a running gateway's admin API (routes/admin).
+ * `strangler`: the operator's command line for a running gateway's admin API (src/http/routes/admin).
  * It holds no routing logic: it reads and writes through /admin, so the gateway validates,
  * writes where the flags live and records the audit trail, whoever calls it.
  *

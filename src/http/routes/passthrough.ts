@@ -12,10 +12,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { Pool } from 'undici';
-import { GatewayError } from '../src/errors.js';
-import type { Gateway } from '../src/gateway.js';
-import { ClientGoneError, InvalidUpstreamHeaderError, forward, forwardedRequestHeaders } from '../src/upstream/forward.js';
-import { isTimeout, type ObservedCall } from '../src/upstream/http.js';
+import { GatewayError } from '../../errors.js';
+import type { Gateway } from '../../gateway.js';
+import { ClientGoneError, InvalidUpstreamHeaderError, forward, forwardedRequestHeaders } from '../../upstream/forward.js';
+import { isTimeout, type ObservedCall } from '../../upstream/http.js';
 
 /** Methods whose requests carry no body (fastify gives them none). */
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);

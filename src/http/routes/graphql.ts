@@ -13,20 +13,20 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import gatewayModule, { type MercuriusGatewayOptions } from '@mercuriusjs/gateway';
 import type { MercuriusOptions } from 'mercurius';
 import { getOperationAST, GraphQLError, parse } from 'graphql';
-import { CONTEXTS } from '../src/contexts/names.js';
-import { GatewayError } from '../src/errors.js';
-import type { Gateway } from '../src/gateway.js';
-import { Upstream } from '../src/upstream/http.js';
-import { loadGraphqlConfig } from '../src/graphql/config.js';
-import { claimSite } from '../src/graphql/binding.js';
-import { LimitError } from '../src/graphql/errors.js';
-import { LocalSubgraph, type SubgraphRequest } from '../src/graphql/executor.js';
-import { RemoteSubgraph } from '../src/graphql/remote.js';
-import { ContextSubgraph } from '../src/graphql/router.js';
-import { carryInbound, InProcessDispatcher, UpstreamDispatcher } from '../src/graphql/dispatcher.js';
-import { checkDocument, checkOperation, rootSites } from '../src/graphql/limits.js';
-import { formatErrors, responseContentType } from '../src/graphql/http.js';
-import { localSubgraphs } from '../src/graphql/subgraphs/index.js';
+import { CONTEXTS } from '../../contexts/names.js';
+import { GatewayError } from '../../errors.js';
+import type { Gateway } from '../../gateway.js';
+import { Upstream } from '../../upstream/http.js';
+import { loadGraphqlConfig } from '../../graphql/config.js';
+import { claimSite } from '../../graphql/binding.js';
+import { LimitError } from '../../graphql/errors.js';
+import { LocalSubgraph, type SubgraphRequest } from '../../graphql/executor.js';
+import { RemoteSubgraph } from '../../graphql/remote.js';
+import { ContextSubgraph } from '../../graphql/router.js';
+import { carryInbound, InProcessDispatcher, UpstreamDispatcher } from '../../graphql/dispatcher.js';
+import { checkDocument, checkOperation, rootSites } from '../../graphql/limits.js';
+import { formatErrors, responseContentType } from '../../graphql/http.js';
+import { localSubgraphs } from '../../graphql/subgraphs/index.js';
 
 export interface GraphqlRoutesOptions {
   gw: Gateway;

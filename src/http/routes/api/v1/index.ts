@@ -4,13 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CartEvaluation, CartInput, ProductView, SITE_PATTERN, SKU_PATTERN } from '../../../src/domain/model.js';
-import { BODY_ERRORS, IDEMPOTENCY_ERRORS, PUBLIC, UPSTREAM_ERRORS, problemResponses } from '../../../src/openapi.js';
-import { GatewayError } from '../../../src/errors.js';
-import type { Gateway } from '../../../src/gateway.js';
-import { scopeOf } from '../../../src/request-scope.js';
-import { loadProducts, productView } from '../../../src/composition/products.js';
-import { evaluateCart } from '../../../src/composition/carts.js';
+import { CartEvaluation, CartInput, ProductView, SITE_PATTERN, SKU_PATTERN } from '../../../../domain/model.js';
+import { BODY_ERRORS, IDEMPOTENCY_ERRORS, PUBLIC, UPSTREAM_ERRORS, problemResponses } from '../../../../openapi.js';
+import { GatewayError } from '../../../../errors.js';
+import type { Gateway } from '../../../../gateway.js';
+import { scopeOf } from '../../../../request-scope.js';
+import { loadProducts, productView } from '../../../../composition/products.js';
+import { evaluateCart } from '../../../../composition/carts.js';
 
 export const MAX_BATCH = 100;
 const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }) });

@@ -5,7 +5,7 @@
  * Idempotency-Keyed writes need it.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Gateway } from '../src/gateway.js';
+import type { Gateway } from '../../gateway.js';
 
 export default async function healthRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;

@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { SITE_PATTERN } from '../../src/domain/model.js';
-import { validator } from '../../src/domain/map-result.js';
-import { OccErrorList } from '../../src/occ/dto.js';
-import type { Gateway } from '../../src/gateway.js';
+import { SITE_PATTERN } from '../../../domain/model.js';
+import { validator } from '../../../domain/map-result.js';
+import { OccErrorList } from '../../../occ/dto.js';
+import type { Gateway } from '../../../gateway.js';
 
 const OCC_JSON = 'application/json;charset=UTF-8';
 const FORM = 'application/x-www-form-urlencoded';

@@ -10,13 +10,13 @@ import type { FastifyInstance, FastifyRequest, FastifySchema, FastifySchemaCompi
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CONTEXTS, flagOf, isContextName, type ContextName } from '../../src/contexts/names.js';
-import { GatewayError } from '../../src/errors.js';
-import type { Gateway } from '../../src/gateway.js';
-import type { FlagWrite, RouteChange } from '../../src/routing/flag-provider.js';
-import { routeStateOf } from '../../src/routing/route-state.js';
-import { ADMIN_ONLY, BODY_ERRORS, problemResponses } from '../../src/openapi.js';
-import { bearerChecker } from '../../src/admin/auth.js';
+import { CONTEXTS, flagOf, isContextName, type ContextName } from '../../../contexts/names.js';
+import { GatewayError } from '../../../errors.js';
+import type { Gateway } from '../../../gateway.js';
+import type { FlagWrite, RouteChange } from '../../../routing/flag-provider.js';
+import { routeStateOf } from '../../../routing/route-state.js';
+import { ADMIN_ONLY, BODY_ERRORS, problemResponses } from '../../../openapi.js';
+import { bearerChecker } from '../../../admin/auth.js';
 import {
   AuditQuerySchema,
   AuditResponseSchema,
@@ -29,7 +29,7 @@ import {
   type ChangeResponse,
   type RouteView,
   type RoutesResponse,
-} from '../../src/admin/schemas.js';
+} from '../../../admin/schemas.js';
 
 export interface AdminOptions {
   gw: Gateway;

@@ -1,19 +1,19 @@
 /**
  * The OCC-compatible surface for what the contexts own. Everything else under /occ/v2 falls
- * through to the legacy passthrough (routes/passthrough.ts): find-my-way prefers these static
+ * through to the legacy passthrough (src/http/routes/passthrough.ts): find-my-way prefers these static
  * and parametric routes over the proxy's wildcard.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { SITE_PATTERN, SKU_PATTERN } from '../../src/domain/model.js';
-import { GatewayError } from '../../src/errors.js';
-import type { Gateway } from '../../src/gateway.js';
-import { scopeOf } from '../../src/request-scope.js';
-import { loadProducts, occProduct, type Need } from '../../src/composition/products.js';
-import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type FieldMask } from '../../src/occ/field-mask.js';
-import { availabilityToOccStock } from '../../src/contexts/inventory/legacy/mapper.js';
-import type { SiteInfo } from '../../src/occ/legacy-sites.js';
-import { readOccCart } from '../../src/composition/occ-cart.js';
+import { SITE_PATTERN, SKU_PATTERN } from '../../../domain/model.js';
+import { GatewayError } from '../../../errors.js';
+import type { Gateway } from '../../../gateway.js';
+import { scopeOf } from '../../../request-scope.js';
+import { loadProducts, occProduct, type Need } from '../../../composition/products.js';
+import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type FieldMask } from '../../../occ/field-mask.js';
+import { availabilityToOccStock } from '../../../contexts/inventory/legacy/mapper.js';
+import type { SiteInfo } from '../../../occ/legacy-sites.js';
+import { readOccCart } from '../../../composition/occ-cart.js';
 import cartWriteRoutes from './cart-writes.js';
 
 const OCC_JSON = 'application/json;charset=UTF-8';
