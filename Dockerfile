@@ -6,7 +6,6 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY routes ./routes
 COPY backends ./backends
 RUN npm run build
 
