@@ -234,6 +234,9 @@ function applySnapshot(container: HTMLElement, snap: Snapshot): void {
       p = contextPanel(c.context);
       panels.set(c.context, p);
       container.append((p as Panel & { el: HTMLElement }).el);
+      // what the admin API said before this panel existed
+      if (lastRollouts) p.refreshRollout(lastRollouts);
+      if (lastParity) p.refreshParity(lastParity);
     }
     p.update(c, f.writable);
   }
@@ -250,6 +253,8 @@ function onGatewayEvent(e: StreamEvent): void {
 // ---------------------------------------------------------------- audit, rollouts, parity (admin API reads)
 
 let slowBusy = false;
+let lastRollouts: RolloutList | undefined;
+let lastParity: ParityList | undefined;
 async function refreshSlow(): Promise<void> {
   if (slowBusy || !session) return;
   slowBusy = true;
@@ -266,6 +271,8 @@ async function refreshSlow(): Promise<void> {
       : parity.status === 200
         ? { available: true, contexts: (parity.body as { contexts: Extract<ParityList, { available: true }>['contexts'] }).contexts }
         : { available: 'error', message: problemText(parity) };
+    lastRollouts = rl;
+    lastParity = pl;
     for (const p of panels.values()) {
       p.refreshRollout(rl);
       p.refreshParity(pl);
@@ -402,8 +409,8 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
     parity,
   );
 
-  let lastRollout = '';
-  let lastParity = '';
+  let renderedRollout = '';
+  let renderedParity = '';
   return {
     el,
     update(s, writable) {
@@ -429,8 +436,8 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
     },
     refreshRollout(list) {
       const key = JSON.stringify(list);
-      if (key === lastRollout) return;
-      lastRollout = key;
+      if (key === renderedRollout) return;
+      renderedRollout = key;
       clear(rollout);
       if (list.available === false) {
         rollout.append(h('p', { class: 'muted', 'data-testid': id('rollout-unavailable') }, 'Rollouts are not available on this gateway.'));
@@ -498,8 +505,8 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
     },
     refreshParity(list) {
       const key = JSON.stringify(list);
-      if (key === lastParity) return;
-      lastParity = key;
+      if (key === renderedParity) return;
+      renderedParity = key;
       clear(parity);
       if (list.available === false) {
         parity.append(h('p', { class: 'muted', 'data-testid': id('parity-unavailable') }, 'Parity is not available on this gateway.'));

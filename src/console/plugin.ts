@@ -48,6 +48,14 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 const checkLogin = TypeCompiler.Compile(LoginBodySchema);
 const ADMIN_PATH = /^[A-Za-z0-9_\-/.]*$/;
 
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host.toLowerCase().replace(/:(80|443)$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The package's dist/console (made by `npm run build`), found from this module in src/ or dist/src/. */
 function defaultAssetsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -101,7 +109,9 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleO
   const assets = loadAssets(assetsDir);
   if (!assets) app.log.warn({ event: 'console.not_built', dir: assetsDir }, `the console's assets are not built in ${assetsDir} (npm run build): /console answers 503, its API works`);
 
-  const secure = (request: FastifyRequest) => request.protocol === 'https';
+  // Secure over HTTPS, also behind a TLS-terminating proxy that says so: a forged header only
+  // makes the sender's own cookie stricter.
+  const secure = (request: FastifyRequest) => request.protocol === 'https' || String(request.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() === 'https';
 
   function sessionOf(request: FastifyRequest): ConsoleSession {
     const v = sessions.verify(cookieValue(request.headers.cookie, COOKIE_NAME));
@@ -114,7 +124,8 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleO
   function writer(request: FastifyRequest): ConsoleSession {
     const session = sessionOf(request);
     const origin = request.headers.origin;
-    if (origin !== undefined && origin !== `${request.protocol}://${request.host}`) {
+    // the host only: behind a TLS-terminating proxy the page is https while the gateway sees http
+    if (origin !== undefined && hostOf(origin) !== request.host.toLowerCase().replace(/:(80|443)$/, '')) {
       request.log.warn({ event: 'console.csrf_rejected', reason: 'origin', origin, actor: session.actor }, 'console write from a foreign origin refused');
       throw new GatewayError(403, 'GW_ERR_CONSOLE_CSRF_REJECTED', 'cross-origin write refused');
     }

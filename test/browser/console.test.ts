@@ -114,6 +114,11 @@ if (!existsSync(CHROMIUM)) {
     }
 
     mark('killed');
+    // ---- the flag source fails: the console says routing runs on the last known flags
+    await t.rejects(w.setFlags({ version: 1, features: 'not a list' }), /features/);
+    await page.locator('#flags-state[data-stale="true"]', { hasText: 'flag files are failing' }).waitFor();
+    mark('stale flags shown');
+
     // ---- the gateway goes away: the console says so instead of showing stale numbers as live
     shoppers = false;
     await traffic;

@@ -72,6 +72,8 @@ t.test('login: a missing or wrong token is refused; the right one gives an HttpO
   const before = Date.now();
   const { setCookie, cookie, session } = await login(w);
   t.match(setCookie, /^strangler_console=[^;]+; Path=\/console; Max-Age=600; HttpOnly; SameSite=Strict$/, 'no Secure over plain http');
+  const behindTls = await w.app.inject({ method: 'POST', url: '/console/api/login', headers: { 'x-forwarded-proto': 'https' }, payload: { token: TOKEN, name: 'carol' } });
+  t.match(String(behindTls.headers['set-cookie']), /; HttpOnly; SameSite=Strict; Secure$/, 'Secure behind a TLS-terminating proxy');
   t.equal(session.actor, 'carol');
   const exp = Date.parse(session.expiresAt);
   t.ok(exp >= before + 600_000 && exp <= Date.now() + 600_000, 'expires after CONSOLE_SESSION_TTL_S');
@@ -146,7 +148,8 @@ t.test('every write needs the session CSRF token, from the console origin; witho
 t.test('a console write goes through the admin API and lands in the audit trail under the operator', async (t) => {
   const w = await consoleWorld(t);
   const { cookie, session } = await login(w, 'carol');
-  const headers = { cookie, 'x-csrf-token': session.csrfToken, origin: 'http://localhost:80' };
+  // the console's own origin, also as an https page behind a TLS-terminating proxy
+  const headers = { cookie, 'x-csrf-token': session.csrfToken, origin: 'https://localhost' };
   const r = await w.app.inject({ method: 'PUT', url: '/console/api/admin/routes/pricing', headers, payload: { percent: 100, stickiness: 'userId', reason: 'canary ok' } });
   t.equal(r.statusCode, 200, r.body);
   t.match(r.json(), { change: { actor: 'carol', action: 'route', context: 'pricing', reason: 'canary ok', after: { rollout: 100, stickiness: 'userId' } } });
@@ -196,6 +199,24 @@ t.test('the snapshot shows each arm of a context from the live counters', async 
   t.match(pri, { route: { rollout: 0 }, share: { legacy: 1, new: 0 } });
   t.equal(pri.arms.legacy.requests, 8);
   t.equal(pri.arms.new.p50Ms, null, 'no latency without requests');
+});
+
+t.test('the snapshot says when flags are read-only or stale, and the relay passes the refusal on', async (t) => {
+  const shared = await consoleWorld(t, { GATEWAY_INSTANCES: '2' });
+  const a = await login(shared);
+  const snap = (await shared.app.inject({ url: '/console/api/snapshot', headers: { cookie: a.cookie } })).json<Snapshot>();
+  t.equal(snap.flags.writable, false, 'flag files on several instances: read-only');
+  const refused = await shared.app.inject({ method: 'PUT', url: '/console/api/admin/routes/pricing', headers: { cookie: a.cookie, 'x-csrf-token': a.session.csrfToken }, payload: { percent: 100, reason: 'x' } });
+  t.equal(refused.statusCode, 409);
+  t.equal(refused.json().code, 'GW_ERR_ADMIN_FLAGS_READ_ONLY');
+
+  const w = await consoleWorld(t);
+  const b = await login(w);
+  await t.rejects(w.setFlags({ version: 1, features: 'not a list' }), /features/);
+  const stale = (await w.app.inject({ url: '/console/api/snapshot', headers: { cookie: b.cookie } })).json<Snapshot>();
+  t.type(stale.flags.stale, 'string', 'the flag source is failing: routing runs on the last known flags');
+  t.equal(stale.flags.writable, true);
+  t.equal(await routeOf(w), 'pricing=legacy, inventory=legacy, promotions=legacy', 'still routing');
 });
 
 t.test('the SSE stream pushes snapshots and gateway events, and ends when the gateway closes', async (t) => {
