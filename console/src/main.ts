@@ -92,6 +92,7 @@ interface Panel {
   update(s: ContextSnapshot, writable: boolean): void;
   refreshRollout(list: RolloutList): void;
   refreshParity(list: ParityList): void;
+  refreshOverride(o: Override | undefined): void;
 }
 
 type RolloutState = {
@@ -107,6 +108,8 @@ type RolloutState = {
   guardrails: Array<{ name: string; threshold: number; value: number | null; samples: number; minSamples: number; ok: boolean | null }>;
 };
 type RolloutList = { available: false } | { available: true; rollouts: RolloutState[] } | { available: 'error'; message: string };
+/** a kill override (PUT /admin/routes/{context}/override), where the gateway has them */
+type Override = { context: string; override: string; reason: string | null; actor: string; at: string };
 type ParityCountsView = { match: number; mismatch: number; noise: number; error: number; shed: number };
 type ParityList = { available: false } | { available: true; contexts: Array<{ context: string; shadowPercent: number; counts: ParityCountsView }> } | { available: 'error'; message: string };
 
@@ -237,6 +240,7 @@ function applySnapshot(container: HTMLElement, snap: Snapshot): void {
       // what the admin API said before this panel existed
       if (lastRollouts) p.refreshRollout(lastRollouts);
       if (lastParity) p.refreshParity(lastParity);
+      p.refreshOverride(lastOverrides.get(c.context));
     }
     p.update(c, f.writable);
   }
@@ -255,11 +259,18 @@ function onGatewayEvent(e: StreamEvent): void {
 let slowBusy = false;
 let lastRollouts: RolloutList | undefined;
 let lastParity: ParityList | undefined;
+let lastOverrides = new Map<string, Override>();
 async function refreshSlow(): Promise<void> {
   if (slowBusy || !session) return;
   slowBusy = true;
   try {
-    const [audit, rollouts, parity] = await Promise.all([call('GET', '/admin/audit?limit=25'), call('GET', '/admin/rollouts'), call('GET', '/admin/parity')]);
+    const [audit, rollouts, parity, overrides] = await Promise.all([
+      call('GET', '/admin/audit?limit=25'),
+      call('GET', '/admin/rollouts'),
+      call('GET', '/admin/parity'),
+      call('GET', '/admin/overrides'),
+    ]);
+    lastOverrides = new Map(overrides.status === 200 ? (overrides.body as { overrides: Override[] }).overrides.map((o) => [o.context, o]) : []);
     if (audit.status === 200) renderAudit((audit.body as AuditResponse).entries);
     const rl: RolloutList = routeMissing(rollouts)
       ? { available: false }
@@ -273,9 +284,10 @@ async function refreshSlow(): Promise<void> {
         : { available: 'error', message: problemText(parity) };
     lastRollouts = rl;
     lastParity = pl;
-    for (const p of panels.values()) {
+    for (const [ctx, p] of panels) {
       p.refreshRollout(rl);
       p.refreshParity(pl);
+      p.refreshOverride(lastOverrides.get(ctx));
     }
   } catch {
     // the stream reports an unreachable gateway
@@ -344,6 +356,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
   const apply = h('button', { type: 'submit', class: 'primary' }, 'Set\u2026') as HTMLButtonElement;
   const kill = h('button', { type: 'button', class: 'danger', id: id('kill') }, 'Kill\u2026') as HTMLButtonElement;
   const status = h('p', { class: 'action-status', role: 'status', id: id('action-status') });
+  const overrideNote = h('div', { class: 'override', id: id('override'), hidden: '' });
   const form = h(
     'form',
     { class: 'controls', 'aria-label': `Routing of ${context}` },
@@ -397,6 +410,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
     'section',
     { class: 'card context', 'aria-labelledby': id('title'), 'data-context': context },
     h('div', { class: 'context-head' }, title, routeBadge),
+    overrideNote,
     h('div', { class: 'share', role: 'img', 'aria-label': `Share of ${context} traffic per arm` }, bar.legacy, bar.new, bar.legacy_fallback),
     h('p', { class: 'share-text' }, 'legacy ', shareText.legacy, ' \u00b7 new ', shareText.new, ' \u00b7 fallback ', shareText.legacy_fallback, ' \u00b7 ', total, ' ', windowNote),
     h('table', { class: 'arms' }, h('caption', { class: 'sr-only' }, `${context} per arm`), h('thead', {}, h('tr', {}, ...['Arm', 'req/s', 'errors', 'p50', 'p99'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.legacy, rows.new, rows.legacy_fallback)),
@@ -411,6 +425,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
 
   let renderedRollout = '';
   let renderedParity = '';
+  let renderedOverride = '';
   return {
     el,
     update(s, writable) {
@@ -502,6 +517,17 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
         rollout.append(start);
       }
       rollout.append(buttons);
+    },
+    refreshOverride(o) {
+      const key = JSON.stringify(o ?? null);
+      if (key === renderedOverride) return;
+      renderedOverride = key;
+      clear(overrideNote);
+      overrideNote.hidden = !o;
+      if (!o) return;
+      const lift = h('button', { type: 'button' }, 'Clear override\u2026');
+      lift.addEventListener('click', () => void act(`Clear the kill override of ${context} and route by its flag again?`, 'Clear', (reason) => call('DELETE', `/admin/routes/${context}/override`, { reason })));
+      overrideNote.append(h('p', { class: 'bad' }, `Killed: every request to ${o.override} (override by ${o.actor}${o.reason ? `: ${o.reason}` : ''}, ${new Date(o.at).toLocaleTimeString()})`), lift);
     },
     refreshParity(list) {
       const key = JSON.stringify(list);
