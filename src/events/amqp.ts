@@ -165,36 +165,39 @@ export class AmqpEvents {
 
   /** Publishes the outbox in batches, each removed once confirmed; one drain at a time. */
   private drain(): Promise<void> {
-    this.draining ??= (async () => {
-      try {
-        while (this.channel && this.outbox.length > 0) {
-          const ch = this.channel;
-          const batch = this.outbox.slice(0, BATCH);
-          for (const e of batch) {
-            ch.publish(GATEWAY_EXCHANGE, e.type, Buffer.from(JSON.stringify(e)), {
-              persistent: true,
-              contentType: 'application/json',
-              messageId: e.id,
-              type: e.type,
-              timestamp: Math.floor(Date.parse(e.at) / 1000),
-            });
-          }
-          await confirmed(ch); // rejects on a nack or when the channel closes: the batch stays
-          const done = new Set(batch);
-          const kept = this.outbox.filter((e) => !done.has(e));
-          this.outbox.length = 0;
-          this.outbox.push(...kept);
-          for (const e of batch) this.opts.metrics.published(e.type);
-          this.opts.metrics.outbox(this.outbox.length);
+    if (!this.draining && this.channel && this.outbox.length > 0) {
+      // `finally` runs as a later microtask: `draining` is set by then
+      this.draining = this.drainLoop().finally(() => (this.draining = undefined));
+    }
+    return this.draining ?? Promise.resolve();
+  }
+
+  private async drainLoop(): Promise<void> {
+    try {
+      while (this.channel && this.outbox.length > 0) {
+        const ch = this.channel;
+        const batch = this.outbox.slice(0, BATCH);
+        for (const e of batch) {
+          ch.publish(GATEWAY_EXCHANGE, e.type, Buffer.from(JSON.stringify(e)), {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: e.id,
+            type: e.type,
+            timestamp: Math.floor(Date.parse(e.at) / 1000),
+          });
         }
-      } catch (err) {
-        // kept in the outbox; the link reconnects and drains again
-        if (!this.closing) this.opts.log.warn({ event: 'events.publish_failed', err, outbox: this.outbox.length }, 'gateway events not confirmed: kept in the outbox');
-      } finally {
-        this.draining = undefined;
+        await confirmed(ch); // rejects on a nack or when the channel closes: the batch stays
+        const done = new Set(batch);
+        const kept = this.outbox.filter((e) => !done.has(e));
+        this.outbox.length = 0;
+        this.outbox.push(...kept);
+        for (const e of batch) this.opts.metrics.published(e.type);
+        this.opts.metrics.outbox(this.outbox.length);
       }
-    })();
-    return this.draining;
+    } catch (err) {
+      // kept in the outbox; the link reconnects and drains again
+      if (!this.closing) this.opts.log.warn({ event: 'events.publish_failed', err, outbox: this.outbox.length }, 'gateway events not confirmed: kept in the outbox');
+    }
   }
 
   // --- both -----------------------------------------------------------------------------------
