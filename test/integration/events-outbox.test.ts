@@ -12,6 +12,7 @@ import { startBackends, upstreamUrlsOf } from '../../backends/index.js';
 import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { flagFile } from '../helpers/flags.js';
+import type { GatewayEvent } from '../../src/events/bus.js';
 import { parseExposition, sum } from '../helpers/observability.js';
 
 t.test('broker unreachable: serving, degraded, a bounded outbox whose overflow and leftovers are counted and logged', async (t) => {
@@ -36,6 +37,7 @@ t.test('broker unreachable: serving, degraded, a bounded outbox whose overflow a
     AMQP_RECONNECT_MIN_MS: '20',
     AMQP_RECONNECT_MAX_MS: '100',
     EVENTS_OUTBOX_MAX: '3',
+    ADMIN_TOKEN: 'events-outbox-admin-token-0123456789',
   });
   const app = await buildGateway({ config, upstreamUrls: upstreamUrlsOf(backends), logStream });
   await app.ready();
@@ -62,9 +64,25 @@ t.test('broker unreachable: serving, degraded, a bounded outbox whose overflow a
   t.match(ready.json(), { status: 'ready', checks: { events: /^degraded: broker connecting \(.*\), 3 gateway events in the outbox$/ } });
   t.equal((await app.inject('/api/v1/sites/electronics-spa/products/1000007')).statusCode, 200, 'serving');
 
+  // an admin route change is a route.changed event, saying what the audit trail says
+  const seen: GatewayEvent[] = [];
+  app.gw.events.onEmit((e) => seen.push(e));
+  const put = await app.inject({
+    method: 'PUT',
+    url: '/admin/routes/pricing',
+    headers: { authorization: 'Bearer events-outbox-admin-token-0123456789', 'x-actor': 'alice' },
+    payload: { percent: 25, reason: 'canary' },
+  });
+  t.equal(put.statusCode, 200);
+  const changed = seen.filter((e) => e.type === 'route.changed');
+  t.equal(changed.length, 1, 'one event for one change');
+  t.match(changed[0], { context: 'pricing', actor: 'alice', data: { action: 'route', source: 'admin', reason: 'canary', after: { rollout: 25 } } });
+  t.equal(app.gw.broker!.status().outbox, 3, 'still bounded');
+  t.equal(await metric('gateway_events_dropped_total', { reason: 'outbox_full' }), 3);
+
   await app.close();
   closed = true;
   const leftover = lines.filter((l) => l.event === 'events.dropped' && l.reason === 'shutdown');
   t.equal(leftover.length, 1, 'what was still in the outbox at shutdown is logged');
-  t.same((leftover[0]?.dropped as { id: string }[]).map((d) => d.id), emitted.slice(2).map((e) => e.id));
+  t.same((leftover[0]?.dropped as { id: string }[]).map((d) => d.id), [...emitted.slice(3), changed[0]!].map((e) => e.id));
 });
