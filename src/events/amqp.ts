@@ -110,7 +110,11 @@ export class AmqpEvents {
     try {
       this.handle(msg.content);
     } finally {
-      ch.ack(msg);
+      try {
+        ch.ack(msg);
+      } catch {
+        // the channel closed meanwhile: the broker requeues it for no one (the queue goes with the connection)
+      }
     }
   }
 

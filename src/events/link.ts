@@ -91,6 +91,8 @@ export class AmqpLink {
       }
       await model?.close().catch(() => undefined);
       this.lastError = err instanceof Error ? err.message : String(err);
+      // 1st, 2nd, 4th, 8th … failed attempt: visible without a line per retry during a long outage
+      if ((this.attempt & (this.attempt - 1)) === 0) this.opts.log.warn({ event: 'amqp.connect_failed', attempt: this.attempt + 1, reason: this.lastError }, 'cannot reach the AMQP broker: retrying with backoff');
       this.schedule();
     }
   }
