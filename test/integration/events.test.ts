@@ -65,6 +65,23 @@ async function gateway(t: Test, backends: Backends, amqpUrl: string, rollouts: R
 
 const sharedSkip = await serviceGate(t, 'RabbitMQ', '127.0.0.1', 5672);
 
+const ownSkip: false | string = (() => {
+  const missing = rabbitAvailable();
+  if (missing === undefined) return false;
+  if (REQUIRE_SERVICES) {
+    t.fail(`${missing} and REQUIRE_SERVICES=1`);
+    return `${missing} (failed: REQUIRE_SERVICES=1)`;
+  }
+  return `${missing}; skipped`;
+})();
+
+// The node boots in 15-25 s: start it now, so it boots while the shared-broker tests run.
+const ownRabbit = ownSkip === false ? startOwnRabbit({ port: 43310, distPort: 43311 }) : undefined;
+ownRabbit?.catch(() => undefined); // reported by the test that awaits it
+t.teardown(async () => {
+  await (await ownRabbit?.catch(() => undefined))?.close();
+});
+
 t.test('a price changed through the pricing simulator reaches the bus of two gateway instances, once each', { skip: sharedSkip }, async (t) => {
   const backends = await startBackends({ amqpUrl: SHARED_AMQP });
   t.teardown(() => backends.close());
@@ -140,19 +157,8 @@ t.test('an event replayed 10 times is delivered once; a malformed message is rej
   t.notOk(delivered.some((e) => e.context === ('no-such-context' as string)), 'an event of an unknown context is not delivered');
 });
 
-const ownSkip: false | string = (() => {
-  const missing = rabbitAvailable();
-  if (missing === undefined) return false;
-  if (REQUIRE_SERVICES) {
-    t.fail(`${missing} and REQUIRE_SERVICES=1`);
-    return `${missing} (failed: REQUIRE_SERVICES=1)`;
-  }
-  return `${missing}; skipped`;
-})();
-
 t.test('the broker stopped and restarted: the gateway keeps serving, reports degraded, loses no gateway event', { skip: ownSkip, timeout: 170_000 }, async (t) => {
-  const rabbit = await startOwnRabbit({ port: 43310, distPort: 43311 });
-  t.teardown(() => rabbit.close());
+  const rabbit = await ownRabbit!;
   const backends = await startBackends();
   t.teardown(() => backends.close());
   const { app, flagsDir } = await gateway(t, backends, rabbit.url);
@@ -192,7 +198,9 @@ t.test('the broker stopped and restarted: the gateway keeps serving, reports deg
   t.equal(served.statusCode, 200, 'still serving');
 
   await rabbit.start();
+  const back = Date.now();
   await until('the gateway to reconnect and drain its outbox', () => app.gw.broker!.status().state === 'connected' && app.gw.broker!.status().outbox === 0, 60_000);
+  t.comment(`broker accepting again → outbox drained in ${Date.now() - back} ms (AMQP_RECONNECT_MAX_MS=1000)`);
   t.equal(await metric(app, 'gateway_events_broker_connected'), 1);
   t.ok((await metric(app, 'gateway_events_reconnects_total')) >= 1);
   t.equal(await metric(app, 'gateway_events_dropped_total'), 0, 'nothing dropped');
