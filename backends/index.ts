@@ -27,9 +27,11 @@ export interface StartOptions {
   host?: string;
   ports?: Partial<Record<BackendName, number>>;
   logger?: boolean;
+  /** AMQP broker the new services announce their changes on (`PUT /__changes/...`); unset: not announced */
+  amqpUrl?: string;
 }
 
-const BUILDERS: Record<BackendName, (opts: { logger?: boolean }) => Promise<FastifyInstance>> = {
+const BUILDERS: Record<BackendName, (opts: { logger?: boolean; amqpUrl?: string }) => Promise<FastifyInstance>> = {
   legacy: buildLegacyCommerce,
   pricing: buildPricingService,
   inventory: buildInventoryService,
@@ -38,7 +40,7 @@ const BUILDERS: Record<BackendName, (opts: { logger?: boolean }) => Promise<Fast
 
 async function start(name: BackendName, opts: StartOptions): Promise<Running> {
   const host = opts.host ?? '127.0.0.1';
-  const app = await BUILDERS[name]({ logger: opts.logger ?? false });
+  const app = await BUILDERS[name]({ logger: opts.logger ?? false, ...(opts.amqpUrl === undefined ? {} : { amqpUrl: opts.amqpUrl }) });
   await app.listen({ host, port: opts.ports?.[name] ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -44,6 +44,7 @@ import { createBindingStore, type BindingStore } from './routing/sticky-bindings
 import { Stickiness } from './routing/stickiness.js';
 import stickyIdentity from './sticky-identity.js';
 import { EventBus } from './events/bus.js';
+import { AmqpEvents } from './events/amqp.js';
 import { hostname } from 'node:os';
 
 declare module 'fastify' {
@@ -154,11 +155,17 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ttlS: config.sticky.ttlS,
   });
   const stickiness = new Stickiness(resolver, bindings, config.sticky.ttlS * 1000, telemetry.metrics, flags, app.log);
+  const events = new EventBus(`${hostname()}:${process.pid}`, app.log);
+  // AMQP_URL: domain events in, gateway events out (docs/events.md); started after listen-independent setup, never awaited
+  const amqp =
+    config.amqpUrl === undefined
+      ? undefined
+      : new AmqpEvents({ url: config.amqpUrl, ...config.events, bus: events, metrics: telemetry.metrics.events, log: app.log });
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
     flags,
-    audit: new RouteAudit(config.auditLogPath, flags, app.log),
+    audit: new RouteAudit(config.auditLogPath, flags, app.log, events),
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
@@ -166,8 +173,10 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     onFallback,
     idempotencyStore,
     stickiness,
-    events: new EventBus(`${hostname()}:${process.pid}`, app.log),
+    events,
+    ...(amqp === undefined ? {} : { broker: amqp }),
   });
+  amqp?.start();
 
   app.decorate('gw', gw);
   // The gateway's own routes take JSON only; anything else is a 415, not a string to validate.
@@ -190,6 +199,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   app.addHook('onClose', async () => {
     gw.decisions.close();
     await gw.audit.close();
+    await amqp?.close(); // after the audit: its last route.changed events go into the outbox first
     await flags.close();
     await idempotencyStore.close();
     await stickiness.close();

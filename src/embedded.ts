@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const names = Object.keys(EMBEDDED_PORTS) as BackendName[];
   const missing = names.filter((n) => config.upstreams[n] === undefined);
   let backends: SomeBackends | undefined;
-  if (missing.length > 0) backends = await startSomeBackends(missing, { host: '127.0.0.1', ports: EMBEDDED_PORTS });
+  if (missing.length > 0) backends = await startSomeBackends(missing, { host: '127.0.0.1', ports: EMBEDDED_PORTS, ...(config.amqpUrl === undefined ? {} : { amqpUrl: config.amqpUrl }) });
   const urls = {} as Record<UpstreamName, string>;
   for (const n of names) urls[n] = config.upstreams[n] ?? (backends?.running[n]?.url as string);
   await serve({ config, upstreamUrls: urls, embedded: missing, afterClose: () => backends?.close() ?? Promise.resolve() });

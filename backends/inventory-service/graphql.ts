@@ -5,13 +5,16 @@ import { INVENTORY_SUBGRAPH } from '../contract/sdl.js';
 import { availabilityStatus, getProduct } from '../kit/seed.js';
 import { entityLoader, registerSubgraph } from '../kit/graphql.js';
 
-export async function inventorySubgraph(app: FastifyInstance): Promise<void> {
+/** `changed`: a stock level changed through the change endpoint, if any. */
+export async function inventorySubgraph(app: FastifyInstance, changed: (site: string, sku: string) => number | undefined = () => undefined): Promise<void> {
   await registerSubgraph(app, INVENTORY_SUBGRAPH, {}, {
     Product: {
       // A SKU this service does not stock cannot be sold: out of stock, as the gateway says it.
       availability: entityLoader(({ site, sku }): Availability => {
         const p = getProduct(site, sku);
-        return p ? { status: availabilityStatus(p.stockQuantity), quantity: p.stockQuantity } : { status: 'OUT_OF_STOCK', quantity: 0 };
+        if (!p) return { status: 'OUT_OF_STOCK', quantity: 0 };
+        const quantity = changed(site, sku) ?? p.stockQuantity;
+        return { status: availabilityStatus(quantity), quantity };
       }),
     },
   });

@@ -73,7 +73,7 @@ const SLOW_CHUNKS = 5;
 
 function isExempt(url: string): boolean {
   const path = url.split('?', 1)[0] ?? url;
-  return path === '/healthz' || path === '/__faults' || path.startsWith('/__faults/');
+  return path === '/healthz' || path === '/__faults' || path.startsWith('/__faults/') || path.startsWith('/__changes/');
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -12,7 +12,22 @@ import { installFaults } from './faults.js';
 
 export interface ServiceOptions {
   logger?: boolean;
+  /** AMQP broker the change endpoints (`PUT /__changes/...`) announce on; unset: changes are not announced */
+  amqpUrl?: string;
 }
+
+/** What a change endpoint answers: the event it made and whether the broker confirmed it. */
+export const ChangeReply = Type.Object({
+  event: Type.Object({
+    id: Type.String(),
+    type: Type.String(),
+    at: Type.String(),
+    context: Type.String(),
+    data: Type.Record(Type.String(), Type.String()),
+  }),
+  published: Type.Boolean(),
+  error: Type.Optional(Type.String()),
+});
 
 export const MAX_BATCH = 100;
 

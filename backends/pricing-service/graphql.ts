@@ -6,7 +6,8 @@ import { formatMoney } from '../contract/money.js';
 import { getProduct, getSite } from '../kit/seed.js';
 import { entityLoader, registerSubgraph } from '../kit/graphql.js';
 
-export async function pricingSubgraph(app: FastifyInstance): Promise<void> {
+/** `changed`: a price changed through the change endpoint, if any (minor units). */
+export async function pricingSubgraph(app: FastifyInstance, changed: (site: string, sku: string) => number | undefined = () => undefined): Promise<void> {
   await registerSubgraph(
     app,
     PRICING_SUBGRAPH,
@@ -16,7 +17,7 @@ export async function pricingSubgraph(app: FastifyInstance): Promise<void> {
         price: entityLoader(({ site, sku }): Money | null => {
           const s = getSite(site);
           const p = s && getProduct(s.id, sku);
-          return s && p ? { amount: p.priceMinor, currency: s.currency } : null;
+          return s && p ? { amount: changed(s.id, sku) ?? p.priceMinor, currency: s.currency } : null;
         }),
       },
     },

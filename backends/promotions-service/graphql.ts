@@ -16,7 +16,10 @@ interface CartArg {
   entries: { sku: string; quantity: number }[];
 }
 
-export async function promotionsSubgraph(app: FastifyInstance): Promise<void> {
+type Ref = { code: string; title: string };
+
+/** `changed`: a promotion as changed through the change endpoint (its title), else as given. */
+export async function promotionsSubgraph(app: FastifyInstance, changed: (site: string, p: Ref) => Ref = (_s, p) => p): Promise<void> {
   await registerSubgraph(
     app,
     PROMOTIONS_SUBGRAPH,
@@ -45,7 +48,7 @@ export async function promotionsSubgraph(app: FastifyInstance): Promise<void> {
     },
     {
       Product: {
-        promotions: entityLoader(({ site, sku }) => (getProduct(site, sku) ? productPromotions(site, sku) : [])),
+        promotions: entityLoader(({ site, sku }) => (getProduct(site, sku) ? productPromotions(site, sku).map((p) => changed(site, p)) : [])),
       },
     },
   );

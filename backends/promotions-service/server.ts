@@ -14,7 +14,8 @@ import {
 } from '../contract/model.js';
 import { getProduct, productPromotions, promotionsFor } from '../kit/seed.js';
 import { evaluateCart, UnknownProductError } from '../kit/promotion-engine.js';
-import { createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../kit/service-kit.js';
+import { changePublisher } from '../kit/changes.js';
+import { ChangeReply, createService, withoutIds, MissingList, parseSkus, requireSite, ServiceError, SiteParams, SkusQuery, type ServiceOptions } from '../kit/service-kit.js';
 import { promotionsSubgraph } from './graphql.js';
 
 const PREFIX = 'PROMOTIONS';
@@ -37,8 +38,29 @@ const EvaluateBody = Type.Object({
   ),
 });
 
+const PromotionChange = Type.Object(
+  { title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), description: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false, minProperties: 1 },
+);
+type PromotionChangeT = Static<typeof PromotionChange>;
+
+/** Promotion texts changed through `PUT /__changes/...` (per service instance), over the seed's; by `site/code`. */
+export class PromotionChanges {
+  private readonly changes = new Map<string, PromotionChangeT>();
+  set(site: string, code: string, change: PromotionChangeT): void {
+    this.changes.set(`${site}/${code}`, { ...this.changes.get(`${site}/${code}`), ...change });
+  }
+  apply<P extends { code: string; title: string; description?: string }>(site: string, p: P): P {
+    const c = this.changes.get(`${site}/${p.code}`);
+    if (!c) return p;
+    return { ...p, ...(c.title === undefined ? {} : { title: c.title }), ...(c.description === undefined || p.description === undefined ? {} : { description: c.description }) };
+  }
+}
+
 export async function buildPromotionsService(opts: ServiceOptions = {}): Promise<FastifyInstance> {
   const app = createService('promotions-service', PREFIX, opts);
+  const changed = new PromotionChanges();
+  const changes = changePublisher(app, 'promotions', opts.amqpUrl);
 
   app.get<{ Params: Static<typeof SiteParams>; Querystring: Static<typeof ScopeQuery> }>(
     '/v1/sites/:site/promotions',
@@ -46,7 +68,7 @@ export async function buildPromotionsService(opts: ServiceOptions = {}): Promise
     async (request) => {
       const site = requireSite(PREFIX, request.params.site);
       const scope = request.query.scope;
-      const all = promotionsFor(site.id);
+      const all = promotionsFor(site.id).map((p) => changed.apply(site.id, p));
       return { promotions: scope ? all.filter((p) => p.scope === scope) : all };
     },
   );
@@ -58,7 +80,20 @@ export async function buildPromotionsService(opts: ServiceOptions = {}): Promise
       const site = requireSite(PREFIX, request.params.site);
       const promo = promotionsFor(site.id).find((p) => p.code === request.params.code);
       if (!promo) throw new ServiceError(404, `${PREFIX}_PROMOTION_NOT_FOUND`, `Promotion '${request.params.code}' not found on site '${site.id}'`);
-      return promo;
+      return changed.apply(site.id, promo);
+    },
+  );
+
+  // Changes a promotion's title or description and announces `promotion.changed` (CONTRACTS.md "Change endpoints").
+  app.put<{ Params: Static<typeof CodeParams>; Body: PromotionChangeT }>(
+    '/__changes/sites/:site/promotions/:code',
+    { schema: { params: CodeParams, body: PromotionChange, response: { 200: withoutIds(ChangeReply) } } },
+    async (request) => {
+      const site = requireSite(PREFIX, request.params.site);
+      const { code } = request.params;
+      if (!promotionsFor(site.id).some((p) => p.code === code)) throw new ServiceError(404, `${PREFIX}_PROMOTION_NOT_FOUND`, `Promotion '${code}' not found on site '${site.id}'`);
+      changed.set(site.id, code, request.body);
+      return changes.publish('promotion.changed', { site: site.id, code });
     },
   );
 
@@ -70,7 +105,7 @@ export async function buildPromotionsService(opts: ServiceOptions = {}): Promise
       const items: Static<typeof ProductPromotionList>['items'] = [];
       const missing: string[] = [];
       for (const sku of parseSkus(request.query.skus)) {
-        if (getProduct(site.id, sku)) items.push({ sku, promotions: productPromotions(site.id, sku) });
+        if (getProduct(site.id, sku)) items.push({ sku, promotions: productPromotions(site.id, sku).map((p) => changed.apply(site.id, p)) });
         else missing.push(sku);
       }
       return { items, missing };
@@ -97,6 +132,6 @@ export async function buildPromotionsService(opts: ServiceOptions = {}): Promise
     },
   );
 
-  await promotionsSubgraph(app);
+  await promotionsSubgraph(app, (site, p) => changed.apply(site, p));
   return app;
 }

@@ -10,13 +10,17 @@
  * the admin wrote, so when the provider then observes the same change (at once for files, on the
  * next fetch for Unleash) there is nothing new to record. While an admin write is in flight for a
  * context, observations of that context wait for it (they are its own intermediate steps).
+ *
+ * Every recorded change is also emitted as a `route.changed` gateway event (src/events/bus.ts),
+ * which the AMQP publisher carries to `gateway.events`: the trail and the event say the same.
  */
 import { randomUUID } from 'node:crypto';
-import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
+import { CONTEXTS, flagOf, isContextName, type ContextName } from '../contexts/names.js';
 import type { FlagProvider, FlagWrite, RouteState } from '../routing/flag-provider.js';
 import { routeStateOf } from '../routing/route-state.js';
 import { AuditLog } from './audit.js';
 import type { AuditEntry } from './schemas.js';
+import type { EventBus } from '../events/bus.js';
 
 interface AuditLogger {
   info(obj: object, msg: string): void;
@@ -38,6 +42,8 @@ export class RouteAudit {
     path: string,
     private readonly flags: FlagProvider,
     private readonly logger: AuditLogger,
+    /** where each recorded change is emitted as `route.changed` */
+    private readonly events?: Pick<EventBus, 'emit'>,
   ) {
     this.log = new AuditLog(path);
     const now = this.current();
@@ -65,6 +71,7 @@ export class RouteAudit {
       const write = async () => {
         const actor = (await this.flags.actorOf?.(flag).catch(() => undefined)) ?? 'unknown';
         const entry: AuditEntry = { id: randomUUID(), at, actor, action: 'observed', context, flag, source, location: this.flags.locationOf?.(flag) ?? this.flags.location, before, after, reason: null };
+        this.emit(entry);
         try {
           await this.log.append(entry);
           this.logger.info({ event: 'audit.observed_change', audit: entry }, `${context}: changed in the ${source === 'file' ? 'flag files' : 'Unleash'} by ${actor}`);
@@ -97,8 +104,17 @@ export class RouteAudit {
     this.release(context);
     this.recorded.set(context, result.after);
     const entry = entryOf(result);
+    this.emit(entry); // the change is in force whether or not the trail takes it
     await this.log.append(entry);
     return { write: result, entry };
+  }
+
+  private emit(entry: AuditEntry): void {
+    this.events?.emit(
+      'route.changed',
+      { auditId: entry.id, action: entry.action, flag: entry.flag, source: entry.source, before: entry.before, after: entry.after, reason: entry.reason },
+      { ...(isContextName(entry.context) ? { context: entry.context } : {}), actor: entry.actor },
+    );
   }
 
   private release(context: ContextName): void {

@@ -51,6 +51,8 @@ export interface GatewayConfig {
   readonly console: Readonly<{ sessionTtlS: number; assetsDir: string | undefined }>;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
+  /** the AMQP link (src/events/): reconnect backoff, gateway-event outbox bound, domain-event dedupe window */
+  readonly events: Readonly<{ reconnectMinMs: number; reconnectMaxMs: number; outboxMax: number; dedupeTtlMs: number; dedupeMax: number }>;
   /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
   readonly sticky: Readonly<{ cookieName: string; secure: boolean; secret: string | undefined; ttlS: number; maxBindings: number; redisPrefix: string }>;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -157,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     console: Object.freeze({ sessionTtlS: e.CONSOLE_SESSION_TTL_S, assetsDir: e.CONSOLE_ASSETS_DIR }),
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
+    events: Object.freeze({
+      reconnectMinMs: e.AMQP_RECONNECT_MIN_MS,
+      reconnectMaxMs: Math.max(e.AMQP_RECONNECT_MIN_MS, e.AMQP_RECONNECT_MAX_MS),
+      outboxMax: e.EVENTS_OUTBOX_MAX,
+      dedupeTtlMs: e.EVENTS_DEDUPE_TTL_S * 1000,
+      dedupeMax: e.EVENTS_DEDUPE_MAX,
+    }),
     sticky: Object.freeze({
       cookieName: e.STICKY_COOKIE_NAME,
       secure: e.STICKY_COOKIE_SECURE === 'true',

@@ -20,6 +20,9 @@ export const REQUEST_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 /** Upstream calls on a LAN answer in a millisecond or two; timeouts sit at the top. */
 export const UPSTREAM_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
 
+/** Event lag: the broker hands an event over in milliseconds; seconds mean a backlog or a clock skew. */
+export const EVENT_LAG_BUCKETS = Object.freeze([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+
 export const OUTCOMES: readonly CallOutcome[] = Object.freeze(['ok', '4xx', '5xx', 'timeout', 'unavailable', 'breaker_open', 'invalid_payload', 'cancelled']);
 /** Who answered a context for a request: its routed arm, or legacy after the new arm failed. */
 export type ServedBy = 'legacy' | 'new' | 'legacy_fallback';
@@ -149,6 +152,33 @@ export class GatewayMetrics {
     'Decisions that put a shopper key (any identifier the request carried, or its bound key) on another arm of a context than its last decision, with no flag change in between: 0 when stickiness holds',
     ['context'],
   ).register(this.registry);
+
+  readonly eventsConsumed = new ScalarFamily('gateway_events_consumed_total', 'Domain events received from the broker and delivered to the bus (first sight of their id), by type', ['type']).register(this.registry);
+  readonly eventsDuplicates = new ScalarFamily('gateway_events_duplicates_total', 'Domain events received again (an id already delivered): not delivered, by type', ['type']).register(this.registry);
+  readonly eventsRejected = new ScalarFamily('gateway_events_rejected_total', 'Messages on commerce.events that are not a valid domain event: dropped', []).register(this.registry);
+  readonly eventLag = new HistogramFamily('gateway_events_lag_seconds', 'Time from a domain event\'s `at` to its receipt by the gateway, by type', ['type'], EVENT_LAG_BUCKETS).register(this.registry);
+  readonly eventsPublished = new ScalarFamily('gateway_events_published_total', 'Gateway events published to gateway.events and confirmed by the broker, by type', ['type']).register(this.registry);
+  readonly eventsDropped = new ScalarFamily('gateway_events_dropped_total', 'Gateway events lost: outbox_full (the oldest dropped beyond EVENTS_OUTBOX_MAX), shutdown (not confirmed before the process stopped)', ['reason']).register(
+    this.registry,
+  );
+  readonly eventsOutbox = new ScalarFamily('gateway_events_outbox_size', 'Gateway events waiting for the broker (down, or not yet confirmed)', [], 'gauge').register(this.registry);
+  readonly eventsConnected = new ScalarFamily('gateway_events_broker_connected', '1 while the AMQP link is up, 0 while it is down or reconnecting (only with AMQP_URL)', [], 'gauge').aggregate('min').register(this.registry);
+  readonly eventsReconnects = new ScalarFamily('gateway_events_reconnects_total', 'Successful reconnections to the AMQP broker after a loss', []).register(this.registry);
+
+  /** The AMQP link's metrics (src/events/amqp.ts). */
+  readonly events = {
+    consumed: (type: string, lagSeconds: number): void => {
+      this.eventsConsumed.child(type).inc();
+      this.eventLag.child(type).observe(lagSeconds);
+    },
+    duplicate: (type: string): void => this.eventsDuplicates.child(type).inc(),
+    rejected: (): void => this.eventsRejected.child().inc(),
+    published: (type: string): void => this.eventsPublished.child(type).inc(),
+    dropped: (reason: 'outbox_full' | 'shutdown', n: number): void => this.eventsDropped.child(reason).inc(n),
+    outbox: (size: number): void => this.eventsOutbox.child().set(size),
+    connected: (up: boolean): void => this.eventsConnected.child().set(up ? 1 : 0),
+    reconnected: (): void => this.eventsReconnects.child().inc(),
+  };
 
   /** flag decision series, [context][backend], created up front so every series exists from boot */
   private readonly decisionSeries = new Map<ContextName, Record<'legacy' | 'new', Scalar>>();
