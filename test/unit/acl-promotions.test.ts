@@ -1,5 +1,6 @@
 import t from 'tap';
 import {
+  checkLegacyPotentialPromotions,
   checkLegacyPromotion,
   evaluationToOccCartTotals,
   legacyCartToEvaluation,
@@ -19,6 +20,7 @@ t.test('golden fixtures', async (t) => {
     {
       legacyPromotionToSummary,
       checkLegacyPromotion,
+      checkLegacyPotentialPromotions,
       legacyPromotionToOcc,
       legacyPotentialPromotionToOcc,
       promotionToOccPromotion,
@@ -34,6 +36,7 @@ t.test('golden fixtures', async (t) => {
       mapResult: [
         'legacyPromotionToSummary',
         'checkLegacyPromotion',
+        'checkLegacyPotentialPromotions',
         'legacyCartToEvaluation',
         'checkPromotion',
         'checkPromotionList',
