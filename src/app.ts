@@ -20,6 +20,7 @@ import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
+import { LegacyCarts } from './occ/legacy-carts.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
 import { contexts } from './contexts/registry.js';
 import errorHandler, { clientErrorHandler, isOccPath, sendError, toGatewayError } from './error-handler.js';
@@ -161,6 +162,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
+    carts: new LegacyCarts(upstreams.legacy),
     ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
     onFallback,
     idempotencyStore,

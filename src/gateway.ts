@@ -9,6 +9,7 @@ import type { RoutingDecisions } from './routing/decision-memo.js';
 import type { Upstream } from './upstream/http.js';
 import type { SiteRegistry } from './occ/legacy-sites.js';
 import type { LegacyCatalog } from './occ/legacy-catalog.js';
+import type { LegacyCarts } from './occ/legacy-carts.js';
 import type { FallbackListener, Ports } from './composition/ports.js';
 import type { IdempotencyStore } from './upstream/idempotency-store.js';
 import type { Stickiness } from './routing/stickiness.js';
@@ -25,6 +26,8 @@ export interface Gateway {
   readonly decisions: RoutingDecisions;
   readonly sites: SiteRegistry;
   readonly catalog: LegacyCatalog;
+  /** the carts the monolith keeps (not migrated), read over OCC */
+  readonly carts: LegacyCarts;
   readonly ports: Ports;
   /** told of every read a new service failed and legacy answered (metrics); see recordFallback */
   readonly onFallback: FallbackListener;

@@ -29,15 +29,33 @@ export interface Ports {
   pricing(scope: Scope): PricingPort;
   inventory(scope: Scope): InventoryPort;
   promotions(scope: Scope): PromotionsPort;
+  /**
+   * The port of a shipped context when this request is routed to the new service, undefined
+   * when the monolith serves it: for a caller that already holds the monolith's payload (a
+   * stored cart carries its entries' stock) and needs only what a new service would replace.
+   * The context counts as touched (`x-strangler-route`) only when the new arm is returned.
+   */
+  overlay<K extends keyof ShippedPorts>(context: K, scope: Scope): ShippedPorts[K] | undefined;
+}
+
+/** The ports of the contexts shipped with the gateway, by name. */
+export interface ShippedPorts {
+  pricing: PricingPort;
+  inventory: InventoryPort;
+  promotions: PromotionsPort;
 }
 
 export interface FallbackListener {
   (event: { context: ContextName; reason: string; code: string }): void;
 }
 
-/** A failure of the new arm that legacy can answer instead: upstream trouble, not bad input. */
-function fallsBack(err: unknown): err is GatewayError {
-  return err instanceof GatewayError && err.status >= 500 && err.backend === 'new';
+/**
+ * A failure of the new arm of `context` that legacy can answer instead: that service's trouble,
+ * not bad input, and not another context's (a cart the new promotions engine evaluates asks the
+ * pricing port for unit prices; pricing's failure is pricing's, with its own fallback).
+ */
+function fallsBack(err: unknown, context: ContextName): err is GatewayError {
+  return err instanceof GatewayError && err.status >= 500 && err.backend === 'new' && (err.context === undefined || err.context === context);
 }
 
 /**
@@ -71,7 +89,7 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
         } catch (err) {
-          if (!fallsBack(err)) throw err;
+          if (!fallsBack(err, context)) throw err;
           recordFallback(scope, context, err, onFallback);
           return (legacy[name] as (...a: unknown[]) => Promise<unknown>).call(legacy, scope, ...rest);
         }
@@ -111,5 +129,7 @@ export function buildPorts(
     pricing: (scope) => pick('pricing', scope) as PricingPort,
     inventory: (scope) => pick('inventory', scope) as InventoryPort,
     promotions: (scope) => pick('promotions', scope) as PromotionsPort,
+    overlay: <K extends keyof ShippedPorts>(context: K, scope: Scope) =>
+      scope.decision[context] === 'new' ? (pick(context, scope) as ShippedPorts[K]) : undefined,
   };
 }

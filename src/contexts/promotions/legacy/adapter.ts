@@ -11,7 +11,7 @@ import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
 import type { Scope } from '../../../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
-import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
+import type { CartLine, PromotionListType, PromotionsPort, StoredCart } from '../promotions.port.js';
 import { checkLegacyPotentialPromotions, checkLegacyPromotionList, legacyCartToEvaluation, legacyPromotionToInfo, checkLegacyPromotion } from './mapper.js';
 
 export class LegacyPromotions implements PromotionsPort {
@@ -58,7 +58,17 @@ export class LegacyPromotions implements PromotionsPort {
     return legacyPromotionToInfo(checked.value);
   }
 
-  async evaluate(scope: Scope, site: SiteInfo, entries: readonly PricedEntry[]): Promise<CartEvaluation> {
+  /** The monolith calculated its cart when it was read: that is its answer. */
+  calculate(_scope: Scope, _site: SiteInfo, cart: StoredCart): Promise<CartEvaluation> {
+    try {
+      return Promise.resolve(cart.monolith());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** The monolith prices a cart itself: no unit prices are asked for. */
+  async evaluate(scope: Scope, site: SiteInfo, entries: readonly CartLine[]): Promise<CartEvaluation> {
     const base = `/${encodeURIComponent(site.uid)}/users/anonymous/carts`;
     const call = { ...scope.outbound, context: 'promotions', backend: 'legacy' as const };
     const created = await this.legacy.getJson(`${base}?fields=BASIC`, { ...call, method: 'POST' });

@@ -7,7 +7,7 @@ import type { Scope } from '../../../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
 import type { Caller } from '../../../upstream/coalesce.js';
 import { SiteBatches } from '../../batch.js';
-import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
+import type { CartLine, PromotionListType, PromotionsPort, StoredCart, UnitPrices } from '../promotions.port.js';
 import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList, promotionToInfo } from './payload.js';
 
 export const DEFINITIONS_TTL_MS = 5000;
@@ -111,7 +111,17 @@ export class ModernPromotions implements PromotionsPort {
     return promotionToInfo(checked.value, site.uid);
   }
 
-  async evaluate(scope: Scope, site: SiteInfo, entries: readonly PricedEntry[]): Promise<CartEvaluation> {
+  async calculate(scope: Scope, site: SiteInfo, cart: StoredCart, prices: UnitPrices): Promise<CartEvaluation> {
+    return cart.lines.length === 0 ? cart.monolith() : this.evaluate(scope, site, cart.lines, prices);
+  }
+
+  async evaluate(scope: Scope, site: SiteInfo, lines: readonly CartLine[], prices: UnitPrices): Promise<CartEvaluation> {
+    const unit = await prices(lines.map((l) => l.sku));
+    const entries = lines.map((l) => {
+      const unitPrice = unit.get(l.sku);
+      if (!unitPrice) throw new GatewayError(502, 'GW_ERR_UPSTREAM_FAILED', `no unit price for ${l.sku}`, { context: 'pricing' });
+      return { sku: l.sku, quantity: l.quantity, unitPrice };
+    });
     const r = await this.upstream.getJson(`/v1/sites/${encodeURIComponent(site.uid)}/carts/evaluate`, {
       method: 'POST',
       body: { entries },
