@@ -9,7 +9,7 @@ import type { ContextName, UpstreamName } from '../contexts/names.js';
 import type { ContextWithPort } from '../contexts/port-arms.js';
 import { GatewayError } from '../errors.js';
 import type { Upstream } from '../upstream/http.js';
-import type { Scope } from '../upstream/scope.js';
+import { Scope } from '../upstream/scope.js';
 import type { LegacyCatalog } from '../occ/legacy-catalog.js';
 import type { PricingPort } from '../contexts/pricing/pricing.port.js';
 import type { InventoryPort } from '../contexts/inventory/inventory.port.js';
@@ -36,6 +36,14 @@ export interface Ports {
    * The context counts as touched (`x-strangler-route`) only when the new arm is returned.
    */
   overlay<K extends keyof ShippedPorts>(context: K, scope: Scope): ShippedPorts[K] | undefined;
+  /**
+   * For a surface that reaches a context other than through its port (the GraphQL router sends
+   * requests routed to `new` to the service's own subgraph): runs `arms.new` or `arms.legacy` as
+   * the request is routed, with the ports' fallback policy. When the new arm fails with the
+   * service's own trouble and the context falls back, `arms.legacy` runs with a scope that
+   * serves the context by legacy (`fellBack`), and the fallback is recorded like any other.
+   */
+  route<T>(context: ContextName, scope: Scope, arms: { new: () => Promise<T>; legacy: (fellBack?: Scope) => Promise<T> }): Promise<T>;
 }
 
 /** The ports of the contexts shipped with the gateway, by name. */
@@ -131,5 +139,15 @@ export function buildPorts(
     promotions: (scope) => pick('promotions', scope) as PromotionsPort,
     overlay: <K extends keyof ShippedPorts>(context: K, scope: Scope) =>
       scope.decision[context] === 'new' ? (pick(context, scope) as ShippedPorts[K]) : undefined,
+    route: async <T>(context: ContextName, scope: Scope, arms: { new: () => Promise<T>; legacy: (fellBack?: Scope) => Promise<T> }): Promise<T> => {
+      if (scope.use(context) === 'legacy') return arms.legacy();
+      try {
+        return await arms.new();
+      } catch (err) {
+        if (!fallbackContexts.has(context) || !fallsBack(err, context)) throw err;
+        recordFallback(scope, context, err, onFallback);
+        return arms.legacy(new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline));
+      }
+    },
   };
 }
