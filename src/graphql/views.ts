@@ -9,7 +9,7 @@ import { CartInput, SITE_PATTERN, SKU_PATTERN, type Availability, type Money, ty
 import { validator } from '../domain/map-result.js';
 import type { OccCatalogProduct, OccCatalogSearchPage } from '../occ/dto.js';
 import { formatMoney } from '../occ/format.js';
-import { MAX_LIST_SIZE } from './config.js';
+import { MAX_LIST_SIZE } from '../config/graphql.js';
 
 export interface ProductNode {
   sku: string;
