@@ -11,7 +11,7 @@ import type { Gateway } from '../gateway.js';
 import type { SiteInfo } from '../occ/legacy-sites.js';
 import type { Scope } from '../upstream/scope.js';
 import type { CartAddress } from '../occ/legacy-carts.js';
-import { evaluationToOccCartTotals } from '../contexts/promotions/legacy/mapper.js';
+import { evaluationToOccCartTotals } from '../occ/carts.js';
 import { availabilityToOccStock } from '../contexts/inventory/legacy/mapper.js';
 
 export type { CartAddress };

@@ -2,7 +2,6 @@ import t from 'tap';
 import {
   checkLegacyPotentialPromotions,
   checkLegacyPromotion,
-  evaluationToOccCartTotals,
   legacyCartToEvaluation,
   legacyPotentialPromotionToOcc,
   legacyPromotionToOcc,
@@ -10,6 +9,7 @@ import {
   promotionToOccPotentialPromotion,
   promotionToOccPromotion,
 } from '../../src/contexts/promotions/legacy/mapper.js';
+import { evaluationToOccCartTotals } from '../../src/occ/carts.js';
 import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList } from '../../src/contexts/promotions/modern/payload.js';
 import { runFixtures } from './acl-fixtures.js';
 
