@@ -7,6 +7,7 @@
  * - src/ (the gateway) never imports the simulators, except the dev/embedded entry
  *   src/embedded.ts; production (src/server.ts) must boot without them.
  * - only the composition root (src/app.ts) imports the HTTP route modules in src/http/routes/.
+ * - a context's port speaks domain types: it imports no OCC DTO, format or presenter.
  * - no import cycles in src/.
  * Tests and load tests may import both sides; they are not cruised.
  */
@@ -33,6 +34,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^(src/app\\.ts|src/http/routes/)' },
       to: { path: '^src/http/routes/' },
+    },
+    {
+      name: 'ports-speak-domain-types',
+      comment: 'A port returns canonical values (src/domain/) whichever arm answers; rendering OCC is a presenter\'s job (src/occ/), above the port.',
+      severity: 'error',
+      from: { path: '^src/contexts/[^/]+/[^/]+\\.port\\.ts$' },
+      to: { path: '^src/occ/(dto|format|field-mask|promotions)\\.ts$' },
     },
     {
       name: 'no-circular-in-src',

@@ -38,6 +38,9 @@ const BUILDERS: Record<BackendName, (opts: { logger?: boolean; amqpUrl?: string 
   promotions: buildPromotionsService,
 };
 
+/** Every simulator this world can start, legacy first. */
+export const BACKEND_NAMES = Object.freeze(Object.keys(BUILDERS) as BackendName[]);
+
 async function start(name: BackendName, opts: StartOptions): Promise<Running> {
   const host = opts.host ?? '127.0.0.1';
   const app = await BUILDERS[name]({ logger: opts.logger ?? false, ...(opts.amqpUrl === undefined ? {} : { amqpUrl: opts.amqpUrl }) });

@@ -9,7 +9,8 @@
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { startBackends } from '../backends/index.js';
+import { startBackends, upstreamUrlsOf } from '../backends/index.js';
+import { contextIdentities } from '../src/contexts/names.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -41,6 +42,7 @@ function cpuSeconds(pid: number): number {
 }
 
 const backends = await startBackends();
+const urls: Record<string, string> = upstreamUrlsOf(backends);
 const running = new Set<import('node:child_process').ChildProcess>();
 process.on('exit', () => running.forEach((c) => c.kill('SIGKILL')));
 try {
@@ -52,10 +54,8 @@ try {
         PORT: String(port),
         LOG_LEVEL: 'warn',
         SHED_EVENT_LOOP_DELAY_MS: '0',
-        LEGACY_URL: backends.legacy.url,
-        PRICING_URL: backends.pricing.url,
-        INVENTORY_URL: backends.inventory.url,
-        PROMOTIONS_URL: backends.promotions.url,
+        LEGACY_URL: urls.legacy,
+        ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, urls[c.name]])),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -6,9 +6,9 @@
  *
  * usage: node dist/load-tests/world.js legacy,pricing,inventory,promotions   (after npm run build)
  */
-import { startSomeBackends, type BackendName } from '../backends/index.js';
+import { BACKEND_NAMES, startSomeBackends, type BackendName } from '../backends/index.js';
 
-const ALL: readonly BackendName[] = ['legacy', 'pricing', 'inventory', 'promotions'];
+const ALL: readonly BackendName[] = BACKEND_NAMES;
 
 async function main(): Promise<void> {
   const arg = process.argv[2] ?? ALL.join(',');

@@ -20,6 +20,8 @@ import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCatalog } from './occ/legacy-catalog.js';
+import { LegacyCarts } from './occ/legacy-carts.js';
+import { extraSubgraphClients, legacyRelay } from './upstream/clients.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
 import { contexts } from './contexts/registry.js';
 import errorHandler, { clientErrorHandler, isOccPath, sendError, toGatewayError } from './error-handler.js';
@@ -122,7 +124,10 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   refuseOversizedContinue(app, config.bodyLimit);
 
   const upstreams = makeUpstreams(config, opts.upstreamUrls, telemetry);
-  for (const u of Object.values(upstreams)) {
+  const extraSubgraphs = extraSubgraphClients(config, telemetry);
+  const relay = legacyRelay(config, upstreams.legacy, telemetry);
+  const clients = [...Object.values(upstreams), ...extraSubgraphs.map((s) => s.upstream)];
+  for (const u of clients) {
     telemetry.metrics.breakerChanged(u.name, u.breakerState, false);
     u.onBreakerChange((state) => {
       telemetry.metrics.breakerChanged(u.name, state);
@@ -138,7 +143,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     bindings = await createBindingStore(config.redisUrl, config.sticky.redisPrefix, config.sticky.maxBindings);
   } catch (err) {
     await idempotencyStore?.close();
-    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+    await Promise.all([...clients.map((u) => u.close()), relay.close()]);
     await telemetry.close();
     throw err;
   }
@@ -164,11 +169,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
+    extraSubgraphs,
+    relay,
     flags,
     audit: new RouteAudit(config.auditLogPath, flags, app.log, events),
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
+    carts: new LegacyCarts(upstreams.legacy),
     ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
     onFallback,
     idempotencyStore,
@@ -203,7 +211,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await flags.close();
     await idempotencyStore.close();
     await stickiness.close();
-    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+    await Promise.all([...clients.map((u) => u.close()), relay.close()]);
     await telemetry.close(); // exports the spans still buffered
   });
 

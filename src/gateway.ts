@@ -7,8 +7,10 @@ import type { RouteAudit } from './admin/route-audit.js';
 import type { FlagProvider } from './routing/flag-provider.js';
 import type { RoutingDecisions } from './routing/decision-memo.js';
 import type { Upstream } from './upstream/http.js';
+import type { ExtraSubgraphClient, LegacyRelay } from './upstream/clients.js';
 import type { SiteRegistry } from './occ/legacy-sites.js';
 import type { LegacyCatalog } from './occ/legacy-catalog.js';
+import type { LegacyCarts } from './occ/legacy-carts.js';
 import type { FallbackListener, Ports } from './composition/ports.js';
 import type { IdempotencyStore } from './upstream/idempotency-store.js';
 import type { Stickiness } from './routing/stickiness.js';
@@ -19,6 +21,10 @@ import type { ParityReader } from './parity/types.js';
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly upstreams: Readonly<Record<UpstreamName, Upstream>>;
+  /** clients of the extra GraphQL subgraphs new services expose (GRAPHQL_SUBGRAPHS `<name>=<url>`) */
+  readonly extraSubgraphs: readonly ExtraSubgraphClient[];
+  /** the legacy passthrough's own pool and observer */
+  readonly relay: LegacyRelay;
   readonly flags: FlagProvider;
   /** the audit trail: admin changes and every route change observed in the flags */
   readonly audit: RouteAudit;
@@ -26,6 +32,8 @@ export interface Gateway {
   readonly decisions: RoutingDecisions;
   readonly sites: SiteRegistry;
   readonly catalog: LegacyCatalog;
+  /** the carts the monolith keeps (not migrated), read over OCC */
+  readonly carts: LegacyCarts;
   readonly ports: Ports;
   /** told of every read a new service failed and legacy answered (metrics); see recordFallback */
   readonly onFallback: FallbackListener;

@@ -142,7 +142,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!opts.gateway) {
       return makeStack({ external: false, dir, legacyUrl: legacy.urls.legacy, pricingUrl: undefined, children, watch, rollouts });
     }
-    const services = await startBackends('pricing,inventory,promotions', opts.log);
+    // one simulator per context of the registry (each needs one in backends/index.ts)
+    const services = await startBackends(contextIdentities().map((c) => c.name).join(','), opts.log);
     children.push(services.child);
     watch.push({ name: 'services', pid: services.child.pid });
 

@@ -9,7 +9,7 @@ import type { ContextName, UpstreamName } from '../contexts/names.js';
 import type { ContextWithPort } from '../contexts/port-arms.js';
 import { GatewayError } from '../errors.js';
 import type { Upstream } from '../upstream/http.js';
-import type { Scope } from '../upstream/scope.js';
+import { Scope } from '../upstream/scope.js';
 import type { LegacyCatalog } from '../occ/legacy-catalog.js';
 import type { PricingPort } from '../contexts/pricing/pricing.port.js';
 import type { InventoryPort } from '../contexts/inventory/inventory.port.js';
@@ -29,15 +29,41 @@ export interface Ports {
   pricing(scope: Scope): PricingPort;
   inventory(scope: Scope): InventoryPort;
   promotions(scope: Scope): PromotionsPort;
+  /**
+   * The port of a shipped context when this request is routed to the new service, undefined
+   * when the monolith serves it: for a caller that already holds the monolith's payload (a
+   * stored cart carries its entries' stock) and needs only what a new service would replace.
+   * The context counts as touched (`x-strangler-route`) only when the new arm is returned.
+   */
+  overlay<K extends keyof ShippedPorts>(context: K, scope: Scope): ShippedPorts[K] | undefined;
+  /**
+   * For a surface that reaches a context other than through its port (the GraphQL router sends
+   * requests routed to `new` to the service's own subgraph): runs `arms.new` or `arms.legacy` as
+   * the request is routed, with the ports' fallback policy. When the new arm fails with the
+   * service's own trouble and the context falls back, `arms.legacy` runs with a scope that
+   * serves the context by legacy (`fellBack`), and the fallback is recorded like any other.
+   */
+  route<T>(context: ContextName, scope: Scope, arms: { new: () => Promise<T>; legacy: (fellBack?: Scope) => Promise<T> }): Promise<T>;
+}
+
+/** The ports of the contexts shipped with the gateway, by name. */
+export interface ShippedPorts {
+  pricing: PricingPort;
+  inventory: InventoryPort;
+  promotions: PromotionsPort;
 }
 
 export interface FallbackListener {
   (event: { context: ContextName; reason: string; code: string }): void;
 }
 
-/** A failure of the new arm that legacy can answer instead: upstream trouble, not bad input. */
-function fallsBack(err: unknown): err is GatewayError {
-  return err instanceof GatewayError && err.status >= 500 && err.backend === 'new';
+/**
+ * A failure of the new arm of `context` that legacy can answer instead: that service's trouble,
+ * not bad input, and not another context's (a cart the new promotions engine evaluates asks the
+ * pricing port for unit prices; pricing's failure is pricing's, with its own fallback).
+ */
+function fallsBack(err: unknown, context: ContextName): err is GatewayError {
+  return err instanceof GatewayError && err.status >= 500 && err.backend === 'new' && (err.context === undefined || err.context === context);
 }
 
 /**
@@ -71,7 +97,7 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
         } catch (err) {
-          if (!fallsBack(err)) throw err;
+          if (!fallsBack(err, context)) throw err;
           recordFallback(scope, context, err, onFallback);
           return (legacy[name] as (...a: unknown[]) => Promise<unknown>).call(legacy, scope, ...rest);
         }
@@ -111,5 +137,17 @@ export function buildPorts(
     pricing: (scope) => pick('pricing', scope) as PricingPort,
     inventory: (scope) => pick('inventory', scope) as InventoryPort,
     promotions: (scope) => pick('promotions', scope) as PromotionsPort,
+    overlay: <K extends keyof ShippedPorts>(context: K, scope: Scope) =>
+      scope.decision[context] === 'new' ? (pick(context, scope) as ShippedPorts[K]) : undefined,
+    route: async <T>(context: ContextName, scope: Scope, arms: { new: () => Promise<T>; legacy: (fellBack?: Scope) => Promise<T> }): Promise<T> => {
+      if (scope.use(context) === 'legacy') return arms.legacy();
+      try {
+        return await arms.new();
+      } catch (err) {
+        if (!fallbackContexts.has(context) || !fallsBack(err, context)) throw err;
+        recordFallback(scope, context, err, onFallback);
+        return arms.legacy(new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline));
+      }
+    },
   };
 }

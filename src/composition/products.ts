@@ -3,10 +3,11 @@
  * pricing, inventory and promotions contexts, each from the backend the request is routed to.
  * One upstream call per context per backend, whatever the number of SKUs.
  */
-import type { Availability, Money, ProductView } from '../domain/model.js';
+import type { Availability, Money, ProductView, PromotionInfo } from '../domain/model.js';
 import type { Gateway } from '../gateway.js';
 import type { SiteInfo } from '../occ/legacy-sites.js';
-import type { OccCatalogProduct, OccPromotion } from '../occ/dto.js';
+import type { OccCatalogProduct } from '../occ/dto.js';
+import { occPotentialPromotion } from '../occ/promotions.js';
 import type { Scope } from '../upstream/scope.js';
 import { moneyToOccPrice } from '../contexts/pricing/legacy/mapper.js';
 import { availabilityToOccStock } from '../contexts/inventory/legacy/mapper.js';
@@ -23,7 +24,7 @@ export interface ProductParts {
   catalog: Map<string, OccCatalogProduct>;
   prices: Map<string, Money>;
   availability: Map<string, Availability>;
-  promotions: Map<string, OccPromotion[]>;
+  promotions: Map<string, PromotionInfo[]>;
 }
 
 const EMPTY = new Map<never, never>();
@@ -72,7 +73,7 @@ export function occProduct(parts: ProductParts, sku: string, need: Need): Record
     } else if (key === 'stock' && need.availability) {
       out.stock = availabilityToOccStock(avail ?? UNKNOWN_STOCK);
     } else if (key === 'potentialPromotions' && need.promotions) {
-      out.potentialPromotions = promos ?? [];
+      out.potentialPromotions = (promos ?? []).map(occPotentialPromotion);
     } else {
       out[key] = src[key];
     }
@@ -80,6 +81,6 @@ export function occProduct(parts: ProductParts, sku: string, need: Need): Record
   // A context answered for a product whose legacy payload lacked that part: append it.
   if (need.price && !('price' in src) && price) out.price = moneyToOccPrice(price);
   if (need.availability && !('stock' in src) && avail) out.stock = availabilityToOccStock(avail);
-  if (need.promotions && !('potentialPromotions' in src) && promos?.length) out.potentialPromotions = promos;
+  if (need.promotions && !('potentialPromotions' in src) && promos?.length) out.potentialPromotions = promos.map(occPotentialPromotion);
   return out;
 }

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { envSchema, type Env } from './schema.js';
+import { readGraphqlConfig, type GraphqlConfig } from './graphql.js';
 import { CONTEXTS, contextIdentities, identityOf, LEGACY_UPSTREAM, type ContextName, type UpstreamName } from '../contexts/names.js';
 
 // The context names live in the bottom layer of the registry; re-exported for existing callers.
@@ -58,6 +59,8 @@ export interface GatewayConfig {
   readonly logLevel: Env['LOG_LEVEL'];
   /** OpenTelemetry: where spans are exported (undefined: not exported) and the service name */
   readonly otel: Readonly<{ tracesUrl: string | undefined; serviceName: string }>;
+  /** the GraphQL surface: subgraph placement, limits (GRAPHQL_*, src/config/graphql.ts) */
+  readonly graphql: GraphqlConfig;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   if (e.UNLEASH_URL && !e.UNLEASH_API_TOKEN) problems.push('UNLEASH_API_TOKEN: required when UNLEASH_URL is set');
   // node refuses a headers timeout longer than the request's
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push(`HEADERS_TIMEOUT_MS: at most REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}) (got ${e.HEADERS_TIMEOUT_MS})`);
+  const graphql = readGraphqlConfig(env);
+  problems.push(...graphql.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const prefixes = e.LEGACY_PASSTHROUGH_PREFIXES.split(',').map((p) => p.trim()).filter(Boolean);
@@ -176,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     }),
     logLevel: e.LOG_LEVEL,
     otel: Object.freeze({ tracesUrl: otlpTracesUrl(e), serviceName: e.OTEL_SERVICE_NAME }),
+    graphql: graphql.config,
   });
 }
 

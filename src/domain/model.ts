@@ -74,6 +74,30 @@ export const Promotion = Type.Object(
 );
 export type Promotion = Static<typeof Promotion>;
 
+/**
+ * A promotion as the gateway's surfaces see it, whichever backend stated it: a definition of the
+ * promotions service, or what the monolith says of one. What a backend does not state is absent
+ * (a product's potential promotion in OCC carries only code, title, description, type and end).
+ * Ports return this; each surface renders it (OCC: src/occ/promotions.ts).
+ */
+export const PromotionInfo = Type.Object(
+  {
+    code: Type.String({ minLength: 1 }),
+    title: Type.String(),
+    description: Type.Optional(Type.String()),
+    /** the engine's label for how the promotion is defined, e.g. SAP's 'Rule Based Promotion' */
+    type: Type.Optional(Type.String()),
+    enabled: Type.Optional(Type.Boolean()),
+    startDate: Type.Optional(Type.String({ format: 'date-time', description: 'RFC 3339, UTC' })),
+    endDate: Type.Optional(Type.String({ format: 'date-time', description: 'RFC 3339, UTC' })),
+    priority: Type.Optional(Type.Integer()),
+    /** the promotion group (SAP: one per site) */
+    group: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type PromotionInfo = Static<typeof PromotionInfo>;
+
 export const PromotionSummary = Type.Object(
   { code: Type.String(), title: Type.String() },
   { additionalProperties: false },

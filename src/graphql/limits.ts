@@ -24,7 +24,7 @@ import {
 } from 'graphql';
 import { GatewayError } from '../errors.js';
 import { LimitError } from './errors.js';
-import type { GraphqlLimits } from './config.js';
+import type { GraphqlLimits } from '../config/graphql.js';
 
 type Variables = Readonly<Record<string, unknown>> | undefined;
 

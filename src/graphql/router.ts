@@ -10,14 +10,11 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { ContextName } from '../contexts/names.js';
-import { GatewayError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
-import { Scope } from '../upstream/scope.js';
 import { bind, siteOf, type Bound } from './binding.js';
 import { asGatewayError, fromGatewayError } from './errors.js';
 import type { LocalSubgraph, SubgraphRequest, SubgraphResponse } from './executor.js';
 import type { RemoteSubgraph } from './remote.js';
-import { recordFallback, type FallbackListener } from '../composition/ports.js';
 
 export interface SubgraphHandler {
   readonly name: string;
@@ -57,17 +54,18 @@ export class ContextSubgraph implements SubgraphHandler {
         } catch (err) {
           return { data: null, errors: [fromGatewayError(asGatewayError(err, inbound.log))] };
         }
-        if (bound.scope.use(this.context) === 'new') {
-          try {
-            return await this.remote.forward(request, document, bound.scope);
-          } catch (err) {
-            const failure = asGatewayError(err, inbound.log);
-            if (!(failure.status >= 500 && failure.backend === 'new' && this.gw.config.fallbackContexts.has(this.context))) {
-              return { data: null, errors: [fromGatewayError(failure)] };
-            }
-            const legacy = legacyScope(bound.scope, this.context, failure, this.gw.onFallback);
-            return this.local.execute(request, document, async (s) => ({ site: (await bindInbound(s)).site, scope: legacy }), inbound.log, site);
-          }
+        // the arm is picked, and the fallback policy applied, by the ports (src/composition/ports.ts)
+        const remote = this.remote;
+        try {
+          return await this.gw.ports.route(this.context, bound.scope, {
+            new: () => remote.forward(request, document, bound.scope),
+            legacy: (fellBack) =>
+              fellBack
+                ? this.local.execute(request, document, async (s) => ({ site: (await bindInbound(s)).site, scope: fellBack }), inbound.log, site)
+                : this.local.execute(request, document, bindInbound, inbound.log, siteOf(inbound)),
+          });
+        } catch (err) {
+          return { data: null, errors: [fromGatewayError(asGatewayError(err, inbound.log))] };
         }
       }
     }
@@ -85,12 +83,6 @@ export class ContextSubgraph implements SubgraphHandler {
 function whole(response: SubgraphResponse): SubgraphResponse {
   if (response.errors?.length && response.data && '_entities' in response.data) return { data: null, errors: response.errors };
   return response;
-}
-
-/** The request's scope with one context served by legacy: the REST fallback policy, on GraphQL. */
-function legacyScope(scope: Scope, context: ContextName, failure: GatewayError, onFallback: FallbackListener): Scope {
-  recordFallback(scope, context, failure, onFallback);
-  return new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline);
 }
 
 /** Entity requests name their site in each representation (the SDL `@requires` it). */

@@ -5,11 +5,11 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { GatewayError } from '../errors.js';
-import { CartInput, SITE_PATTERN, SKU_PATTERN, type Availability, type Money } from '../domain/model.js';
+import { CartInput, SITE_PATTERN, SKU_PATTERN, type Availability, type Money, type PromotionInfo } from '../domain/model.js';
 import { validator } from '../domain/map-result.js';
-import type { OccCatalogProduct, OccCatalogSearchPage, OccPromotion } from '../occ/dto.js';
+import type { OccCatalogProduct, OccCatalogSearchPage } from '../occ/dto.js';
 import { formatMoney } from '../occ/format.js';
-import { MAX_LIST_SIZE } from './config.js';
+import { MAX_LIST_SIZE } from '../config/graphql.js';
 
 export interface ProductNode {
   sku: string;
@@ -48,7 +48,7 @@ export const formatted = (m: Money): string => formatMoney(m.amount, m.currency)
 const UNKNOWN_STOCK: Availability = Object.freeze({ status: 'OUT_OF_STOCK', quantity: 0 });
 export const availabilityOrUnknown = (a: Availability | undefined): Availability => a ?? UNKNOWN_STOCK;
 
-export const promotionSummaries = (list: readonly OccPromotion[] | undefined): { code: string; title: string }[] =>
+export const promotionSummaries = (list: readonly PromotionInfo[] | undefined): { code: string; title: string }[] =>
   (list ?? []).map((p) => ({ code: p.code, title: p.title }));
 
 const skuRe = new RegExp(SKU_PATTERN);

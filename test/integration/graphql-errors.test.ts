@@ -164,13 +164,7 @@ t.test('limits: depth, aliases, complexity, list sizes and batch size are a 400 
 });
 
 t.test('limits are configuration', async (t) => {
-  const saved = { ...process.env };
-  process.env.GRAPHQL_MAX_DEPTH = '3';
-  process.env.GRAPHQL_MAX_BATCH = '1';
-  t.teardown(() => {
-    process.env = saved;
-  });
-  const w = await startWorld(t);
+  const w = await startWorld(t, {}, { GRAPHQL_MAX_DEPTH: '3', GRAPHQL_MAX_BATCH: '1' });
   const deep = await gql(w, { query: `{ evaluateCart(site: "${SITE}", cart: { entries: [{ sku: "1000001", quantity: 1 }] }) { entries { unitPrice { amount } } } }` });
   t.equal(deep.r.statusCode, 400);
   t.match(deep.body.errors?.[0]?.message, /the limit is 3/);

@@ -11,23 +11,10 @@ import { Kind, parse, print, visit, type ASTNode } from 'graphql';
 import { mercuriusFederationPlugin } from '@mercuriusjs/federation';
 import { startWorld, type World } from '../helpers/world.js';
 import { SUBGRAPH_SDL } from '../../src/graphql/sdl.js';
-import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 
 const SITE = 'electronics-spa';
 const FIELDS = 'sku name price { amount currency formatted } availability { status quantity } promotions { code title }';
-
-/** Runs `fn` with GRAPHQL_* settings in the environment (where the plugin reads them at boot). */
-function withEnv(t: { teardown(fn: () => void): void }, env: Record<string, string>): void {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  t.teardown(() => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
-}
 
 async function gql(w: World, query: string, variables?: object) {
   const r = await w.app.inject({ method: 'POST', url: '/graphql', payload: { query, variables } });
@@ -85,8 +72,7 @@ t.test('each new service exposes its own subgraph, with the same contract as the
 });
 
 t.test('remote subgraphs: routed to new, the services answer through their own subgraphs', async (t) => {
-  withEnv(t, { GRAPHQL_SUBGRAPHS: 'pricing=remote, inventory=remote, promotions=remote' });
-  const w = await startWorld(t, { pricing: 100, inventory: 100, promotions: 100 });
+  const w = await startWorld(t, { pricing: 100, inventory: 100, promotions: 100 }, { GRAPHQL_SUBGRAPHS: 'pricing=remote, inventory=remote, promotions=remote' });
   await gql(w, `{ product(site: "${SITE}", sku: "1000001") { sku } }`); // site list cached
   const seen = record(w);
   const skus = ['1000100', '1000001', '1000002', '1999999'];
@@ -109,8 +95,7 @@ t.test('remote subgraphs: routed to new, the services answer through their own s
 });
 
 t.test('remote subgraphs: routed to legacy, the ACL answers and the services are not called', async (t) => {
-  withEnv(t, { GRAPHQL_SUBGRAPHS: 'pricing=remote,inventory=remote,promotions=remote' });
-  const w = await startWorld(t);
+  const w = await startWorld(t, {}, { GRAPHQL_SUBGRAPHS: 'pricing=remote,inventory=remote,promotions=remote' });
   const seen = record(w);
   const { r, body } = await gql(w, `{ products(site: "${SITE}", skus: ["1000001", "1000002"]) { ${FIELDS} } }`);
   t.equal(body.errors, undefined);
@@ -120,8 +105,7 @@ t.test('remote subgraphs: routed to legacy, the ACL answers and the services are
 
 t.test('remote subgraph failing: the fallback policy, or an error in our model', async (t) => {
   t.test('with fallback (default): served by legacy', async (t) => {
-    withEnv(t, { GRAPHQL_SUBGRAPHS: 'pricing=remote' });
-    const w = await startWorld(t, { pricing: 100 });
+    const w = await startWorld(t, { pricing: 100 }, { GRAPHQL_SUBGRAPHS: 'pricing=remote' });
     await fetch(`${w.backends.pricing.url}/__faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRate: 1 }) });
     const { r, body } = await gql(w, `{ products(site: "${SITE}", skus: ["1000001", "1000002"]) { sku price { amount } } }`);
     t.equal(body.errors, undefined);
@@ -132,16 +116,14 @@ t.test('remote subgraph failing: the fallback policy, or an error in our model',
     t.match(metrics, /^gateway_fallbacks_total\{context="pricing",reason="GW_ERR_UPSTREAM_FAILED"\} 1$/m, 'one fallback, by context and reason');
   });
   t.test('without fallback: partial data and GW_ERR_UPSTREAM_FAILED', async (t) => {
-    withEnv(t, { GRAPHQL_SUBGRAPHS: 'pricing=remote' });
-    const w = await startWorld(t, { pricing: 100 }, { FALLBACK_CONTEXTS: '' });
+    const w = await startWorld(t, { pricing: 100 }, { FALLBACK_CONTEXTS: '', GRAPHQL_SUBGRAPHS: 'pricing=remote' });
     await fetch(`${w.backends.pricing.url}/__faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRate: 1 }) });
     const { body } = await gql(w, `{ products(site: "${SITE}", skus: ["1000001", "1000002"]) { sku name price { amount } } }`);
     t.match(body.data, { products: [{ name: String, price: null }, { name: String, price: null }] });
     t.match(body.errors, [{ extensions: { code: 'GW_ERR_UPSTREAM_FAILED', context: 'pricing', backend: 'new' } }]);
   });
   t.test('a drifted subgraph answer fails the SDL check: GW_ERR_UPSTREAM_INVALID_PAYLOAD', async (t) => {
-    withEnv(t, { GRAPHQL_SUBGRAPHS: 'inventory=remote' });
-    const w = await startWorld(t, { inventory: 100 }, { FALLBACK_CONTEXTS: '' });
+    const w = await startWorld(t, { inventory: 100 }, { FALLBACK_CONTEXTS: '', GRAPHQL_SUBGRAPHS: 'inventory=remote' });
     await fetch(`${w.backends.inventory.url}/__faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ driftRate: 1 }) });
     for (let i = 0; i < 3; i++) {
       const { body } = await gql(w, `{ products(site: "${SITE}", skus: ["1000001", "1000002"]) { sku availability { status quantity } } }`);
@@ -176,14 +158,17 @@ t.test('an extra subgraph a new service exposes is composed by configuration', a
   let calls = 0;
   reviews.server.on('request', () => calls++);
   const { port } = reviews.server.address() as { port: number };
-  withEnv(t, { GRAPHQL_SUBGRAPHS: `reviews=http://127.0.0.1:${port}/graphql` });
-  const w = await startWorld(t, { pricing: 100 });
+  const w = await startWorld(t, { pricing: 100 }, { GRAPHQL_SUBGRAPHS: `reviews=http://127.0.0.1:${port}/graphql` });
   calls = 0;
   const { r, body } = await gql(w, `{ products(site: "${SITE}", skus: ["1000001", "1000002", "1000003"]) { sku name price { amount } reviews { rating count } } }`);
   t.equal(r.statusCode, 200);
   t.equal(body.errors, undefined);
   t.match(body.data, { products: [{ sku: '1000001', reviews: { rating: 4.1, count: 1000001 % 97 } }, { reviews: { rating: 4.2 } }, { reviews: { rating: 4.3 } }] });
   t.equal(calls, 1, 'one request to the extra subgraph for all products');
+  // its client is built by the composition root like every upstream's: observed, with a breaker
+  const metrics = (await w.app.inject({ url: '/metrics' })).body;
+  t.match(metrics, /^gateway_upstream_call_duration_seconds_count\{upstream="reviews",[^}]*outcome="ok"\} [1-9]\d*$/m, 'its calls (schema at boot, the query) are counted under upstream="reviews"');
+  t.match(metrics, /^gateway_upstream_breaker_state\{upstream="reviews"\} 0$/m, 'its breaker is exported, closed');
 
   await reviews.close();
   const down = await gql(w, `{ products(site: "${SITE}", skus: ["1000001"]) { sku name reviews { rating } } }`);
@@ -192,8 +177,7 @@ t.test('an extra subgraph a new service exposes is composed by configuration', a
 });
 
 t.test('gateway-hosted subgraphs can be exposed to loopback clients (another gateway, a benchmark)', async (t) => {
-  withEnv(t, { GRAPHQL_EXPOSE_SUBGRAPHS: 'true' });
-  const w = await startWorld(t, { inventory: 100 });
+  const w = await startWorld(t, { inventory: 100 }, { GRAPHQL_EXPOSE_SUBGRAPHS: 'true' });
   const sdl = await w.app.inject({ method: 'POST', url: '/__subgraphs/catalog/graphql', payload: { query: '{ _service { sdl } }' } });
   t.equal(sdl.json().data._service.sdl, SUBGRAPH_SDL.catalog);
   const entities = await w.app.inject({
@@ -213,12 +197,12 @@ t.test('not exposed unless configured', async (t) => {
   t.equal(r.statusCode, 404);
 });
 
-t.test('GRAPHQL_* configuration is validated at boot, every problem at once', async (t) => {
-  withEnv(t, { GRAPHQL_SUBGRAPHS: 'pricing=elsewhere, catalog=remote, reviews=ftp://x, Bad=http://x', GRAPHQL_MAX_DEPTH: '0' });
-  const config = loadConfig({ LOG_LEVEL: 'silent' });
-  const urls = { legacy: 'http://127.0.0.1:9', pricing: 'http://127.0.0.1:9', inventory: 'http://127.0.0.1:9', promotions: 'http://127.0.0.1:9' };
-  await t.rejects(buildGateway({ config, upstreamUrls: urls, logger: false }), {
-    name: 'ConfigError',
-    problems: [/GRAPHQL_MAX_DEPTH/, /pricing=elsewhere.*"local" or "remote"/, /catalog=remote.*owned by legacy/, /reviews=ftp.*http\(s\) URL/, /Bad=http.*lowercase/],
-  });
+t.test('GRAPHQL_* configuration is validated at boot with the rest of the configuration, every problem at once', async (t) => {
+  t.throws(
+    () => loadConfig({ LOG_LEVEL: 'silent', PORT: 'x', GRAPHQL_SUBGRAPHS: 'pricing=elsewhere, catalog=remote, reviews=ftp://x, Bad=http://x', GRAPHQL_MAX_DEPTH: '0' }),
+    {
+      name: 'ConfigError',
+      problems: [/PORT/, /GRAPHQL_MAX_DEPTH/, /pricing=elsewhere.*"local" or "remote"/, /catalog=remote.*owned by legacy/, /reviews=ftp.*http\(s\) URL/, /Bad=http.*lowercase/],
+    },
+  );
 });

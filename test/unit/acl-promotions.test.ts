@@ -1,7 +1,7 @@
 import t from 'tap';
 import {
+  checkLegacyPotentialPromotions,
   checkLegacyPromotion,
-  evaluationToOccCartTotals,
   legacyCartToEvaluation,
   legacyPotentialPromotionToOcc,
   legacyPromotionToOcc,
@@ -9,6 +9,7 @@ import {
   promotionToOccPotentialPromotion,
   promotionToOccPromotion,
 } from '../../src/contexts/promotions/legacy/mapper.js';
+import { evaluationToOccCartTotals } from '../../src/occ/carts.js';
 import { checkCartEvaluation, checkProductPromotionBatch, checkPromotion, checkPromotionList } from '../../src/contexts/promotions/modern/payload.js';
 import { runFixtures } from './acl-fixtures.js';
 
@@ -19,6 +20,7 @@ t.test('golden fixtures', async (t) => {
     {
       legacyPromotionToSummary,
       checkLegacyPromotion,
+      checkLegacyPotentialPromotions,
       legacyPromotionToOcc,
       legacyPotentialPromotionToOcc,
       promotionToOccPromotion,
@@ -34,6 +36,7 @@ t.test('golden fixtures', async (t) => {
       mapResult: [
         'legacyPromotionToSummary',
         'checkLegacyPromotion',
+        'checkLegacyPotentialPromotions',
         'legacyCartToEvaluation',
         'checkPromotion',
         'checkPromotionList',

@@ -13,13 +13,13 @@ import { legacyPriceToMoney, moneyToOccPrice } from '../../src/contexts/pricing/
 import { availabilityToOccStock, legacyStockToAvailability } from '../../src/contexts/inventory/legacy/mapper.js';
 import {
   checkLegacyPromotion,
-  evaluationToOccCartTotals,
   legacyCartToEvaluation,
   legacyPotentialPromotionToOcc,
   legacyPromotionToOcc,
   promotionToOccPotentialPromotion,
   promotionToOccPromotion,
 } from '../../src/contexts/promotions/legacy/mapper.js';
+import { evaluationToOccCartTotals } from '../../src/occ/carts.js';
 import { checkCartEvaluation } from '../../src/contexts/promotions/modern/payload.js';
 
 const wire = <T>(x: T): unknown => JSON.parse(JSON.stringify(x));

@@ -6,9 +6,12 @@ import t from 'tap';
 import { getIntrospectionQuery, getOperationAST, parse } from 'graphql';
 import { checkDocument, checkOperation, rootSites } from '../../src/graphql/limits.js';
 import { prefersGraphqlResponse, responseContentType } from '../../src/graphql/http.js';
-import { loadGraphqlConfig, MAX_LIST_SIZE, type GraphqlLimits } from '../../src/graphql/config.js';
+import { MAX_LIST_SIZE, type GraphqlLimits } from '../../src/config/graphql.js';
 import { LimitError } from '../../src/graphql/errors.js';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+/** GRAPHQL_* are read by the one config loader, into `config.graphql`. */
+const loadGraphqlConfig = (env: NodeJS.ProcessEnv) => loadConfig(env).graphql;
 
 const LIMITS: GraphqlLimits = { depth: 15, aliases: 30, complexity: 5000, batch: 10, tokens: 3000, listSize: MAX_LIST_SIZE };
 

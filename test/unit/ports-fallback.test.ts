@@ -86,3 +86,28 @@ t.test('the wrapper is the same object for every request', async (t) => {
   await port.prices(scope(), 'A1');
   t.equal(port.prices, first, 'no per-request wrapping');
 });
+
+t.test("another context's failure inside a call is not this context's fallback", async (t) => {
+  // The new promotions engine asks the pricing port for unit prices: when new pricing fails,
+  // that is pricing's failure (pricing has its own fallback), not a reason to move promotions
+  // to legacy and say `promotions=legacy(fallback)`.
+  interface Evaluate {
+    evaluate(scope: Scope, sku: string): Promise<string>;
+  }
+  const fresh: Evaluate = {
+    evaluate: async (_s, sku) => {
+      if (sku === 'pricing-down') throw new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'pricing upstream (new) is unavailable', { context: 'pricing', backend: 'new' });
+      if (sku === 'promotions-down') throw new GatewayError(503, 'GW_ERR_UPSTREAM_UNAVAILABLE', 'promotions upstream (new) is unavailable', { context: 'promotions', backend: 'new' });
+      return `new:${sku}`;
+    },
+  };
+  const events: string[] = [];
+  const port = withFallback<Evaluate>('promotions', { legacy: { evaluate: async (_s, sku) => `legacy:${sku}` }, new: fresh }, (e) => events.push(e.context));
+  const s = scope();
+  await t.rejects(port.evaluate(s, 'pricing-down'), { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', context: 'pricing' }, "pricing's failure reaches the caller");
+  t.same([...s.fallbacks], [], 'promotions is not marked as fallen back');
+  const s2 = scope();
+  t.equal(await port.evaluate(s2, 'promotions-down'), 'legacy:promotions-down', "the context's own failure still falls back");
+  t.same([...s2.fallbacks], ['promotions']);
+  t.same(events, ['promotions'], 'only the real fallback is counted');
+});

@@ -3,8 +3,7 @@
  * the request is routed to (legacy through the ACL, or the new service). A cart is evaluated
  * exactly as the canonical REST route evaluates it (`src/composition/carts.ts`).
  */
-import type { Money } from '../../domain/model.js';
-import type { OccPromotion } from '../../occ/dto.js';
+import type { Money, PromotionInfo } from '../../domain/model.js';
 import { evaluateCart } from '../../composition/carts.js';
 import type { SubgraphResolvers } from '../executor.js';
 import { cartArg, entityKey, formatted, promotionSummaries, siteArg } from '../views.js';
@@ -21,7 +20,7 @@ export const promotionsResolvers: SubgraphResolvers = {
     Product: {
       promotions: async (product, _args, ctx) => {
         const { sku, site } = entityKey(product);
-        const promotions = ctx.batch<OccPromotion[]>('promotions', async (siteId, skus) => {
+        const promotions = ctx.batch<PromotionInfo[]>('promotions', async (siteId, skus) => {
           const { scope, site: info } = await ctx.bind(siteId);
           return ctx.gw.ports.promotions(scope).productPromotions(scope, info, skus);
         });

@@ -16,8 +16,6 @@ import { getOperationAST, GraphQLError, parse } from 'graphql';
 import { CONTEXTS } from '../../contexts/names.js';
 import { GatewayError } from '../../errors.js';
 import type { Gateway } from '../../gateway.js';
-import { Upstream } from '../../upstream/http.js';
-import { loadGraphqlConfig } from '../../graphql/config.js';
 import { claimSite } from '../../graphql/binding.js';
 import { LimitError } from '../../graphql/errors.js';
 import { LocalSubgraph, type SubgraphRequest } from '../../graphql/executor.js';
@@ -30,8 +28,6 @@ import { localSubgraphs } from '../../graphql/subgraphs/index.js';
 
 export interface GraphqlRoutesOptions {
   gw: Gateway;
-  /** where GRAPHQL_* settings are read (default: process.env) */
-  env?: NodeJS.ProcessEnv;
 }
 
 // CommonJS whose module.exports is the plugin, typed as an ES default export: under NodeNext
@@ -67,7 +63,8 @@ function unknownOperationOverGet(query: unknown, maxTokens: number): void {
 
 export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlRoutesOptions): Promise<void> {
   const { gw } = opts;
-  const config = loadGraphqlConfig(opts.env);
+  // GRAPHQL_* are read by the config loader, the extra subgraphs' clients built by the composition root
+  const config = gw.config.graphql;
   const { limits } = config;
 
   const subgraphs = localSubgraphs().map(({ name, sdl, resolvers, context }) => {
@@ -75,20 +72,7 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
     const remote = context && config.contexts[context] === 'remote' ? new RemoteSubgraph(context, sdl, gw.upstreams[context]!, config.jitAfter) : undefined;
     return new ContextSubgraph(gw, local, context, remote);
   });
-  const extras = config.extraSubgraphs.map((s) => ({
-    ...s,
-    upstream: new Upstream({
-      name: s.name,
-      baseUrl: s.url,
-      timeoutMs: gw.config.upstreamTimeoutMs,
-      connections: gw.config.upstreamConnections,
-      breaker: gw.config.breaker,
-      retry: gw.config.retry,
-    }),
-  }));
-  app.addHook('onClose', async () => {
-    await Promise.all(extras.map((e) => e.upstream.close()));
-  });
+  const extras = gw.extraSubgraphs;
 
   // Before mercurius registers its routes, so they apply to them.
   // The graph documents itself (introspection); the OpenAPI document at /docs is the REST API's.

@@ -11,7 +11,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
-import { Pool } from 'undici';
 import { GatewayError } from '../../errors.js';
 import type { Gateway } from '../../gateway.js';
 import { ClientGoneError, InvalidUpstreamHeaderError, forward, forwardedRequestHeaders } from '../../upstream/forward.js';
@@ -23,22 +22,11 @@ const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 export default async function passthroughRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
   const { gw } = opts;
   const legacy = gw.upstreams.legacy;
-  const timeoutMs = gw.config.upstreamTimeoutMs;
   const bodyLimit = gw.config.bodyLimit;
-  // Its own pool: storefront traffic the gateway merely relays never starves the gateway's own
-  // legacy calls (product composition, carts) of connections, nor the other way round.
-  const pool = new Pool(legacy.origin, {
-    connections: gw.config.upstreamConnections,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    connectTimeout: Math.min(timeoutMs, 5_000),
-  });
-  app.addHook('onClose', async () => {
-    await pool.close();
-  });
-  // The proxy's calls are observed like the gateway's own legacy calls (metrics under context
-  // "passthrough", a client span whose traceparent replaces the one forwarded).
-  const observer = app.telemetry.upstream('legacy', legacy.origin);
+  // The relay's own pool to the monolith and the legacy observer (metrics under context
+  // "passthrough", a client span whose traceparent replaces the one forwarded), built by the
+  // composition root (src/upstream/clients.ts).
+  const { pool, observer, timeoutMs } = gw.relay;
   // Bodies are relayed as the client streams them, whatever their type: the gateway's own
   // parsers (JSON, OCC forms) stay out of this plugin's routes.
   app.removeAllContentTypeParsers();

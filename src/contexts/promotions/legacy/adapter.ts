@@ -5,19 +5,14 @@
  * a storefront's cart gets.
  */
 import { GatewayError } from '../../../errors.js';
-import type { CartEvaluation } from '../../../domain/model.js';
-import { Type } from '@sinclair/typebox';
-import { validator } from '../../../domain/map-result.js';
-import { OccPromotion } from '../../../occ/dto.js';
+import type { CartEvaluation, PromotionInfo } from '../../../domain/model.js';
 import type { LegacyCatalog } from '../../../occ/legacy-catalog.js';
 import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import type { Upstream } from '../../../upstream/http.js';
 import type { Scope } from '../../../upstream/scope.js';
 import { invalidPayload, unexpectedStatus } from '../../../upstream/invalid.js';
-import type { PricedEntry, PromotionListType, PromotionsPort } from '../promotions.port.js';
-import { checkLegacyPromotionList, legacyCartToEvaluation, legacyPotentialPromotionToOcc, legacyPromotionToOcc, checkLegacyPromotion } from './mapper.js';
-
-const checkPotentialPromotions = validator(Type.Array(OccPromotion));
+import type { CartLine, PromotionListType, PromotionsPort, StoredCart } from '../promotions.port.js';
+import { checkLegacyPotentialPromotions, checkLegacyPromotionList, legacyCartToEvaluation, legacyPromotionToInfo, checkLegacyPromotion } from './mapper.js';
 
 export class LegacyPromotions implements PromotionsPort {
   constructor(
@@ -25,20 +20,20 @@ export class LegacyPromotions implements PromotionsPort {
     private readonly legacy: Upstream,
   ) {}
 
-  async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, OccPromotion[]>> {
+  async productPromotions(scope: Scope, site: SiteInfo, skus: readonly string[]): Promise<Map<string, PromotionInfo[]>> {
     const products = await this.catalog.products(scope, site.uid, skus);
-    const out = new Map<string, OccPromotion[]>();
+    const out = new Map<string, PromotionInfo[]>();
     for (const [sku, p] of products) {
-      const checked = checkPotentialPromotions(p.potentialPromotions ?? []);
+      const checked = checkLegacyPotentialPromotions(p.potentialPromotions ?? []);
       if (!checked.ok) {
         throw invalidPayload(scope, 'promotions', 'legacy', 'potential promotions', checked.errors.map((e) => ({ ...e, path: `/products/${sku}/potentialPromotions${e.path}` })));
       }
-      out.set(sku, checked.value.map(legacyPotentialPromotionToOcc));
+      out.set(sku, checked.value.map(legacyPromotionToInfo));
     }
     return out;
   }
 
-  async list(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<OccPromotion[]> {
+  async list(scope: Scope, site: SiteInfo, type: PromotionListType): Promise<PromotionInfo[]> {
     const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/promotions?type=${type}&fields=FULL`, {
       ...scope.outbound,
       context: 'promotions',
@@ -47,10 +42,10 @@ export class LegacyPromotions implements PromotionsPort {
     if (r.status !== 200) throw unexpectedStatus('promotions', 'legacy', r.status);
     const checked = checkLegacyPromotionList(r.body);
     if (!checked.ok) throw invalidPayload(scope, 'promotions', 'legacy', 'promotion list', checked.errors);
-    return checked.value.promotions.map(legacyPromotionToOcc);
+    return checked.value.promotions.map(legacyPromotionToInfo);
   }
 
-  async get(scope: Scope, site: SiteInfo, code: string): Promise<OccPromotion | undefined> {
+  async get(scope: Scope, site: SiteInfo, code: string): Promise<PromotionInfo | undefined> {
     const r = await this.legacy.getJson(`/${encodeURIComponent(site.uid)}/promotions/${encodeURIComponent(code)}?fields=FULL`, {
       ...scope.outbound,
       context: 'promotions',
@@ -60,10 +55,20 @@ export class LegacyPromotions implements PromotionsPort {
     if (r.status !== 200) throw unexpectedStatus('promotions', 'legacy', r.status);
     const checked = checkLegacyPromotion(r.body);
     if (!checked.ok) throw invalidPayload(scope, 'promotions', 'legacy', 'promotion', checked.errors);
-    return legacyPromotionToOcc(checked.value);
+    return legacyPromotionToInfo(checked.value);
   }
 
-  async evaluate(scope: Scope, site: SiteInfo, entries: readonly PricedEntry[]): Promise<CartEvaluation> {
+  /** The monolith calculated its cart when it was read: that is its answer. */
+  calculate(_scope: Scope, _site: SiteInfo, cart: StoredCart): Promise<CartEvaluation> {
+    try {
+      return Promise.resolve(cart.monolith());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** The monolith prices a cart itself: no unit prices are asked for. */
+  async evaluate(scope: Scope, site: SiteInfo, entries: readonly CartLine[]): Promise<CartEvaluation> {
     const base = `/${encodeURIComponent(site.uid)}/users/anonymous/carts`;
     const call = { ...scope.outbound, context: 'promotions', backend: 'legacy' as const };
     const created = await this.legacy.getJson(`${base}?fields=BASIC`, { ...call, method: 'POST' });

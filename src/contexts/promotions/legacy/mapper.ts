@@ -14,15 +14,16 @@ import {
   type EvaluatedEntry,
   type Money,
   type Promotion,
+  type PromotionInfo,
   type PromotionScope,
   type PromotionSummary,
 } from '../../../domain/model.js';
 import { OccCart, OccDate, OccPromotion, type OccPrice, type OccPromotionResult } from '../../../occ/dto.js';
-import { formatOccDate, fromOccPriceIn, toMajor, toOccPrice, tryParseOccDate } from '../../../occ/format.js';
-import { cartEvaluationErrors } from '../modern/payload.js';
+import { fromOccPriceIn, tryParseOccDate } from '../../../occ/format.js';
+import { PROMOTION_TYPE, occPotentialPromotion, occPromotion } from '../../../occ/promotions.js';
+import { cartEvaluationErrors, promotionToInfo } from '../modern/payload.js';
 
-/** OCC's `promotionType` for every promotion of SAP's rule engine. */
-export const PROMOTION_TYPE = 'Rule Based Promotion';
+export { PROMOTION_TYPE };
 
 /**
  * A promotion as `/promotions?fields=FULL` sends it. The promotions context serves these fields
@@ -71,32 +72,53 @@ export function checkLegacyPromotionList(payload: unknown): MapResult<OccPromoti
   return errors.length > 0 ? fail(errors) : checked;
 }
 
-/** An OCC date in UTC (`+0000`), as the new arm writes it; left as is if it cannot be parsed. */
-function utcOccDate(d: string): string {
+const checkPotentialPromotions = validator(Type.Array(OccPromotion));
+
+/** A product's `potentialPromotions` as the monolith sends them; their dates must be real dates. */
+export function checkLegacyPotentialPromotions(payload: unknown): MapResult<OccPromotion[]> {
+  const checked = checkPotentialPromotions(payload);
+  if (!checked.ok) return checked;
+  const errors = checked.value.flatMap((p, i) =>
+    (['startDate', 'endDate'] as const)
+      .filter((k) => p[k] !== undefined && tryParseOccDate(p[k]) === undefined)
+      .map((k) => ({ path: `/${i}/${k}`, message: `Expected a valid OCC date, got ${JSON.stringify(p[k])}` })),
+  );
+  return errors.length > 0 ? fail(errors) : checked;
+}
+
+/** An OCC date as RFC 3339 UTC; the payload was checked, so a malformed one is a bug here. */
+function rfc3339(d: string): string {
   const parsed = tryParseOccDate(d);
-  return parsed === undefined ? d : formatOccDate(parsed);
+  if (parsed === undefined) throw new RangeError(`unchecked OCC date ${JSON.stringify(d)}`);
+  return parsed;
 }
 
-/** Copies the named fields of a validated legacy promotion, in the simulator's order. */
-export function legacyPromotionToOcc(p: OccPromotion): OccPromotion {
-  const out: OccPromotion = { code: p.code, title: p.title };
+/** What the monolith states of a promotion (a checked OCC Promotion), as the domain's PromotionInfo. */
+export function legacyPromotionToInfo(p: OccPromotion): PromotionInfo {
+  const out: PromotionInfo = { code: p.code, title: p.title };
   if (p.description !== undefined) out.description = p.description;
-  if (p.promotionType !== undefined) out.promotionType = p.promotionType;
+  if (p.promotionType !== undefined) out.type = p.promotionType;
   if (p.enabled !== undefined) out.enabled = p.enabled;
-  if (p.startDate !== undefined) out.startDate = utcOccDate(p.startDate);
-  if (p.endDate !== undefined) out.endDate = utcOccDate(p.endDate);
+  if (p.startDate !== undefined) out.startDate = rfc3339(p.startDate);
+  if (p.endDate !== undefined) out.endDate = rfc3339(p.endDate);
   if (p.priority !== undefined) out.priority = p.priority;
-  if (p.promotionGroup !== undefined) out.promotionGroup = p.promotionGroup;
+  if (p.promotionGroup !== undefined) out.group = p.promotionGroup;
   return out;
 }
 
-/** Copies the fields of a product's potential promotion (`{code, title, description, promotionType, endDate}`). */
+/*
+ * The round trips the ACL fixtures pin (test/fixtures/acl/promotions/): each arm's mapping to the
+ * domain, then the one OCC presenter, gives the monolith's bytes.
+ */
+
+/** A legacy promotion definition, through the domain, as OCC renders it (dates in UTC). */
+export function legacyPromotionToOcc(p: OccPromotion): OccPromotion {
+  return occPromotion(legacyPromotionToInfo(p));
+}
+
+/** A legacy potential promotion, through the domain, as OCC renders it (`{code, title, description, promotionType, endDate}`). */
 export function legacyPotentialPromotionToOcc(p: OccPromotion): OccPromotion {
-  const out: OccPromotion = { code: p.code, title: p.title };
-  if (p.description !== undefined) out.description = p.description;
-  if (p.promotionType !== undefined) out.promotionType = p.promotionType;
-  if (p.endDate !== undefined) out.endDate = utcOccDate(p.endDate);
-  return out;
+  return { ...occPotentialPromotion(legacyPromotionToInfo(p)) };
 }
 
 /** A product's potential promotion (or any OCC promotion) as the canonical `{code, title}`. */
@@ -105,30 +127,14 @@ export function legacyPromotionToSummary(occPromo: unknown): MapResult<Promotion
   return checked.ok ? ok({ code: checked.value.code, title: checked.value.title }) : checked;
 }
 
-/** A canonical promotion as OCC's Promotion (CONTRACTS "Legacy commerce"; simulator `occPromotion`). */
+/** A definition of the promotions service, through the domain, as OCC renders it (simulator `occPromotion`). */
 export function promotionToOccPromotion(p: Promotion, site: string): OccPromotion {
-  return {
-    code: p.code,
-    title: p.title,
-    description: p.description,
-    promotionType: PROMOTION_TYPE,
-    enabled: true,
-    startDate: formatOccDate(p.startDate),
-    endDate: formatOccDate(p.endDate),
-    priority: p.priority,
-    promotionGroup: `${site}PromoGrp`,
-  };
+  return occPromotion(promotionToInfo(p, site));
 }
 
-/** A canonical promotion as an entry of OCC Product `potentialPromotions` (simulator `occProduct`). */
-export function promotionToOccPotentialPromotion(p: Pick<Promotion, 'code' | 'title' | 'description' | 'endDate'>): OccPromotion {
-  return {
-    code: p.code,
-    title: p.title,
-    description: p.description,
-    promotionType: PROMOTION_TYPE,
-    endDate: formatOccDate(p.endDate),
-  };
+/** A definition of the promotions service as an entry of OCC Product `potentialPromotions` (simulator `occProduct`). */
+export function promotionToOccPotentialPromotion(p: Promotion): OccPromotion {
+  return { ...occPotentialPromotion(promotionToInfo(p, '')) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,71 +298,4 @@ export function legacyCartToEvaluation(occCart: unknown, currency: string): MapR
   const paths = [...product, ...order].map((c) => c.path);
   const invalid = cartEvaluationErrors(evaluation).map((e) => ({ path: occPathOf(e.path, paths), message: e.message }));
   return invalid.length > 0 ? fail(invalid) : ok(evaluation);
-}
-
-/** The parts of an OCC cart the pricing and promotions contexts own. */
-export type OccCartTotals = Required<
-  Pick<
-    OccCart,
-    | 'entries'
-    | 'appliedProductPromotions'
-    | 'appliedOrderPromotions'
-    | 'subTotal'
-    | 'productDiscounts'
-    | 'orderDiscounts'
-    | 'totalDiscounts'
-    | 'totalPrice'
-    | 'totalTax'
-    | 'totalPriceWithTax'
-    | 'totalItems'
-    | 'totalUnitCount'
-    | 'deliveryItemsQuantity'
-  >
->;
-
-/**
- * A canonical evaluation as the OCC cart fields the pricing and promotions contexts own, in the
- * simulator's order (`carts.ts` occCart). The gateway overlays them on the legacy cart's other
- * fields: entries match by `entryNumber` (and `product.code`), and an entry's `product` here is
- * only `{code}` — the overlay keeps the legacy product's name, url, images.
- */
-export function evaluationToOccCartTotals(e: CartEvaluation): OccCartTotals {
-  const byNumber = new Map(e.entries.map((x) => [x.entryNumber, x]));
-  const result = (a: AppliedPromotion): OccPromotionResult => ({
-    promotion: { code: a.code, title: a.title, promotionType: PROMOTION_TYPE },
-    description: a.description,
-    consumedEntries: a.entryNumbers.map((n) => {
-      const entry = byNumber.get(n);
-      const quantity = entry?.quantity ?? 0;
-      return {
-        orderEntryNumber: n,
-        quantity,
-        // OCC: the entry's total per unit, rounded half up to a minor unit
-        adjustedUnitPrice: toMajor(entry && quantity > 0 ? Math.round(entry.total.amount / quantity) : 0, e.currency),
-      };
-    }),
-  });
-  const units = e.entries.reduce((s, x) => s + x.quantity, 0);
-  return {
-    entries: e.entries.map((x) => ({
-      entryNumber: x.entryNumber,
-      product: { code: x.sku },
-      quantity: x.quantity,
-      basePrice: toOccPrice(x.unitPrice),
-      totalPrice: toOccPrice(x.total),
-      updateable: !x.giveaway,
-    })),
-    appliedProductPromotions: e.appliedPromotions.filter((a) => a.scope === 'PRODUCT').map(result),
-    appliedOrderPromotions: e.appliedPromotions.filter((a) => a.scope === 'ORDER').map(result),
-    subTotal: toOccPrice(e.subTotal),
-    productDiscounts: toOccPrice(e.productDiscounts),
-    orderDiscounts: toOccPrice(e.orderDiscounts),
-    totalDiscounts: toOccPrice(e.totalDiscounts),
-    totalPrice: toOccPrice(e.total),
-    totalTax: toOccPrice(e.tax),
-    totalPriceWithTax: toOccPrice(e.totalWithTax),
-    totalItems: e.entries.length,
-    totalUnitCount: units,
-    deliveryItemsQuantity: units,
-  };
 }

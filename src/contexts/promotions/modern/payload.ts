@@ -13,8 +13,10 @@ import {
   type AppliedPromotion,
   type EvaluatedEntry,
   type Money,
+  type PromotionInfo,
   type PromotionKind,
 } from '../../../domain/model.js';
+import { PROMOTION_TYPE } from '../../../occ/promotions.js';
 
 /** `GET /v1/sites/{site}/promotions?scope=` */
 export const PromotionListResponse = Type.Object({ promotions: Type.Array(Promotion) });
@@ -87,6 +89,25 @@ function promotionErrors(p: Promotion, base: string): MapError[] {
     errors.push({ path: `${base}/endDate`, message: 'Expected endDate not before startDate' });
   }
   return errors;
+}
+
+/**
+ * A definition of the promotions service as the domain's PromotionInfo. The service runs the
+ * monolith's kind of engine (rule based) with one promotion group per site, as SAP does, so
+ * a surface renders it as the monolith would.
+ */
+export function promotionToInfo(p: Promotion, site: string): PromotionInfo {
+  return {
+    code: p.code,
+    title: p.title,
+    description: p.description,
+    type: PROMOTION_TYPE,
+    enabled: true,
+    startDate: p.startDate,
+    endDate: p.endDate,
+    priority: p.priority,
+    group: `${site}PromoGrp`,
+  };
 }
 
 export function checkPromotion(payload: unknown): MapResult<Promotion> {

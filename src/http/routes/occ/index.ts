@@ -11,6 +11,7 @@ import type { Gateway } from '../../../gateway.js';
 import { scopeOf } from '../../../request-scope.js';
 import { loadProducts, occProduct, type Need } from '../../../composition/products.js';
 import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type FieldMask } from '../../../occ/field-mask.js';
+import { occPromotion } from '../../../occ/promotions.js';
 import { availabilityToOccStock } from '../../../contexts/inventory/legacy/mapper.js';
 import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import { readOccCart } from '../../../composition/occ-cart.js';
@@ -140,7 +141,7 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
       const { site } = request.params;
       const m = mask(request.query.fields);
       const { info, scope } = await scopeFor(request, site, undefined);
-      const promotions = await gw.ports.promotions(scope).list(scope, info, request.query.type);
+      const promotions = (await gw.ports.promotions(scope).list(scope, info, request.query.type)).map(occPromotion);
       return reply.type(OCC_JSON).send(applyFieldMask({ promotions }, m, 'PromotionList'));
     },
   );
@@ -154,7 +155,7 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
       const { info, scope } = await scopeFor(request, site, undefined);
       const promotion = await gw.ports.promotions(scope).get(scope, info, code);
       if (!promotion) throw new GatewayError(404, 'GW_ERR_PROMOTION_NOT_FOUND', `Promotion with code '${code}' not found!`, { occType: 'UnknownIdentifierError' });
-      return reply.type(OCC_JSON).send(applyFieldMask(promotion, m, 'Promotion'));
+      return reply.type(OCC_JSON).send(applyFieldMask(occPromotion(promotion), m, 'Promotion'));
     },
   );
 }

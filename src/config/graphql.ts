@@ -1,7 +1,7 @@
 /**
- * The GraphQL surface's configuration, from the environment. Validated at boot with every
- * problem reported at once (docs/ARCHITECTURE.md#validation-at-boot), then frozen. Kept apart from src/config: it is read
- * only by the GraphQL plugin, and a gateway without /graphql needs none of it.
+ * The GraphQL surface's part of the configuration (`GatewayConfig.graphql`), read from the
+ * environment by the one config loader (src/config/load.ts), validated at boot with every other
+ * setting, every problem reported at once (docs/ARCHITECTURE.md#validation-at-boot), then frozen.
  *
  * `GRAPHQL_SUBGRAPHS` is how a subgraph moves or joins without a code change:
  *   - `<context>=local` (the default): the gateway's own subgraph for the context, over the
@@ -15,7 +15,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ConfigError } from '../config/load.js';
 import { CONTEXTS, isContextName, type ContextName } from '../contexts/names.js';
 
 /** the monolith's catalog subgraph: served locally only (src/graphql/subgraphs/index.ts) */
@@ -69,7 +68,8 @@ export interface GraphqlConfig {
 export const MAX_LIST_SIZE = 100;
 const NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 
-export function loadGraphqlConfig(env: NodeJS.ProcessEnv = process.env): GraphqlConfig {
+/** The GRAPHQL_* settings, and what is wrong with them (empty: nothing). */
+export function readGraphqlConfig(env: NodeJS.ProcessEnv): { config: GraphqlConfig; problems: string[] } {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(GraphqlEnv.properties)) {
     const v = env[key];
@@ -102,9 +102,7 @@ export function loadGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
       problems.push(`${where}: an extra subgraph needs its http(s) URL, e.g. ${name}=http://127.0.0.1:9000/graphql`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  return Object.freeze({
+  const config: GraphqlConfig = Object.freeze({
     contexts: Object.freeze(contexts),
     extraSubgraphs: Object.freeze(extraSubgraphs),
     limits: Object.freeze({
@@ -118,4 +116,5 @@ export function loadGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
     jitAfter: e.GRAPHQL_JIT,
     exposeSubgraphs: e.GRAPHQL_EXPOSE_SUBGRAPHS === 'true',
   });
+  return { config, problems };
 }
