@@ -175,7 +175,7 @@ const ROUNDS = Number(process.env.SHUTDOWN_ROUNDS ?? 2);
 t.test('keep-alive clients hammering the gateway through SIGTERM: every request is answered or refused, none reset', async (t) => {
   for (let round = 1; round <= ROUNDS; round++) {
     await t.test(`round ${round}`, async (t) => {
-      const { base, child } = await startGatewayProcess(t, flagFile({}), { SHUTDOWN_DRAIN_MS: '300' });
+      const { base, child, output } = await startGatewayProcess(t, flagFile({}), { SHUTDOWN_DRAIN_MS: '300' });
       const counts = new Map<string, number>();
       let stopped = false;
       const stop = () => stopped;
@@ -201,6 +201,7 @@ t.test('keep-alive clients hammering the gateway through SIGTERM: every request 
       t.equal(counts.get('ECONNREFUSED'), 32, 'every client ends refused: the listener closed');
       t.equal(failures, 0, 'no request reset or hung up');
       t.equal(code, 0, 'the process exited cleanly');
+      t.match(output(), /"event":"shutdown\.listener_closed"/, 'the listener closing is logged');
     });
   }
 });
