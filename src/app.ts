@@ -48,14 +48,20 @@ import stickyIdentity from './sticky-identity.js';
 import { EventBus } from './events/bus.js';
 import { AmqpEvents } from './events/amqp.js';
 import { hostname } from 'node:os';
+import { ConnectionTracker } from './graceful-close.js';
+
+/** While draining, a kept-alive connection silent this long is closed (src/graceful-close.ts). */
+export const DRAIN_QUIET_MS = 500;
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** the gateway's services (flags, upstreams, ports), for admin routes and tests */
     gw: Gateway;
-    /** start draining before close(): readiness fails, connections are not kept alive */
+    /** start draining before close(): readiness fails, connections are not kept alive, quiet ones are closed */
     drain(): void;
     isDraining(): boolean;
+    /** the server's open connections and what each is doing (src/graceful-close.ts) */
+    connections: ConnectionTracker;
   }
 }
 
@@ -191,15 +197,18 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   app.removeContentTypeParser('text/plain');
   // Graceful shutdown: once draining, responses say `connection: close`, so keep-alive clients
   // stop reusing a connection the server is about to drop, and /readyz answers 503 so a load
-  // balancer stops sending new ones.
+  // balancer stops sending new ones. Idle connections are closed only once quiet, never under a
+  // request that is arriving (src/graceful-close.ts).
+  const connections = new ConnectionTracker(app.server, { quietMs: DRAIN_QUIET_MS, freshQuietMs: config.headersTimeoutMs });
+  app.decorate('connections', connections);
   let draining = false;
-  app.decorate('drain', () => {
+  const drain = (): void => {
     draining = true;
-  });
+    connections.drain();
+  };
+  app.decorate('drain', drain);
   app.decorate('isDraining', () => draining);
-  app.addHook('preClose', async () => {
-    draining = true;
-  });
+  app.addHook('preClose', async () => drain());
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
     done(null, payload);

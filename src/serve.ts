@@ -7,6 +7,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, upstreamUrlVariable, type GatewayConfig as Config, type UpstreamName } from './config/load.js';
 import { buildGateway } from './app.js';
+import { atQuietMoment, shrinkAcceptBacklog } from './graceful-close.js';
 import { runPrimary } from './cluster.js';
 import { bufferedStdout } from './observability/logger.js';
 import { workerMetrics } from './observability/cluster-metrics.js';
@@ -94,24 +95,32 @@ function installShutdown(app: Awaited<ReturnType<typeof buildGateway>>, config: 
     closing = true;
     app.log.info({ event: 'shutdown', signal }, 'closing: no new connections, finishing in-flight requests');
     const timer = setTimeout(() => {
-      app.log.error({ event: 'shutdown.timeout' }, 'in-flight requests did not finish in time; exiting');
+      app.log.error({ event: 'shutdown.timeout', open: app.connections.open, busy: app.connections.busy }, 'in-flight requests did not finish in time; exiting');
       process.exit(1);
     }, config.shutdownGraceMs);
     timer.unref();
     // Drain first: keep listening for SHUTDOWN_DRAIN_MS so connections already in the accept
     // backlog are served rather than reset when the listener closes, while /readyz tells the
-    // load balancer to stop. Every answer now says `connection: close`, and keep-alive sockets
-    // idle between requests are closed from the start of the drain, not only once the listener
-    // closes. Then stop listening, finish in-flight requests, and keep sweeping until close() ends.
+    // load balancer to stop. Every answer now says `connection: close`; an idle keep-alive
+    // socket is closed only once it has been quiet, never while a request may be arriving on it
+    // (src/graceful-close.ts). Then stop listening, finish in-flight requests, close.
     app.drain();
-    app.server.closeIdleConnections();
-    const sweeper = setInterval(() => app.server.closeIdleConnections(), 250);
-    sweeper.unref();
     void new Promise((r) => setTimeout(r, config.shutdownDrainMs))
-      // close the listener right after a poll phase has accepted what the kernel queued: the
-      // kernel resets connections still in its accept queue when the listening socket closes
-      .then(() => new Promise((r) => setImmediate(r)))
-      .then(() => app.close())
+      // Stop accepting. The kernel resets every connection still in its accept queue when the
+      // listening socket closes, so: shrink the queue to one (further SYNs are dropped and
+      // retried by their clients, then refused), close right after a poll phase that found it
+      // empty, and here rather than in app.close(), whose hooks may let another poll pass first.
+      .then(async () => {
+        const waitFrom = Date.now();
+        shrinkAcceptBacklog(app.server);
+        await atQuietMoment(app.server, config.shutdownGraceMs / 2);
+        app.server.close();
+        app.log.info(
+          { event: 'shutdown.listener_closed', quietWaitMs: Date.now() - waitFrom, open: app.connections.open, busy: app.connections.busy },
+          'listener closed; finishing the open connections',
+        );
+        return app.close(); // waits for the open connections, then closes pools and flags
+      })
       .then(() => afterClose?.())
       .then(() => process.exit(0));
   };
