@@ -47,6 +47,8 @@ export interface GatewayConfig {
   readonly passthroughPrefixes: readonly string[];
   readonly adminToken: string | undefined;
   readonly auditLogPath: string;
+  /** with redisUrl: the shared audit trail (a Redis stream) instead of the file */
+  readonly auditStream: Readonly<{ key: string; maxLen: number }>;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
   /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
@@ -152,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     passthroughPrefixes: Object.freeze(prefixes),
     adminToken: e.ADMIN_TOKEN,
     auditLogPath: e.AUDIT_LOG_PATH,
+    auditStream: Object.freeze({ key: e.AUDIT_STREAM_KEY, maxLen: e.AUDIT_STREAM_MAXLEN }),
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     sticky: Object.freeze({
