@@ -193,7 +193,7 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
     );
     t.comment(`flip in force after: ${ms.map((m, i) => `instance ${i + 1} ${m} ms`).join(', ')} (refresh ${REFRESH_MS} ms + Unleash revision ≤ 1 s)`);
     // generous slack for a loaded 2-core machine; the figures are in the comment above
-    for (const [i, m] of ms.entries()) t.ok(m <= FLIP_BOUND_MS + 3000, `instance ${i + 1}: ${m} ms`);
+    for (const [i, m] of ms.entries()) t.ok(m <= FLIP_BOUND_MS + 5000, `instance ${i + 1}: ${m} ms`);
 
     // every instance has observed it by now: the shared trail holds it once, on every instance
     await sleep(REFRESH_MS * 2);
