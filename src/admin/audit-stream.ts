@@ -8,8 +8,9 @@
  * admin change made through another instance). Next to the stream, a hash keeps the route state
  * last recorded per context, and a short-lived key marks an admin change in progress. One Lua
  * script decides and appends atomically, so of N instances observing the same change:
- * - an admin change in progress on the context (marked before the flag write, so no instance
- *   can observe it earlier) → not recorded: the admin's own entry follows;
+ * - an admin change in progress on the context (counted in before the flag write, so no instance
+ *   can observe it earlier; out when its entry is appended) → not recorded: the admin's own
+ *   entry follows;
  * - the last recorded state is already the observed one → recorded by someone else, skip;
  * - the last recorded state is neither the one this instance saw before nor the new one → the
  *   trail has moved past this observation (a slow instance catching up), skip;
@@ -29,7 +30,18 @@ const checkEntry = TypeCompiler.Compile(AuditEntrySchema);
 const APPEND = `
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'entry', ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-redis.call('DEL', KEYS[3])
+if redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[3]) end
+return 1`;
+
+/** KEYS: pending. ARGV: ttl ms. Admin changes of one context may run on several instances at once. */
+const BEGIN = `
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+/** KEYS: pending. An admin change that wrote nothing. */
+const END = `
+if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
 return 1`;
 
 /** KEYS: stream, last, pending. ARGV: maxlen, entry json, context, after json, before json. */
@@ -95,11 +107,11 @@ export class RedisAuditStream implements AuditTrail {
   }
 
   async beginChange(context: string): Promise<void> {
-    await this.redis.set(this.keys(context)[2], '1', 'PX', PENDING_MS);
+    await this.redis.eval(BEGIN, 1, this.keys(context)[2], PENDING_MS);
   }
 
   async endChange(context: string): Promise<void> {
-    await this.redis.del(this.keys(context)[2]);
+    await this.redis.eval(END, 1, this.keys(context)[2]);
   }
 
   async recent(limit: number, filter: (e: AuditEntry) => boolean = () => true): Promise<AuditPage> {

@@ -1,10 +1,11 @@
 /**
  * The whole history of what routing did: every change of a context's route state the gateway
  * observes, into the audit trail (an AuditTrail: the host's file, or the Redis stream every
- * instance shares, src/admin/audit-stream.ts). Each entry names the instance that recorded it. Admin API changes are recorded by the admin route
- * (with actor, request and reason) through `adminChange`; changes made elsewhere (a flag file
- * edited by hand, a flag changed in Unleash's own UI or API) are recorded when the flag provider
- * reports new flags, with source `file` or `unleash`.
+ * instance shares, src/admin/audit-stream.ts). Each entry names the instance that recorded it.
+ * Admin API changes are recorded by the admin route (with actor, request and reason) through
+ * `adminChange`; changes made elsewhere (a flag file edited by hand, a flag changed in Unleash's
+ * own UI or API) are recorded when the flag provider reports new flags, with source `file` or
+ * `unleash`.
  *
  * No change is recorded twice: the trail remembers the route state it last recorded per context,
  * and records an observed state only when it differs. An admin change sets that state to what

@@ -72,7 +72,7 @@ t.test('instances observing one change record it once; an admin change is not re
   // a slow instance that still sees an older change after the trail moved on
   t.equal(await c.appendObserved(entry({ instance: 'gw-2', before: state(0), after: state(50) })), false, 'a stale observation is not recorded');
 
-  const { entries, skipped } = await c.recent(10);
+  const { entries, skipped } = await c.recent(10, (e) => e.context === 'pricing');
   t.equal(skipped, 0);
   t.same(
     entries.map((e) => [e.action, e.after.rollout]),
@@ -83,6 +83,15 @@ t.test('instances observing one change record it once; an admin change is not re
     'newest first, each change once',
   );
   t.equal(entries[0]!.instance, 'gw-1', 'the admin entry names the instance it went through');
+
+  // two admin changes of one context at once, on two instances: until both are recorded, nobody
+  // records the context as observed
+  await a.beginChange('promotions');
+  await c.beginChange('promotions');
+  await a.append(entry({ action: 'route', source: 'admin', context: 'promotions', flag: 'strangler.promotions', instance: 'gw-0', after: state(10) }));
+  t.equal(await b.appendObserved(entry({ context: 'promotions', flag: 'strangler.promotions', instance: 'gw-1', before: state(10), after: state(20) })), false, "c's change still in progress");
+  await c.append(entry({ action: 'route', source: 'admin', context: 'promotions', flag: 'strangler.promotions', instance: 'gw-2', before: state(10), after: state(20) }));
+  t.equal(await b.appendObserved(entry({ context: 'promotions', flag: 'strangler.promotions', instance: 'gw-1', before: state(20), after: state(30) })), true, 'both done: a later change is recorded');
 
   // a context's admin change that failed: its mark is cleared, later observations record again
   await a.beginChange('inventory');
