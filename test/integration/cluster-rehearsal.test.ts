@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
 import { Redis } from 'ioredis';
@@ -26,8 +27,9 @@ import { postgresUnavailable, startUnleash, type UnleashServer } from '../helper
 
 t.setTimeout(300_000);
 
-const LB_PORT = 43200;
-const PORTS = [43201, 43202, 43203];
+/** this suite's ports; one that another process holds (an ephemeral port, say) is swapped for a free one */
+const PREFERRED_LB_PORT = 43200;
+const PREFERRED_PORTS = [43201, 43202, 43203];
 const TOKEN = 'rehearsal-admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const SITE = 'electronics-spa';
@@ -38,6 +40,20 @@ const FLIP_BOUND_MS = REFRESH_MS + 1000;
 const LOAD_REQUESTS = Number(process.env.REHEARSAL_REQUESTS ?? 3000);
 const LOAD_CONNECTIONS = 16;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `preferred` when it is free, else a free port the kernel picks */
+function freePort(preferred: number): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(undefined));
+      srv.listen(port, '127.0.0.1', () => {
+        const got = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(got));
+      });
+    });
+  return tryListen(preferred).then(async (p) => p ?? (await tryListen(0))!);
+}
 
 /** Which of the rehearsal's needs are missing (a skip, or under REQUIRE_SERVICES=1 a failure). */
 async function missing(): Promise<string | false> {
@@ -81,7 +97,7 @@ async function get(base: string, path: string, headers: Record<string, string> =
   return { status: r.statusCode, headers: r.headers, text: await r.body.text() };
 }
 
-const HAPROXY_CFG = (servers: string) => `
+const HAPROXY_CFG = (lbPort: number, servers: string) => `
 global
   maxconn 2000
 defaults
@@ -95,13 +111,17 @@ defaults
   # are safe to repeat: GET/HEAD, and writes with an Idempotency-Key (the gateway runs them once)
   retry-on conn-failure empty-response response-timeout
 frontend gw
-  bind 127.0.0.1:${LB_PORT}
+  bind 127.0.0.1:${lbPort}
   default_backend gateways
 backend gateways
   balance roundrobin
   http-request disable-l7-retry if !METH_GET !{ req.hdr(idempotency-key) -m found }
   option httpchk GET /readyz
-  default-server inter 300ms fall 2 rise 1
+  # a dead instance refuses the check at once: out after 3 x 500 ms. A live one on a starved
+  # machine may take a while to answer: 2 s before a check counts as failed, so the survivors are
+  # not taken out too (with no server up, haproxy itself answers 503)
+  timeout check 2s
+  default-server inter 500ms fall 3 rise 1
 ${servers}
 `;
 
@@ -133,6 +153,8 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
     redis.disconnect();
   });
   const { NODE_OPTIONS: _tapLoaders, ...baseEnv } = process.env;
+  const PORTS: number[] = [];
+  for (const p of PREFERRED_PORTS) PORTS.push(await freePort(p));
   const gateways = PORTS.map((port) =>
     spawnLogged(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       ...baseEnv,
@@ -167,10 +189,20 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
   const dir = await mkdtemp(join(tmpdir(), 'rehearsal-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const cfg = join(dir, 'haproxy.cfg');
-  await writeFile(cfg, HAPROXY_CFG(PORTS.map((p, i) => `  server gw${i + 1} 127.0.0.1:${p} check`).join('\n')));
-  const haproxy = spawnLogged('haproxy', ['-db', '-f', cfg], baseEnv);
-  const lb = `http://127.0.0.1:${LB_PORT}`;
-  await until('haproxy', async () => ((await get(lb, '/readyz')).status === 200 ? true : undefined), 20_000, haproxy.out);
+  let lb = '';
+  // the port may be taken between the check and haproxy's bind: then another one
+  for (let attempt = 1; ; attempt++) {
+    const lbPort = await freePort(PREFERRED_LB_PORT);
+    await writeFile(cfg, HAPROXY_CFG(lbPort, PORTS.map((p, i) => `  server gw${i + 1} 127.0.0.1:${p} check`).join('\n')));
+    const haproxy = spawnLogged('haproxy', ['-db', '-f', cfg], baseEnv);
+    lb = `http://127.0.0.1:${lbPort}`;
+    const url = lb;
+    const ready = until('haproxy', async () => ((await get(url, '/readyz')).status === 200 ? true : undefined), 20_000).catch(() => false);
+    const up = await Promise.race([ready, haproxy.exited.then(() => false)]);
+    if (up) break;
+    if (attempt === 3) throw new Error(`haproxy did not start:\n${haproxy.out()}`);
+  }
+  t.comment(`ports: haproxy ${new URL(lb).port}, gateways ${PORTS.join(', ')}`);
   t.comment(`setup (Unleash, simulators, 3 gateways, haproxy): ${Date.now() - started} ms`);
 
   await t.test('a flip through instance 1 is in force on all three within the refresh interval', async (t) => {
@@ -245,7 +277,7 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
         try {
           const r = await pool.request({ path: PRODUCT, method: 'GET', headers: { 'x-user-id': `u-${n % 500}` }, headersTimeout: 15_000, bodyTimeout: 15_000 });
           await r.body.text();
-          if (r.statusCode !== 200) failures.push(`#${n}: ${r.statusCode}`);
+          if (r.statusCode !== 200) failures.push(`#${n}: ${r.statusCode} ${/problem\+json/.test(String(r.headers['content-type'])) ? '(gateway)' : '(haproxy)'}`);
         } catch (err) {
           failures.push(`#${n}: ${(err as Error).message}`);
         }
