@@ -3,6 +3,7 @@
  * GATEWAY_URL), warms it up, runs one autocannon scenario with its mid-run actions, prints the
  * table, writes JSON + HTML reports, and stops every child process it started, whatever happens.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCli, USAGE, type CliOptions } from './lib/args.js';
@@ -251,6 +252,11 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) log(`${s.name.padEnd(22)} ${s.summary}`);
     log(`${'compare'.padEnd(22)} gateway passthrough vs bare @fastify/http-proxy vs nginx (autocannon and wrk)`);
     return 0;
+  }
+  if (opts.command === 'cluster') {
+    // the rehearsal is a test (it asserts what it measures); run on its own, its figures print as comments
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/cluster-rehearsal.test.ts'], { stdio: 'inherit', env: { ...process.env, REQUIRE_SERVICES: '1' } });
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   }
   installCleanup();
   if (opts.command === 'compare') {

@@ -16,6 +16,8 @@ import observability from './observability/plugin.js';
 import type { FlagProvider } from './routing/flag-provider.js';
 import { createFlagProvider } from './routing/flags.js';
 import { RouteAudit } from './admin/route-audit.js';
+import { createAuditTrail } from './admin/audit-stream.js';
+import type { AuditTrail } from './admin/audit.js';
 import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
@@ -143,11 +145,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   let flags: FlagProvider;
   let idempotencyStore: IdempotencyStore | undefined;
   let bindings: BindingStore;
+  let auditTrail: AuditTrail | undefined;
   try {
     flags = await createFlagProvider(config.flags, app.log, { workers: config.workers, instances: config.instances });
     idempotencyStore = await createIdempotencyStore(config.redisUrl, config.idempotency.redisPrefix);
     bindings = await createBindingStore(config.redisUrl, config.sticky.redisPrefix, config.sticky.maxBindings);
+    auditTrail = await createAuditTrail({ redisUrl: config.redisUrl, streamKey: config.auditStream.key, maxLen: config.auditStream.maxLen, filePath: config.auditLogPath });
   } catch (err) {
+    await auditTrail?.close();
     await idempotencyStore?.close();
     await Promise.all([...clients.map((u) => u.close()), relay.close()]);
     await telemetry.close();
@@ -166,7 +171,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ttlS: config.sticky.ttlS,
   });
   const stickiness = new Stickiness(resolver, bindings, config.sticky.ttlS * 1000, telemetry.metrics, flags, app.log);
-  const events = new EventBus(`${hostname()}:${process.pid}`, app.log);
+  const instance = `${hostname()}:${process.pid}`;
+  const events = new EventBus(instance, app.log);
   // AMQP_URL: domain events in, gateway events out (docs/events.md); started after listen-independent setup, never awaited
   const amqp =
     config.amqpUrl === undefined
@@ -178,7 +184,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     extraSubgraphs,
     relay,
     flags,
-    audit: new RouteAudit(config.auditLogPath, flags, app.log, events),
+    audit: new RouteAudit(auditTrail, flags, app.log, instance, events),
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,

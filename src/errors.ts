@@ -42,7 +42,8 @@ export type ErrorCode =
   // operator console (src/console): its session and CSRF checks
   | 'GW_ERR_CONSOLE_UNAUTHORIZED'
   | 'GW_ERR_CONSOLE_CSRF_REJECTED'
-  | 'GW_ERR_CONSOLE_NOT_BUILT';
+  | 'GW_ERR_CONSOLE_NOT_BUILT'
+  | 'GW_ERR_ADMIN_AUDIT_UNAVAILABLE';
 
 export interface ErrorDetail {
   path: string;

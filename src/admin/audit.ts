@@ -1,7 +1,10 @@
 /**
- * The audit trail of admin changes: one JSON object per line in an append-only file. Each
- * entry is written and fsynced before the change is acknowledged, so a change a client saw
- * succeed is on disk; a restarted gateway reads the same file.
+ * The audit trail of routing changes, behind one interface (`AuditTrail`) with two backends:
+ * - `AuditLog` (here): one JSON object per line in an append-only file (AUDIT_LOG_PATH). Each
+ *   entry is written and fsynced before the change is acknowledged, so a change a client saw
+ *   succeed is on disk; a restarted gateway reads the same file. One host's trail.
+ * - `RedisAuditStream` (audit-stream.ts): a Redis stream shared by every instance (REDIS_URL), so
+ *   `GET /admin/audit` on any instance shows every instance's changes, each once.
  */
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,7 +14,37 @@ import { AuditEntrySchema, type AuditEntry } from './schemas.js';
 const checkEntry = TypeCompiler.Compile(AuditEntrySchema);
 const CHUNK = 64 * 1024;
 
-export class AuditLog {
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** records that do not parse or match the schema, left out */
+  skipped: number;
+}
+
+export interface AuditTrail {
+  readonly kind: 'file' | 'redis-stream';
+  /** the file, or the Redis stream key: named in errors and logs */
+  readonly path: string;
+  /** Records an admin change (always: it happened through this instance). */
+  append(entry: AuditEntry): Promise<void>;
+  /**
+   * Records a change this instance observed in the flag source. On a shared trail every instance
+   * observes the same change: only the first records it, and a change an admin made through any
+   * instance is not recorded again. Resolves whether this call recorded it.
+   */
+  appendObserved(entry: AuditEntry): Promise<boolean>;
+  /**
+   * An admin change of `context` starts / ended (`appended`: its entry is written). While one is
+   * in progress, no instance records the context's change as observed: it is the admin's.
+   */
+  beginChange(context: string): Promise<void>;
+  endChange(context: string): Promise<void>;
+  /** The newest `limit` entries (newest first) that pass `filter`. */
+  recent(limit: number, filter?: (e: AuditEntry) => boolean): Promise<AuditPage>;
+  close(): Promise<void>;
+}
+
+export class AuditLog implements AuditTrail {
+  readonly kind = 'file';
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly path: string) {}
@@ -21,6 +54,18 @@ export class AuditLog {
     const run = this.tail.then(() => this.write(entry));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** One host's file: what this process observed it records (its own `recorded` state dedups). */
+  async appendObserved(entry: AuditEntry): Promise<boolean> {
+    await this.append(entry);
+    return true;
+  }
+
+  async beginChange(): Promise<void> {}
+  async endChange(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.tail;
   }
 
   private async write(entry: AuditEntry): Promise<void> {
@@ -39,7 +84,7 @@ export class AuditLog {
    * costs only what is asked. Lines that do not parse or do not match the schema (a write torn
    * by a crash, a hand edit) are counted, not returned.
    */
-  async recent(limit: number, filter: (e: AuditEntry) => boolean = () => true): Promise<{ entries: AuditEntry[]; skipped: number }> {
+  async recent(limit: number, filter: (e: AuditEntry) => boolean = () => true): Promise<AuditPage> {
     let fh;
     try {
       fh = await open(this.path, 'r');

@@ -95,6 +95,7 @@ export const AuditEntrySchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   requestId: Type.Optional(Type.String({ description: 'admin changes only' })),
   remoteAddress: Type.Optional(Type.String()),
+  instance: Type.Optional(Type.String({ description: 'the gateway instance that recorded it (host:pid); absent in entries written before it was recorded' })),
 });
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 

@@ -50,6 +50,8 @@ export interface GatewayConfig {
   readonly auditLogPath: string;
   /** the operator console (src/console): session lifetime, and where its built SPA is (undefined: the package's dist/console) */
   readonly console: Readonly<{ sessionTtlS: number; assetsDir: string | undefined }>;
+  /** with redisUrl: the shared audit trail (a Redis stream) instead of the file */
+  readonly auditStream: Readonly<{ key: string; maxLen: number }>;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
   /** the AMQP link (src/events/): reconnect backoff, gateway-event outbox bound, domain-event dedupe window */
@@ -162,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     adminToken: e.ADMIN_TOKEN,
     auditLogPath: e.AUDIT_LOG_PATH,
     console: Object.freeze({ sessionTtlS: e.CONSOLE_SESSION_TTL_S, assetsDir: e.CONSOLE_ASSETS_DIR }),
+    auditStream: Object.freeze({ key: e.AUDIT_STREAM_KEY, maxLen: e.AUDIT_STREAM_MAXLEN }),
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     events: Object.freeze({

@@ -49,6 +49,17 @@ abstract class Family<S> {
     return this;
   }
 
+  private refresh: (() => void) | undefined;
+
+  /**
+   * `fn` runs before every read of the family (a scrape, or the primary collecting a cluster
+   * worker's registries), for a gauge that reports a state read when asked rather than tracked.
+   */
+  onCollect(fn: () => void): this {
+    this.refresh = fn;
+    return this;
+  }
+
   register(registry: Registry): this {
     // The registry only calls name/help/type/get(): this family is a Metric as far as it can tell.
     registry.registerMetric(this as unknown as Metric);
@@ -59,6 +70,7 @@ abstract class Family<S> {
   protected abstract values(): MetricValue[];
 
   get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricValue[] }> {
+    this.refresh?.();
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.values() });
   }
 

@@ -139,7 +139,15 @@ export class GatewayMetrics {
     'By flag source (file, unleash): 1 while routing runs on the last known flags because the source is failing (flag files invalid or deleted, Unleash unreachable), 0 otherwise',
     ['source'],
     'gauge',
-  ).register(this.registry);
+  )
+    // several workers of one instance read the same flags: stale on any is stale (1), not a count
+    .aggregate('max')
+    .onCollect(() => {
+      if (!this.flagSource) return;
+      const { source, stale } = this.flagSource();
+      this.flagsStale.child(source).set(stale ? 1 : 0);
+    })
+    .register(this.registry);
   private flagSource: (() => { source: string; stale: boolean }) | undefined;
 
   readonly stickinessSources = new ScalarFamily(
@@ -232,10 +240,6 @@ export class GatewayMetrics {
 
   /** The exposition text: the process metrics, then the gateway's (of every worker in a cluster). */
   async render(): Promise<string> {
-    if (this.flagSource) {
-      const { source, stale } = this.flagSource();
-      this.flagsStale.child(source).set(stale ? 1 : 0);
-    }
     if (this.acrossWorkers) return this.acrossWorkers();
     return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
   }

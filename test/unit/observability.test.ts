@@ -76,3 +76,27 @@ t.test('metric families expose what prom-client would', async (t) => {
   t.match(text, 'demo_duration_seconds_sum{route="/a/\\"quoted\\""} 3.65');
   t.match(text, 'demo_duration_seconds_count{route="/a/\\"quoted\\""} 4');
 });
+
+t.test('across cluster workers, state gauges aggregate as max (stale on any worker is 1, not the worker count)', async (t) => {
+  const { GatewayMetrics } = await import('../../src/observability/metrics.js');
+  const { AggregatorRegistry } = await import('prom-client');
+  const workers = [new GatewayMetrics(), new GatewayMetrics(), new GatewayMetrics()];
+  let staleOn = new Set([0, 1]);
+  workers.forEach((m, i) => m.watchFlags(() => ({ source: 'unleash', stale: staleOn.has(i) })));
+  workers[0]!.httpRequests.child('GET', '/x', '200').inc(2);
+  workers[1]!.httpRequests.child('GET', '/x', '200').inc(3);
+  workers[2]!.breakerState.child('legacy').set(2);
+  // what the primary does (src/observability/cluster-metrics.ts): collect every worker's registry, then aggregate
+  const aggregate = async () => {
+    const json = await Promise.all(workers.map((m) => m.registry.getMetricsAsJSON()));
+    return AggregatorRegistry.aggregate(json).metrics();
+  };
+  let text = await aggregate();
+  t.match(text, /^gateway_flags_stale\{source="unleash"\} 1$/m, 'two stale workers: 1');
+  t.match(text, /^gateway_upstream_breaker_state\{upstream="legacy"\} 2$/m, 'the worst breaker');
+  t.match(text, /^gateway_http_requests_total\{method="GET",route="\/x",status="200"\} 5$/m, 'counters add up');
+  // read at collection, not at the last scrape a worker happened to serve
+  staleOn = new Set();
+  text = await aggregate();
+  t.match(text, /^gateway_flags_stale\{source="unleash"\} 0$/m, 'recovered everywhere: 0');
+});

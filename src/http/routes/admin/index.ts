@@ -64,7 +64,7 @@ type ContextParams = Static<typeof ContextParamsSchema>;
 export default async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
   const { gw } = opts;
   const check = gw.config.adminToken ? bearerChecker(gw.config.adminToken) : undefined;
-  const audit = gw.audit.log;
+  const audit = gw.audit.trail;
   if (!check) app.log.warn({ event: 'admin.disabled' }, 'ADMIN_TOKEN is not set: the admin API under /admin is disabled (every call answers 403)');
 
   // onRequest runs before the body is parsed or validated: an unauthenticated caller learns
