@@ -49,6 +49,8 @@ export interface GatewayConfig {
   readonly auditLogPath: string;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
+  /** the data cache (src/cache/) and the HTTP validators' Cache-Control per surface (docs/caching.md) */
+  readonly cache: Readonly<{ enabled: boolean; maxBytes: number; redisPrefix: string; control: Readonly<{ occ: string; api: string; graphql: string }> }>;
   /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
   readonly sticky: Readonly<{ cookieName: string; secure: boolean; secret: string | undefined; ttlS: number; maxBindings: number; redisPrefix: string }>;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -154,6 +156,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     auditLogPath: e.AUDIT_LOG_PATH,
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
+    cache: Object.freeze({
+      enabled: e.CACHE_ENABLED === 'true',
+      maxBytes: e.CACHE_MAX_BYTES,
+      redisPrefix: e.CACHE_REDIS_PREFIX,
+      control: Object.freeze({ occ: e.CACHE_CONTROL_OCC, api: e.CACHE_CONTROL_API, graphql: e.CACHE_CONTROL_GRAPHQL }),
+    }),
     sticky: Object.freeze({
       cookieName: e.STICKY_COOKIE_NAME,
       secure: e.STICKY_COOKIE_SECURE === 'true',
