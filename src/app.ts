@@ -24,6 +24,7 @@ import { DataCache } from './cache/cache.js';
 import type { CachePolicy } from './cache/policy.js';
 import { cachedArm, purgeOnEvents } from './cache/ports.js';
 import { cacheRedis } from './cache/redis.js';
+import { RENDERED_NS, RENDERED_PURGE, RenderedProducts } from './cache/rendered.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
 import { contexts } from './contexts/registry.js';
 import errorHandler, { clientErrorHandler, isOccPath, sendError, toGatewayError } from './error-handler.js';
@@ -181,10 +182,11 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     idempotencyStore,
     stickiness,
     events: new EventBus(`${hostname()}:${process.pid}`, app.log),
+    ...(dataCache ? { rendered: new RenderedProducts(dataCache, (c) => cachePolicies.get(c)?.ttlMs, CATALOG_CACHE_POLICY.ttlMs) } : {}),
   });
 
   app.decorate('gw', gw);
-  if (dataCache) purgeOnEvents(dataCache, cachePolicies, (listener) => gw.events.onDomain(listener), app.log);
+  if (dataCache) purgeOnEvents(dataCache, new Map([...cachePolicies, [RENDERED_NS, RENDERED_PURGE]]), (listener) => gw.events.onDomain(listener), app.log);
   // The gateway's own routes take JSON only; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
   // Graceful shutdown: once draining, responses say `connection: close`, so keep-alive clients

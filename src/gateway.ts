@@ -13,6 +13,7 @@ import type { FallbackListener, Ports } from './composition/ports.js';
 import type { IdempotencyStore } from './upstream/idempotency-store.js';
 import type { Stickiness } from './routing/stickiness.js';
 import type { EventBus } from './events/bus.js';
+import type { RenderedProducts } from './cache/rendered.js';
 import type { ParityReader } from './parity/types.js';
 
 export interface Gateway {
@@ -33,6 +34,8 @@ export interface Gateway {
   readonly stickiness: Stickiness;
   /** gateway events out (route changes, rollouts, parity alarms), domain events in (src/events/bus.ts) */
   readonly events: EventBus;
+  /** rendered OCC product answers (src/cache/rendered.ts); absent: the data cache is off */
+  readonly rendered?: RenderedProducts;
   /** shadow comparison outcomes per context (src/parity/types.ts); absent when no comparator is wired */
   readonly parity?: ParityReader;
 }

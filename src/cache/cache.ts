@@ -78,6 +78,7 @@ export class DataCache {
   private readonly now: () => number;
   private writes: [key: string, field: string, json: string, pttl: number][] = [];
   private flushScheduled = false;
+  private readonly sizes = new Map<string, { n: number; avg: number }>();
 
   constructor(opts: DataCacheOptions) {
     this.metrics = opts.metrics ?? NO_METRICS;
@@ -100,10 +101,20 @@ export class DataCache {
    * memory lacks are asked of Redis in one round trip (and kept in memory).
    */
   async lookup<V>(ns: CacheNs, policy: CachePolicy, site: string, variant: string, skus: readonly string[]): Promise<Lookup<V>> {
+    const l = this.lookupMemory<V>(ns, policy, site, variant, skus, this.redis !== undefined);
+    if (l.missing.length === 0 || !this.redis) return l;
+    return this.lookupRedis(ns, policy, site, variant, l);
+  }
+
+  /**
+   * The memory tier only, synchronously (what `lookup` does first). `deferMisses`: the caller
+   * asks Redis next and counts the misses there.
+   */
+  lookupMemory<V>(ns: CacheNs, policy: CachePolicy, site: string, variant: string, skus: readonly string[], deferMisses = false): Lookup<V> {
     const now = this.now();
     const hits = new Map<string, V>();
     const stale = new Map<string, Stored<V>>();
-    let missing: string[] = [];
+    const missing: string[] = [];
     const nsMark = this.marks.get(ns) ?? 0;
     const siteMark = Math.max(nsMark, this.marks.get(ns + SEP + site) ?? 0);
     const base = ns + SEP + site + SEP;
@@ -113,8 +124,17 @@ export class DataCache {
     }
     const inMemory = skus.length - missing.length;
     if (inMemory > 0) this.metrics.hit(ns, 'memory', inMemory);
-    if (missing.length > 0 && this.redis) {
-      const fromRedis = await this.redisLookup(ns, site, variant, missing);
+    if (missing.length > 0 && !deferMisses) this.metrics.miss(ns, missing.length);
+    return { hits, missing, stale, at: now };
+  }
+
+  private async lookupRedis<V>(ns: CacheNs, policy: CachePolicy, site: string, variant: string, l: Lookup<V>): Promise<Lookup<V>> {
+    const { hits, stale, at: now } = l;
+    let missing = l.missing;
+    const siteMark = Math.max(this.marks.get(ns) ?? 0, this.marks.get(ns + SEP + site) ?? 0);
+    const base = ns + SEP + site + SEP;
+    {
+        const fromRedis = await this.redisLookup(ns, site, variant, missing);
       if (fromRedis) {
         const still: string[] = [];
         let n = 0;
@@ -145,14 +165,14 @@ export class DataCache {
    * absent), stamped with the lookup's start. With Redis, written in one pipeline after this
    * turn of the event loop.
    */
-  store<V>(ns: CacheNs, policy: CachePolicy, site: string, variant: string, at: number, asked: readonly string[], values: ReadonlyMap<string, V>): void {
+  store<V>(ns: CacheNs, policy: CachePolicy, site: string, variant: string, at: number, asked: readonly string[], values: ReadonlyMap<string, V>, memoryOnly = false): void {
     const base = ns + SEP + site + SEP;
     const pttl = policy.ttlMs + policy.staleIfErrorMs;
     for (const sku of asked) {
       const v = values.get(sku);
       const slot: Slot = { v: v === undefined ? ABSENT : v, at };
-      this.lru.set(base + sku + SEP + variant, slot, (v === undefined ? 8 : approxBytes(v)) + 64 + base.length + variant.length);
-      if (this.redis) this.queueWrite(this.redisKey(ns, site, sku), variant, v === undefined ? `{"at":${at}}` : `{"at":${at},"v":${JSON.stringify(v)}}`, pttl);
+      this.lru.set(base + sku + SEP + variant, slot, (v === undefined ? 8 : this.sizeOf(ns, v)) + 64 + base.length + variant.length);
+      if (this.redis && !memoryOnly) this.queueWrite(this.redisKey(ns, site, sku), variant, v === undefined ? `{"at":${at}}` : `{"at":${at},"v":${JSON.stringify(v)}}`, pttl);
     }
     this.metrics.bytes(this.lru.bytes);
   }
@@ -191,6 +211,27 @@ export class DataCache {
   /** Writes still queued go out now (tests, shutdown). */
   async flush(): Promise<void> {
     await this.flushWrites();
+  }
+
+  /**
+   * The size of a value to store. Walking every stored value was a measurable part of a miss:
+   * values of one namespace are alike in size (a price, a product), so all of the first 32 and
+   * then one in 16 are walked and the rest take the namespace's running average.
+   */
+  private sizeOf(ns: string, v: unknown): number {
+    if (typeof v === 'string') return 16 + v.length;
+    let s = this.sizes.get(ns);
+    if (s === undefined) {
+      s = { n: 0, avg: 0 };
+      this.sizes.set(ns, s);
+    }
+    s.n++;
+    if (s.n <= 32 || (s.n & 15) === 0) {
+      const b = approxBytes(v);
+      s.avg = s.n === 1 ? b : s.avg * 0.9 + b * 0.1;
+      return b;
+    }
+    return Math.round(s.avg);
   }
 
   /** true: fresh (into `hits`); false: not fresh (maybe into `stale`). */

@@ -8,7 +8,7 @@
 import type { DomainEvent } from '../events/bus.js';
 import { GatewayError } from '../errors.js';
 import type { Scope } from '../upstream/scope.js';
-import type { CacheNs, DataCache } from './cache.js';
+import type { CacheNs, DataCache, Lookup } from './cache.js';
 import type { CachePolicy } from './policy.js';
 
 /** A batch read as a port has it: one site's SKUs. */
@@ -26,10 +26,7 @@ function upstreamTrouble(err: unknown): boolean {
  * answer depends on (arm, method, currency, language).
  */
 export function cachedBatch<S, V>(cache: DataCache, ns: CacheNs, policy: CachePolicy, siteKey: (site: S) => string, read: BatchRead<S, V>): CachedRead<S, V> {
-  return async (scope, site, variant, skus) => {
-    const key = siteKey(site);
-    const l = await cache.lookup<V>(ns, policy, key, variant, skus);
-    if (l.missing.length === 0) return l.hits;
+  const rest = async (scope: Scope, site: S, key: string, variant: string, l: Lookup<V>): Promise<Map<string, V>> => {
     let got: Map<string, V>;
     try {
       got = await read(scope, site, l.missing);
@@ -46,6 +43,15 @@ export function cachedBatch<S, V>(cache: DataCache, ns: CacheNs, policy: CachePo
     if (l.hits.size === 0) return got;
     for (const [sku, v] of got) l.hits.set(sku, v);
     return l.hits;
+  };
+  return (scope, site, variant, skus) => {
+    const key = siteKey(site);
+    // memory only: no await on the way to a hit
+    if (!cache.shared) {
+      const l = cache.lookupMemory<V>(ns, policy, key, variant, skus);
+      return l.missing.length === 0 ? Promise.resolve(l.hits) : rest(scope, site, key, variant, l);
+    }
+    return cache.lookup<V>(ns, policy, key, variant, skus).then((l) => (l.missing.length === 0 ? l.hits : rest(scope, site, key, variant, l)));
   };
 }
 

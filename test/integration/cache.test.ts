@@ -150,3 +150,36 @@ t.test('stale-if-error: a copy past its TTL answers when the upstream fails, mar
   const metrics = (await w.app.inject({ url: '/metrics' })).body;
   t.match(metrics, /gateway_cache_stale_served_total\{ns="inventory"\} 1/);
 });
+
+t.test('OCC product detail (rendered answers cached): a flip and a purge show at once', async (t) => {
+  const sku = '1000041';
+  const p = seedProduct(sku);
+  const before = p.priceMinor;
+  t.teardown(() => {
+    p.priceMinor = before;
+  });
+  const w = await startWorld(t, { pricing: 0 }, { CACHE_ENABLED: 'true' });
+  const url = `/occ/v2/${SITE}/products/${sku}?fields=FULL`;
+  const headers = { 'x-session-id': 'shopper-2' };
+  const value = (r: { json(): unknown }) => (r.json() as { price: { value: number } }).price.value;
+  const legacy0 = await w.app.inject({ url, headers });
+  t.equal(legacy0.statusCode, 200);
+  const again = await w.app.inject({ url, headers });
+  t.equal(again.body, legacy0.body, 'the rendered answer is the same bytes');
+  t.equal(again.headers['x-strangler-route'], legacy0.headers['x-strangler-route'], 'and says the same arms');
+  t.equal(again.headers['content-type'], legacy0.headers['content-type']);
+
+  p.priceMinor = before + 100; // the pricing service sees it, the monolith's DTO does not
+  await w.setFlags(flagFile({ pricing: 100 }));
+  const modern = await w.app.inject({ url, headers });
+  t.match(modern.headers['x-strangler-route'], /pricing=new/);
+  t.equal(Math.round(value(modern) * 100), before + 100, 'the new arm, not legacy’s rendering');
+  t.not(modern.headers.etag, legacy0.headers.etag);
+
+  p.priceMinor = before + 200;
+  t.equal(Math.round(value(await w.app.inject({ url, headers })) * 100), before + 100, 'cached until told');
+  w.app.gw.events.deliver(priceChanged(sku, 'evt-occ'));
+  t.equal(Math.round(value(await w.app.inject({ url, headers })) * 100), before + 200, 'the event purged the rendering too');
+  const basic = await w.app.inject({ url: `/occ/v2/${SITE}/products/${sku}?fields=BASIC`, headers });
+  t.not(basic.body, modern.body, 'another fields mask is another rendering');
+});
