@@ -7,7 +7,8 @@
  * relaying a response does. Its TTL is the shortest of the parts it was made of (the catalog and
  * each context it shows), and the events that purge any of those parts purge it
  * (`RENDERED_PURGE`). Memory only: the parts are shared through Redis, renderings are cheap to
- * redo. An answer that used a fallback or a stale copy is not kept.
+ * redo. An answer that used a fallback or a stale copy is not kept, nor one asked for the first
+ * time (a doorkeeper: see `seen`).
  */
 import type { ContextName } from '../contexts/names.js';
 import type { Scope } from '../upstream/scope.js';
@@ -19,8 +20,17 @@ export const RENDERED_NS = 'occ-product';
 /** What purges a rendering: anything that purges one of its parts. */
 export const RENDERED_PURGE: CachePolicy = Object.freeze<CachePolicy>({ methods: [], ttlMs: 0, staleIfErrorMs: 0, purgedBy: ['price.changed', 'stock.changed', 'promotion.changed'] });
 
+/** Renderings asked for once and not kept yet (the doorkeeper): cleared when it reaches this size. */
+const DOORKEEPER_MAX = 50_000;
+
 export class RenderedProducts {
   private readonly policies = new Map<string, CachePolicy>();
+  /**
+   * A rendering is kept only when it is asked for a second time: over a big, cold key space
+   * most renderings would never be asked again within their (short) TTL, and storing them all
+   * only churned the LRU and the old generation.
+   */
+  private seen = new Set<string>();
 
   /**
    * @param ttlOf a context's data TTL (its descriptor's cache policy); undefined: not cached, so
@@ -51,6 +61,12 @@ export class RenderedProducts {
   store(scope: Scope, site: string, sku: string, variant: string, at: number, contexts: readonly ContextName[], body: string): void {
     const policy = this.policyFor(contexts);
     if (policy === undefined || scope.fallbacks.size > 0 || scope.stale.size > 0) return;
+    const key = `${site}\u0000${sku}\u0000${variant}`;
+    if (!this.seen.delete(key)) {
+      if (this.seen.size >= DOORKEEPER_MAX) this.seen = new Set();
+      this.seen.add(key);
+      return;
+    }
     this.cache.store(RENDERED_NS, policy, site, variant, at, [sku], new Map([[sku, body]]), true);
   }
 
