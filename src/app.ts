@@ -21,15 +21,21 @@ import type { AuditTrail } from './admin/audit.js';
 import { RoutingDecisions } from './routing/decision-memo.js';
 import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
-import { LegacyCatalog } from './occ/legacy-catalog.js';
 import { LegacyCarts } from './occ/legacy-carts.js';
 import { extraSubgraphClients, legacyRelay } from './upstream/clients.js';
+import { CATALOG_CACHE_POLICY, LegacyCatalog } from './occ/legacy-catalog.js';
+import { DataCache } from './cache/cache.js';
+import type { CachePolicy } from './cache/policy.js';
+import { cachedArm, purgeOnEvents } from './cache/ports.js';
+import { cacheRedis } from './cache/redis.js';
+import { RENDERED_NS, RENDERED_PURGE, RenderedProducts } from './cache/rendered.js';
 import { buildPorts, type FallbackListener } from './composition/ports.js';
 import { contexts } from './contexts/registry.js';
 import errorHandler, { clientErrorHandler, isOccPath, sendError, toGatewayError } from './error-handler.js';
 import { GatewayError, toOccErrorList, toProblem } from './errors.js';
 import jsonBody from './json-body.js';
 import requestScope from './request-scope.js';
+import httpValidators from './http-validators.js';
 import pathGuard from './path-guard.js';
 import healthRoutes from './http/routes/health.js';
 import metricsRoutes from './http/routes/metrics.js';
@@ -159,7 +165,14 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     throw err;
   }
   telemetry.metrics.watchFlags(() => ({ source: flags.source, stale: flags.lastError !== undefined }));
-  const catalog = new LegacyCatalog(upstreams.legacy);
+  // The data cache (docs/caching.md): per-context policies from the descriptors, the catalog's own.
+  const cacheRedisClient = config.cache.enabled && config.redisUrl !== undefined ? cacheRedis(config.redisUrl, app.log) : undefined;
+  const dataCache = config.cache.enabled
+    ? new DataCache({ maxBytes: config.cache.maxBytes, redis: cacheRedisClient, redisPrefix: config.cache.redisPrefix, metrics: telemetry.metrics.cache })
+    : undefined;
+  const cachePolicies = new Map<string, CachePolicy>([['catalog', CATALOG_CACHE_POLICY]]);
+  for (const d of contexts()) if (d.policy?.cache) cachePolicies.set(d.name, d.policy.cache);
+  const catalog = new LegacyCatalog(upstreams.legacy, dataCache);
   const onFallback: FallbackListener = (e) => telemetry.metrics.fellBack(e.context, e.code);
   if (config.sticky.secret === undefined) {
     app.log.warn({ event: 'sticky.random_secret' }, 'STICKY_SECRET is unset: sticky cookies and token hashes use a random per-process key (set it on every instance)');
@@ -189,16 +202,21 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
     carts: new LegacyCarts(upstreams.legacy),
-    ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
+    ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback, (context, arm, port) => {
+      const policy = cachePolicies.get(context);
+      return dataCache && policy ? cachedArm(dataCache, context, arm, policy, port) : port;
+    }),
     onFallback,
     idempotencyStore,
     stickiness,
     events,
     ...(amqp === undefined ? {} : { broker: amqp }),
+    ...(dataCache ? { rendered: new RenderedProducts(dataCache, (c) => cachePolicies.get(c)?.ttlMs, CATALOG_CACHE_POLICY.ttlMs) } : {}),
   });
   amqp?.start();
 
   app.decorate('gw', gw);
+  if (dataCache) purgeOnEvents(dataCache, new Map([...cachePolicies, [RENDERED_NS, RENDERED_PURGE]]), (listener) => gw.events.onDomain(listener), app.log);
   // The gateway's own routes take JSON only; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
   // Graceful shutdown: once draining, responses say `connection: close`, so keep-alive clients
@@ -226,6 +244,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await flags.close();
     await idempotencyStore.close();
     await stickiness.close();
+    await dataCache?.flush();
+    cacheRedisClient?.disconnect();
     await Promise.all([...clients.map((u) => u.close()), relay.close()]);
     await telemetry.close(); // exports the spans still buffered
   });
@@ -241,6 +261,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(stickyIdentity, { stickiness });
   // after request-scope: its onSend sets the routing header that a stored response keeps
   await app.register(idempotency, { store: idempotencyStore, ttlMs: config.idempotencyTtlS * 1000, waitMs: 3000, leaseMs: config.idempotency.leaseMs });
+  // after request-scope (the ETag covers x-strangler-route) and sticky-identity (Set-Cookie → private)
+  await app.register(httpValidators, { control: config.cache.control });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -16,6 +16,7 @@ import type { IdempotencyStore } from './upstream/idempotency-store.js';
 import type { Stickiness } from './routing/stickiness.js';
 import type { EventBus } from './events/bus.js';
 import type { EventsStatus } from './events/amqp.js';
+import type { RenderedProducts } from './cache/rendered.js';
 import type { ParityReader } from './parity/types.js';
 
 export interface Gateway {
@@ -44,6 +45,8 @@ export interface Gateway {
   readonly events: EventBus;
   /** the AMQP link carrying `events` to and from the broker (src/events/amqp.ts); absent without AMQP_URL */
   readonly broker?: { status(): EventsStatus };
+  /** rendered OCC product answers (src/cache/rendered.ts); absent: the data cache is off */
+  readonly rendered?: RenderedProducts;
   /** shadow comparison outcomes per context (src/parity/types.ts); absent when no comparator is wired */
   readonly parity?: ParityReader;
 }

@@ -64,6 +64,8 @@ async function requestScopePlugin(app: FastifyInstance): Promise<void> {
     if (scope && scope.touched.size > 0) {
       reply.header('x-strangler-route', routeHeader(scope.decision, scope.touched, scope.fallbacks));
     }
+    // stale-if-error (src/cache/): which parts of the answer are copies past their TTL
+    if (scope && scope.stale.size > 0) reply.header('x-strangler-stale', [...scope.stale].join(', '));
     done(null, payload);
   });
   // The access log: one line per request, written when the response has been sent, with the

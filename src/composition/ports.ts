@@ -117,13 +117,15 @@ export function buildPorts(
   catalog: LegacyCatalog,
   fallbackContexts: ReadonlySet<ContextName> = new Set(),
   onFallback: FallbackListener = () => undefined,
+  /** wraps each arm as built, before the fallback (the data cache: src/cache/ports.ts cachedArm) */
+  wrapArm: (context: ContextName, arm: 'legacy' | 'new', port: object) => object = (_c, _a, port) => port,
 ): Ports {
   const served = new Map<ContextName, Arms<object>>();
   for (const d of contexts) {
     const upstream = upstreams[d.name];
     if (!upstream) throw new Error(`no upstream client for context ${d.name}`);
     const deps = { upstream, legacy: upstreams.legacy, catalog, upstreams };
-    const arms: Arms<object> = { legacy: d.port.legacy(deps), new: d.port.new(deps) };
+    const arms: Arms<object> = { legacy: wrapArm(d.name, 'legacy', d.port.legacy(deps)), new: wrapArm(d.name, 'new', d.port.new(deps)) };
     // the new arm as each request sees it: with the fallback to legacy when the context has one
     served.set(d.name, fallbackContexts.has(d.name) ? { legacy: arms.legacy, new: withFallback(d.name, arms, onFallback) } : arms);
   }

@@ -56,6 +56,8 @@ export interface GatewayConfig {
   readonly amqpUrl: string | undefined;
   /** the AMQP link (src/events/): reconnect backoff, gateway-event outbox bound, domain-event dedupe window */
   readonly events: Readonly<{ reconnectMinMs: number; reconnectMaxMs: number; outboxMax: number; dedupeTtlMs: number; dedupeMax: number }>;
+  /** the data cache (src/cache/) and the HTTP validators' Cache-Control per surface (docs/caching.md) */
+  readonly cache: Readonly<{ enabled: boolean; maxBytes: number; redisPrefix: string; control: Readonly<{ occ: string; api: string; graphql: string }> }>;
   /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
   readonly sticky: Readonly<{ cookieName: string; secure: boolean; secret: string | undefined; ttlS: number; maxBindings: number; redisPrefix: string }>;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -173,6 +175,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       outboxMax: e.EVENTS_OUTBOX_MAX,
       dedupeTtlMs: e.EVENTS_DEDUPE_TTL_S * 1000,
       dedupeMax: e.EVENTS_DEDUPE_MAX,
+    }),
+    cache: Object.freeze({
+      enabled: e.CACHE_ENABLED === 'true',
+      maxBytes: e.CACHE_MAX_BYTES,
+      redisPrefix: e.CACHE_REDIS_PREFIX,
+      control: Object.freeze({ occ: e.CACHE_CONTROL_OCC, api: e.CACHE_CONTROL_API, graphql: e.CACHE_CONTROL_GRAPHQL }),
     }),
     sticky: Object.freeze({
       cookieName: e.STICKY_COOKIE_NAME,

@@ -7,6 +7,7 @@
 import type { ContextIdentity, ContextName } from './names.js';
 import type { PortArms } from './port-arms.js';
 import type { SubgraphResolvers } from '../graphql/executor.js';
+import type { CachePolicy } from '../cache/policy.js';
 
 export type { ArmDeps, PortArms } from './port-arms.js';
 
@@ -19,13 +20,15 @@ export interface GraphqlPart {
 }
 
 /**
- * Room for per-context policy that later capabilities read. Typed and documented now so each
- * lands in the descriptor rather than in a new per-context list; NOT implemented yet: the gateway
- * ignores these fields today.
+ * Per-context policy that capabilities read, in the descriptor rather than in a new per-context
+ * list.
  */
 export interface ContextPolicy {
-  /** response cache of the context's reads (not implemented) */
-  readonly cache?: { readonly ttlMs: number; readonly staleWhileRevalidateMs?: number };
+  /**
+   * The data cache of the context's per-SKU reads (src/cache/, docs/caching.md): which port
+   * methods, TTL, stale-if-error bound, the domain events that purge it. Absent: not cached.
+   */
+  readonly cache?: CachePolicy;
   /** shadow comparison: call the other arm too, compare, report, answer from the routed one (not implemented) */
   readonly shadow?: { readonly samplePercent: number; readonly compare?: (legacy: unknown, modern: unknown) => boolean };
 }

@@ -13,6 +13,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
 import type { RoutingDecision } from '../routing/decide.js';
 import type { BreakerState, CallOutcome } from '../upstream/http.js';
+import type { CacheMetrics } from '../cache/cache.js';
 import { HistogramFamily, ScalarFamily, type HistogramSeries, type Scalar } from './families.js';
 
 /** Inbound latency: a cached answer in a few ms up to the 5 s request budget. */
@@ -89,6 +90,21 @@ export class GatewayMetrics {
     'context',
     'reason',
   ]).register(this.registry);
+  readonly cacheHits = new ScalarFamily('gateway_cache_hits_total', 'SKUs answered by the data cache, by namespace (context or catalog) and tier (memory, redis)', ['ns', 'tier']).register(this.registry);
+  readonly cacheMisses = new ScalarFamily('gateway_cache_misses_total', 'SKUs the data cache had no fresh copy of (asked of the upstream), by namespace', ['ns']).register(this.registry);
+  readonly cacheStale = new ScalarFamily('gateway_cache_stale_served_total', 'SKUs answered from a copy past its TTL because the upstream failed (stale-if-error), by namespace', ['ns']).register(this.registry);
+  readonly cachePurges = new ScalarFamily('gateway_cache_purges_total', 'Data cache purges by namespace and cause (the domain event type)', ['ns', 'cause']).register(this.registry);
+  readonly cacheBytes = new ScalarFamily('gateway_cache_bytes', 'Bytes (estimated) held by the in-process data cache', [], 'gauge').register(this.registry);
+  readonly cacheRedisFailures = new ScalarFamily('gateway_cache_redis_failures_total', 'Data cache operations on Redis that failed (served without the shared tier), by operation', ['op']).register(this.registry);
+  /** what the data cache (src/cache/cache.ts) reports */
+  readonly cache: CacheMetrics = {
+    hit: (ns, tier, n) => this.cacheHits.child(ns, tier).inc(n),
+    miss: (ns, n) => this.cacheMisses.child(ns).inc(n),
+    staleServed: (ns, n) => this.cacheStale.child(ns).inc(n),
+    purged: (ns, cause) => this.cachePurges.child(ns, cause).inc(),
+    bytes: (held) => this.cacheBytes.child().set(held),
+    redisFailed: (op) => this.cacheRedisFailures.child(op).inc(),
+  };
   readonly upstreamDuration = new HistogramFamily(
     'gateway_upstream_call_duration_seconds',
     'Upstream call latency (retries included) by upstream, context and outcome',

@@ -9,6 +9,21 @@ import type { Upstream } from '../upstream/http.js';
 import type { Scope } from '../upstream/scope.js';
 import { validator } from '../domain/map-result.js';
 import { OccCatalogProduct, OccCatalogSearchPage } from './dto.js';
+import type { DataCache } from '../cache/cache.js';
+import type { CachePolicy } from '../cache/policy.js';
+import { cachedBatch, type CachedRead } from '../cache/ports.js';
+
+/**
+ * The catalog's cache policy (it is not a context, so it has no descriptor): names and
+ * existence change rarely, so long. But the legacy arms of pricing, inventory and promotions
+ * read their parts from these same payloads, so the events of all three purge it too.
+ */
+export const CATALOG_CACHE_POLICY: CachePolicy = Object.freeze<CachePolicy>({
+  methods: ['products'],
+  ttlMs: 300_000,
+  staleIfErrorMs: 600_000,
+  purgedBy: ['price.changed', 'stock.changed', 'promotion.changed'],
+});
 
 const checkOccProduct = validator(OccCatalogProduct);
 const checkOccSearchPage = validator(OccCatalogSearchPage);
@@ -16,10 +31,32 @@ type OccProductDto = OccCatalogProduct;
 type OccSearchPageDto = OccCatalogSearchPage;
 
 export class LegacyCatalog {
-  constructor(private readonly legacy: Upstream) {}
+  private readonly cached: CachedRead<string, OccProductDto> | undefined;
+
+  /** @param cache the data cache (src/cache/), under CATALOG_CACHE_POLICY; absent: every read goes to legacy */
+  constructor(
+    private readonly legacy: Upstream,
+    cache?: DataCache,
+  ) {
+    this.cached = cache ? cachedBatch(cache, 'catalog', CATALOG_CACHE_POLICY, (site: string) => site, (scope, site, codes) => this.fetchMany(scope, site, codes)) : undefined;
+  }
 
   /** One product (FULL), or undefined when the monolith does not know it. */
   product(scope: Scope, site: string, code: string): Promise<OccProductDto | undefined> {
+    if (this.cached) return this.products(scope, site, [code]).then((m) => m.get(code));
+    return this.fetchOne(scope, site, code);
+  }
+
+  /**
+   * Many products in one call: OCC search with a `code` facet per SKU (SAP's
+   * `:relevance:code:A:code:B` query syntax), FULL fields. Unknown codes are simply absent.
+   */
+  products(scope: Scope, site: string, codes: readonly string[]): Promise<Map<string, OccProductDto>> {
+    if (!this.cached) return this.fetchMany(scope, site, codes);
+    return this.cached(scope, site, `legacy|products||${scope.outbound.headers['accept-language'] ?? ''}`, codes);
+  }
+
+  private fetchOne(scope: Scope, site: string, code: string): Promise<OccProductDto | undefined> {
     return scope.once(`occ:product:${site}:${code}`, async () => {
       const r = await this.legacy.getJson(`/${encodeURIComponent(site)}/products/${encodeURIComponent(code)}?fields=FULL`, {
         ...scope.outbound,
@@ -34,14 +71,10 @@ export class LegacyCatalog {
     });
   }
 
-  /**
-   * Many products in one call: OCC search with a `code` facet per SKU (SAP's
-   * `:relevance:code:A:code:B` query syntax), FULL fields. Unknown codes are simply absent.
-   */
-  products(scope: Scope, site: string, codes: readonly string[]): Promise<Map<string, OccProductDto>> {
+  private fetchMany(scope: Scope, site: string, codes: readonly string[]): Promise<Map<string, OccProductDto>> {
     if (codes.length === 1) {
       const code = codes[0] as string;
-      return this.product(scope, site, code).then((p) => new Map(p ? [[code, p]] : []));
+      return this.fetchOne(scope, site, code).then((p) => new Map(p ? [[code, p]] : []));
     }
     return scope.once(`occ:products:${site}:${codes.join(',')}`, async () => {
       const query = encodeURIComponent(':relevance' + codes.map((c) => `:code:${c}`).join(''));

@@ -15,6 +15,8 @@ export interface ScopeLogger {
 export class Scope {
   readonly touched = new Set<ContextName>();
   readonly fallbacks = new Set<ContextName>();
+  /** cache namespaces (contexts, `catalog`) answered from a stale copy because the upstream failed (`x-strangler-stale`) */
+  readonly stale = new Set<string>();
   private readonly memo = new Map<string, Promise<unknown>>();
 
   /** what every upstream call of this request carries: propagated headers and the deadline */

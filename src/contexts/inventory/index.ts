@@ -14,4 +14,6 @@ export const inventoryContext = describeContext<InventoryPort>(identityOf('inven
     new: ({ upstream }) => new ModernInventory(upstream),
   },
   graphql: { sdl: INVENTORY_SDL, resolvers: inventoryResolvers },
+  // Stock moves with every order: seconds only, purged on a stock event, and a short stale bound.
+  policy: { cache: { methods: ['availability'], ttlMs: 2_000, staleIfErrorMs: 10_000, purgedBy: ['stock.changed'] } },
 });

@@ -14,4 +14,6 @@ export const pricingContext = describeContext<PricingPort>(identityOf('pricing')
     new: ({ upstream }) => new ModernPricing(upstream),
   },
   graphql: { sdl: PRICING_SDL, resolvers: pricingResolvers },
+  // Prices change on a price event; the TTL is the safety net for an event lost.
+  policy: { cache: { methods: ['prices'], ttlMs: 30_000, staleIfErrorMs: 300_000, purgedBy: ['price.changed'] } },
 });

@@ -147,7 +147,10 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
     for (const c of CONTEXTS) {
       if (scope?.touched.has(c)) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c]!;
     }
-    execution.extensions = { ...execution.extensions, requestId: String(request.id), ...(Object.keys(route).length ? { route } : {}) };
+    // Not on GET: a per-request id in the body would make every answer unique and defeat its ETag
+    // (src/http-validators.ts); the id is in the `x-request-id` header either way.
+    const id = request.method === 'GET' ? {} : { requestId: String(request.id) };
+    execution.extensions = { ...execution.extensions, ...id, ...(Object.keys(route).length ? { route } : {}) };
   });
 
   if (config.exposeSubgraphs) {

@@ -16,6 +16,7 @@ import { availabilityToOccStock } from '../../../contexts/inventory/legacy/mappe
 import type { SiteInfo } from '../../../occ/legacy-sites.js';
 import { readOccCart } from '../../../composition/occ-cart.js';
 import cartWriteRoutes from './cart-writes.js';
+import type { ContextName } from '../../../contexts/names.js';
 
 const OCC_JSON = 'application/json;charset=UTF-8';
 const SiteParams = Type.Object({ site: Type.String({ pattern: SITE_PATTERN }) });
@@ -40,6 +41,14 @@ function mask(fields: string | undefined): FieldMask {
     if (err instanceof FieldMaskError) throw new GatewayError(400, 'GW_ERR_REQUEST_INVALID', `invalid fields parameter: ${err.message}`, { occType: 'ValidationError' });
     throw err;
   }
+}
+
+function contextsOf(need: Need): ContextName[] {
+  const out: ContextName[] = [];
+  if (need.price) out.push('pricing');
+  if (need.availability) out.push('inventory');
+  if (need.promotions) out.push('promotions');
+  return out;
 }
 
 function needFor(m: FieldMask, type: 'Product' | 'ProductSearchPage'): Need {
@@ -71,10 +80,25 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
       const m = mask(request.query.fields);
       const { info, scope } = await scopeFor(request, site, request.query.curr);
       const need = needFor(m, 'Product');
+      const rendered = gw.rendered;
+      if (rendered === undefined) {
+        const parts = await loadProducts(gw, scope, info, [code], need);
+        const product = occProduct(parts, code, need);
+        if (!product) throw productNotFound(code);
+        return reply.type(OCC_JSON).send(applyFieldMask(product, m, 'Product'));
+      }
+      // the data cache is on: the rendered answer for these arms, mask, currency and languages
+      const contexts = contextsOf(need);
+      const q = request.query;
+      const variant = `${rendered.arms(scope, contexts)}|${q.fields ?? ''}|${q.curr ?? ''}|${q.lang ?? ''}|${scope.outbound.headers['accept-language'] ?? ''}`;
+      const hit = rendered.get(site, code, variant, contexts);
+      if (hit.body !== undefined) return reply.type(OCC_JSON).send(hit.body);
       const parts = await loadProducts(gw, scope, info, [code], need);
       const product = occProduct(parts, code, need);
       if (!product) throw productNotFound(code);
-      return reply.type(OCC_JSON).send(applyFieldMask(product, m, 'Product'));
+      const body = JSON.stringify(applyFieldMask(product, m, 'Product'));
+      rendered.store(scope, site, code, variant, hit.at, contexts, body);
+      return reply.type(OCC_JSON).send(body);
     },
   );
 
