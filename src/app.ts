@@ -43,6 +43,8 @@ import { createBindingStore, type BindingStore } from './routing/sticky-bindings
 import { Stickiness } from './routing/stickiness.js';
 import stickyIdentity from './sticky-identity.js';
 import { EventBus } from './events/bus.js';
+import { ShadowParity } from './parity/shadow.js';
+import { RedisParityStore } from './parity/redis-store.js';
 import { hostname } from 'node:os';
 
 declare module 'fastify' {
@@ -153,6 +155,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ttlS: config.sticky.ttlS,
   });
   const stickiness = new Stickiness(resolver, bindings, config.sticky.ttlS * 1000, telemetry.metrics, flags, app.log);
+  const events = new EventBus(`${hostname()}:${process.pid}`, app.log);
+  const parity = await buildParity(app, config, telemetry, events);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
@@ -161,11 +165,13 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     decisions: new RoutingDecisions(flags, app.log),
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
-    ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
+    // the shadow runner only wraps the arms of a context with a share above 0
+    ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback, contexts().some((d) => parity.percent(d.name) > 0) ? parity : undefined),
     onFallback,
     idempotencyStore,
     stickiness,
-    events: new EventBus(`${hostname()}:${process.pid}`, app.log),
+    events,
+    parity,
   });
 
   app.decorate('gw', gw);
@@ -192,6 +198,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await flags.close();
     await idempotencyStore.close();
     await stickiness.close();
+    await parity.close();
     await Promise.all(Object.values(upstreams).map((u) => u.close()));
     await telemetry.close(); // exports the spans still buffered
   });
@@ -229,9 +236,46 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(apiV1Routes, { gw, prefix: '/api/v1' });
   await app.register(graphqlRoutes, { gw });
   // Operator surface: bearer-guarded, disabled (403) without ADMIN_TOKEN.
-  await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context) });
+  await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context), parity });
   await app.register(passthroughRoutes, { gw });
   return app;
+}
+
+/**
+ * Shadow traffic and parity (docs/parity.md): each context's share from SHADOW_<CTX>_PERCENT, else
+ * its descriptor's policy; counts shared through Redis when REDIS_URL is set. Shadow calls are
+ * shed first under load: at half of any load-shedding limit, before clients are shed at the limit.
+ */
+async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetry: Telemetry, events: EventBus): Promise<ShadowParity> {
+  const { shed } = config;
+  const underPressure = (): boolean => {
+    if (!app.hasDecorator('memoryUsage')) return false;
+    const m = app.memoryUsage();
+    return (
+      (shed.eventLoopDelayMs > 0 && m.eventLoopDelay > shed.eventLoopDelayMs / 2) ||
+      (shed.heapBytes > 0 && m.heapUsed > shed.heapBytes / 2) ||
+      (shed.rssBytes > 0 && m.rssBytes > shed.rssBytes / 2)
+    );
+  };
+  let store: RedisParityStore | undefined;
+  if (config.redisUrl) {
+    store = new RedisParityStore(config.redisUrl, config.shadow.redisPrefix, (err) => app.log.warn({ event: 'parity.redis_failed', err }, 'parity: shared counts not written to Redis'));
+    await store.connect().catch((err: unknown) => app.log.warn({ event: 'parity.redis_unavailable', err }, 'parity: Redis unreachable at boot; shared counts resume when it is back'));
+  }
+  return new ShadowParity({
+    contexts: contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow })),
+    maxConcurrent: config.shadow.maxConcurrent,
+    maxPerSecond: config.shadow.maxPerSecond,
+    samples: config.shadow.samples,
+    topFields: config.shadow.topFields,
+    alarm: config.shadow.alarm,
+    budgetMs: config.requestBudgetMs,
+    metrics: telemetry.metrics,
+    events,
+    underPressure,
+    ...(store ? { store } : {}),
+    log: app.log,
+  });
 }
 
 /**

@@ -7,8 +7,10 @@
 import type { ContextIdentity, ContextName } from './names.js';
 import type { PortArms } from './port-arms.js';
 import type { SubgraphResolvers } from '../graphql/executor.js';
+import type { ShadowPolicy } from '../parity/policy.js';
 
 export type { ArmDeps, PortArms } from './port-arms.js';
+export type { ShadowPolicy } from '../parity/policy.js';
 
 /** The context's part of the composed graph: a federation v1 subgraph that extends `Product`. */
 export interface GraphqlPart {
@@ -19,16 +21,16 @@ export interface GraphqlPart {
 }
 
 /**
- * Room for per-context policy that later capabilities read. Typed and documented now so each
- * lands in the descriptor rather than in a new per-context list; NOT implemented yet: the gateway
- * ignores these fields today.
+ * Per-context policy that capabilities read, in the descriptor rather than in a new per-context
+ * list. `shadow` is read by shadow comparison (src/parity/); `cache` is not implemented yet.
  */
 export interface ContextPolicy {
   /** response cache of the context's reads (not implemented) */
   readonly cache?: { readonly ttlMs: number; readonly staleWhileRevalidateMs?: number };
-  /** shadow comparison: call the other arm too, compare, report, answer from the routed one (not implemented) */
-  readonly shadow?: { readonly samplePercent: number; readonly compare?: (legacy: unknown, modern: unknown) => boolean };
+  /** shadow comparison: call the other arm too, compare, report, answer from the routed one (docs/parity.md) */
+  readonly shadow?: ShadowPolicy;
 }
+
 
 export interface ContextDescriptor<P extends object = object> extends ContextIdentity {
   /** one line for docs, the CLI and the OpenAPI description */

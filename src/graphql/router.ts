@@ -90,7 +90,7 @@ function whole(response: SubgraphResponse): SubgraphResponse {
 /** The request's scope with one context served by legacy: the REST fallback policy, on GraphQL. */
 function legacyScope(scope: Scope, context: ContextName, failure: GatewayError, onFallback: FallbackListener): Scope {
   recordFallback(scope, context, failure, onFallback);
-  return new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline);
+  return new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline, scope.readOnly);
 }
 
 /** Entity requests name their site in each representation (the SDL `@requires` it). */

@@ -13,5 +13,6 @@ export const inventoryContext = describeContext<InventoryPort>(identityOf('inven
     legacy: ({ catalog, legacy }) => new LegacyInventory(catalog, legacy),
     new: ({ upstream }) => new ModernInventory(upstream),
   },
+  policy: { shadow: { samplePercent: 0, signal: 'stock' } },
   graphql: { sdl: INVENTORY_SDL, resolvers: inventoryResolvers },
 });

@@ -13,5 +13,6 @@ export const pricingContext = describeContext<PricingPort>(identityOf('pricing')
     legacy: ({ catalog }) => new LegacyPricing(catalog),
     new: ({ upstream }) => new ModernPricing(upstream),
   },
+  policy: { shadow: { samplePercent: 0, signal: 'price' } },
   graphql: { sdl: PRICING_SDL, resolvers: pricingResolvers },
 });

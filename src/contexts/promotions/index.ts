@@ -13,5 +13,6 @@ export const promotionsContext = describeContext<PromotionsPort>(identityOf('pro
     legacy: ({ catalog, legacy }) => new LegacyPromotions(catalog, legacy),
     new: ({ upstream }) => new ModernPromotions(upstream),
   },
+  policy: { shadow: { samplePercent: 0, unordered: ['productPromotions.*', 'list'], signal: 'promotion' } },
   graphql: { sdl: PROMOTIONS_SDL, resolvers: promotionsResolvers },
 });
