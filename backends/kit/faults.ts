@@ -23,7 +23,7 @@ export const FaultConfigSchema = Type.Object(
     malformedRate: Type.Optional(Rate),
     driftRate: Type.Optional(Rate),
     slowBodyMs: Type.Optional(Millis),
-    /** share of successful JSON answers made valid but wrong (a value fault: see skewJson) */
+    /** share of the prices, stock levels and promotion lists in 2xx JSON answers made wrong, the payload still valid (see skewJson) */
     valueSkewRate: Type.Optional(Rate),
     /** by how many minor units a skewed price is off (default 1: a cent) */
     valueSkewMinor: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
@@ -73,8 +73,8 @@ type DriftMode = 'rename' | 'retype' | 'drop';
 interface Plan {
   malformed: boolean;
   drift: DriftMode | undefined;
-  /** a value fault: the payload stays valid, one value in it is wrong */
-  skew: boolean;
+  /** a value fault: the payload stays valid, some values in it are wrong */
+  skew: { rate: number; minor: number } | undefined;
 }
 
 const SLOW_CHUNKS = 5;
@@ -106,9 +106,9 @@ export function installFaults(app: FastifyInstance, opts: FaultOptions): FaultHa
       const e = opts.errorBody(500, 'Injected fault');
       return reply.code(500).header('content-type', e.contentType).send(e.body);
     }
-    const plan: Plan = { malformed: roll(c.malformedRate), drift: undefined, skew: false };
+    const plan: Plan = { malformed: roll(c.malformedRate), drift: undefined, skew: undefined };
     if (!plan.malformed && roll(c.driftRate)) plan.drift = pickDrift(random);
-    if (!plan.malformed && !plan.drift) plan.skew = roll(c.valueSkewRate);
+    if (!plan.malformed && !plan.drift && c.valueSkewRate > 0) plan.skew = { rate: c.valueSkewRate, minor: c.valueSkewMinor };
     if (plan.malformed || plan.drift || plan.skew || c.slowBodyMs > 0) plans.set(request, plan);
   });
 
@@ -122,7 +122,7 @@ export function installFaults(app: FastifyInstance, opts: FaultOptions): FaultHa
       else if (plan.drift) out = driftJson(text, plan.drift);
       reply.code(200);
     } else if (plan.skew && isJsonSuccess(reply) && isText(out)) {
-      out = skewJson(typeof out === 'string' ? out : out.toString('utf8'), config.valueSkewMinor, random);
+      out = skewJson(typeof out === 'string' ? out : out.toString('utf8'), plan.skew.minor, plan.skew.rate, random);
     }
     if (config.slowBodyMs > 0 && isText(out)) {
       reply.removeHeader('content-length');
@@ -290,10 +290,12 @@ function dropKeys(value: Json, drop: (key: string, index: number) => boolean): D
 
 // ---------------------------------------------------------------------------------------------
 // Value skew: the way a semantic bug in a new service looks. The payload keeps its schema (every
-// consumer accepts it) but one value in it is wrong: a price off by `minor` minor units, a stock
-// level off by one, a promotion missing from a list. One candidate per answer, picked at random.
+// consumer accepts it) but values in it are wrong: each price, stock level and promotion list of
+// the answer is, with probability `rate`, off by `minor` minor units, off by one, or missing its
+// last promotion. Per value, not per answer: a client that batches 20 SKUs into one call sees the
+// same share of wrong prices as one that asks for each.
 
-type Skew = { path: string; apply: () => void };
+type Skew = () => void;
 
 /** A canonical Money (`{ amount: integer, currency: "EUR" }`) or an OCC price (`{ value, currencyIso }`). */
 function isPrice(o: { [key: string]: Json }): 'minor' | 'decimal' | undefined {
@@ -304,25 +306,25 @@ function isPrice(o: { [key: string]: Json }): 'minor' | 'decimal' | undefined {
 
 const STOCK_KEYS = new Set(['quantity', 'stockLevel']);
 
-function skewCandidates(value: Json, path: string, minor: number, out: Skew[]): void {
+function skewCandidates(value: Json, minor: number, out: Skew[]): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => skewCandidates(v, `${path}[${i}]`, minor, out));
+    for (const v of value) skewCandidates(v, minor, out);
     return;
   }
   if (value === null || typeof value !== 'object') return;
   const o = value;
   const price = isPrice(o);
-  if (price === 'minor') out.push({ path: `${path}.amount`, apply: () => void (o.amount = (o.amount as number) + minor) });
-  if (price === 'decimal') out.push({ path: `${path}.value`, apply: () => void (o.value = Math.round(((o.value as number) + minor / 100) * 100) / 100) });
+  if (price === 'minor') out.push(() => void (o.amount = (o.amount as number) + minor));
+  if (price === 'decimal') out.push(() => void (o.value = Math.round(((o.value as number) + minor / 100) * 100) / 100));
   for (const [k, v] of Object.entries(o)) {
-    if (STOCK_KEYS.has(k) && Number.isInteger(v)) out.push({ path: `${path}.${k}`, apply: () => void (o[k] = (v as number) + 1) });
-    else if (k === 'promotions' && Array.isArray(v) && v.length > 0) out.push({ path: `${path}.${k}`, apply: () => void v.pop() });
-    else if (!(price === 'minor' && k === 'amount') && !(price === 'decimal' && k === 'value')) skewCandidates(v, `${path}.${k}`, minor, out);
+    if (STOCK_KEYS.has(k) && Number.isInteger(v)) out.push(() => void (o[k] = (v as number) + 1));
+    else if (k === 'promotions' && Array.isArray(v) && v.length > 0) out.push(() => void v.pop());
+    else if (!(price === 'minor' && k === 'amount') && !(price === 'decimal' && k === 'value')) skewCandidates(v, minor, out);
   }
 }
 
-/** A JSON text with one value made wrong (unchanged when it holds no price, stock level or promotion list). */
-export function skewJson(text: string, minor: number, random: () => number = Math.random): string {
+/** A JSON text with each price, stock level and promotion list made wrong with probability `rate` (unchanged when none is). */
+export function skewJson(text: string, minor: number, rate: number, random: () => number = Math.random): string {
   let value: Json;
   try {
     value = JSON.parse(text) as Json;
@@ -330,9 +332,13 @@ export function skewJson(text: string, minor: number, random: () => number = Mat
     return text;
   }
   const candidates: Skew[] = [];
-  skewCandidates(value, '$', minor, candidates);
-  const pick = candidates[Math.floor(random() * candidates.length)];
-  if (!pick) return text;
-  pick.apply();
-  return JSON.stringify(value);
+  skewCandidates(value, minor, candidates);
+  let changed = false;
+  for (const skew of candidates) {
+    if (random() < rate) {
+      skew();
+      changed = true;
+    }
+  }
+  return changed ? JSON.stringify(value) : text;
 }
