@@ -17,6 +17,9 @@ import type { SubgraphResolvers } from '../../src/graphql/executor.js';
 import { entityKey } from '../../src/graphql/views.js';
 import type { GatewayEvent } from '../../src/events/bus.js';
 import type { ParityCounts } from '../../src/parity/types.js';
+import { Redis } from 'ioredis';
+import { run } from '../../src/cli/main.js';
+import { REDIS_URL, serviceGate } from '../helpers/services.js';
 
 // A context whose answers carry a field that differs on every call, as a timestamp does: both of
 // its arms agree on everything else. Registered before any gateway is built.
@@ -176,6 +179,29 @@ t.test('a 2 % value fault in the new pricing service is flagged within 500 shado
   t.equal(unknown.statusCode, 404);
   t.match(unknown.headers['content-type'], /application\/problem\+json/);
   t.equal(unknown.json().code, 'GW_ERR_ADMIN_CONTEXT_NOT_FOUND');
+
+  // the operator's view: strangler parity [ctx]
+  await w.app.listen({ host: '127.0.0.1', port: 0 });
+  const env = { GATEWAY_URL: `http://127.0.0.1:${(w.app.server.address() as { port: number }).port}`, ADMIN_TOKEN: TOKEN };
+  const strangler = async (argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await run(argv, env, { out: (s) => void out.push(s), err: (s) => void err.push(s) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const all = await strangler(['parity']);
+  t.equal(all.code, 0, all.err);
+  t.match(all.out, /^CONTEXT +SHADOW +MATCH +MISMATCH +NOISE +ERROR +SHED +MISMATCH RATE$/m);
+  t.match(all.out, new RegExp(`^pricing +100% +\\d+ +${w.app.gw.parity!.counts('pricing').mismatch} +0 +0 +0 +\\d+\\.\\d\\d%$`, 'm'));
+  t.match(all.out, /^inventory +0% +0 +0 +0 +0 +0 +-$/m);
+  const one = await strangler(['parity', 'pricing']);
+  t.equal(one.code, 0, one.err);
+  t.match(one.out, /^pricing: shadow 100% of reads$/m);
+  t.match(one.out, /^prices\.\*\.amount +\d+$/m, 'the mismatching field');
+  t.match(one.out, /request shadow-\S+ +trace [0-9a-f]{32} +served by legacy/, 'a sample with its ids');
+  t.match(one.out, /prices\.\d+\.amount: legacy \d+ {2}new \d+/);
+  const nope = await strangler(['parity', 'nope']);
+  t.equal(nope.code, 4, 'unknown context: exit 4');
 });
 
 t.test('no fault: zero mismatches, and a noisy field is classified noise', async (t) => {
@@ -231,4 +257,34 @@ t.test('writes are never shadowed; a failing shadow call changes no answer', asy
   const c = await settled(w, 'pricing', 21);
   t.equal(c.error, 10, 'each failed shadow call counted as an error, not a verdict');
   t.equal(c.mismatch, 0);
+});
+
+const redisSkip = await serviceGate(t, 'Redis', '127.0.0.1', 6379);
+
+t.test('sharedCounts sum every instance through Redis', { skip: redisSkip }, async (t) => {
+  const prefix = `strangler:parity:test-${process.pid}-${Date.now()}:`;
+  const redis = new Redis(REDIS_URL);
+  t.teardown(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+  const env = { ...ENV, REDIS_URL, PARITY_REDIS_PREFIX: prefix };
+  const [a, b] = await Promise.all([startWorld(t, {}, env), startWorld(t, {}, env)]);
+  for (const sku of SKUS.slice(0, 6)) await priceOf(a, sku);
+  for (const sku of SKUS.slice(0, 4)) await priceOf(b, sku);
+  await settled(a, 'pricing', 6);
+  await settled(b, 'pricing', 4);
+  let shared: ParityCounts | undefined;
+  for (let i = 0; i < 100; i++) {
+    shared = await a.app.gw.parity!.sharedCounts('pricing');
+    if (shared.match >= 10) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.same(shared, { match: 10, mismatch: 0, noise: 0, error: 0, shed: 0 }, 'both instances counted');
+  t.same(await b.app.gw.parity!.sharedCounts('pricing'), shared, 'whichever instance is asked');
+  t.same(a.app.gw.parity!.counts('pricing').match, 6, 'counts stay this instance’s');
+  const body = (await b.app.inject({ url: '/admin/parity/pricing', headers: AUTH })).json();
+  t.same(body.sharedCounts, shared);
+  t.equal(body.counts.match, 4);
 });
