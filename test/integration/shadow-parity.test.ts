@@ -101,8 +101,8 @@ async function settled(w: World, context: 'pricing' | 'stamp', n: number): Promi
 
 async function faults(w: World, body: object): Promise<void> {
   const r = await request(`${w.backends.pricing.url}/__faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  t.equal(r.statusCode, 200, `faults ${JSON.stringify(body)}`);
   await r.body.dump();
+  if (r.statusCode !== 200) throw new Error(`PUT /__faults ${JSON.stringify(body)}: ${r.statusCode}`);
 }
 
 const priceOf = async (w: World, sku: string) => {
