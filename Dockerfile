@@ -7,6 +7,9 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY backends ./backends
+COPY scripts ./scripts
+# the operator console's SPA (Vite), built into dist/console and served under /console
+COPY console ./console
 RUN npm run build
 
 # Runtime: production dependencies and the compiled gateway only, as a non-root user.

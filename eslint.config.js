@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // the operator console's browser app
+    files: ['console/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-empty-function': 'off' },
   },

@@ -34,6 +34,7 @@ import apiV1Routes from './http/routes/api/v1/index.js';
 import passthroughRoutes from './http/routes/passthrough.js';
 import adminRoutes from './http/routes/admin/index.js';
 import graphqlRoutes from './http/routes/graphql.js';
+import consoleRoutes from './console/plugin.js';
 import type { Gateway } from './gateway.js';
 import idempotency from './idempotency.js';
 import loadShedding from './load-shedding.js';
@@ -237,6 +238,8 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(graphqlRoutes, { gw });
   // Operator surface: bearer-guarded, disabled (403) without ADMIN_TOKEN.
   await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context), parity });
+  // Operator console (docs/console.md): closed (404) without ADMIN_TOKEN, like the admin API.
+  await app.register(consoleRoutes, { gw, prefix: '/console', arms: (context) => telemetry.metrics.arms.read(context), windowSeconds: telemetry.metrics.arms.windowSeconds });
   await app.register(passthroughRoutes, { gw });
   return app;
 }

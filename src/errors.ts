@@ -38,7 +38,11 @@ export type ErrorCode =
   | 'GW_ERR_ADMIN_FLAG_SOURCE_UNAVAILABLE'
   | 'GW_ERR_ADMIN_FLAG_SOURCE_REJECTED'
   | 'GW_ERR_ADMIN_FLAG_WRITE_FAILED'
-  | 'GW_ERR_ADMIN_AUDIT_FAILED';
+  | 'GW_ERR_ADMIN_AUDIT_FAILED'
+  // operator console (src/console): its session and CSRF checks
+  | 'GW_ERR_CONSOLE_UNAUTHORIZED'
+  | 'GW_ERR_CONSOLE_CSRF_REJECTED'
+  | 'GW_ERR_CONSOLE_NOT_BUILT';
 
 export interface ErrorDetail {
   path: string;

@@ -47,6 +47,8 @@ export interface GatewayConfig {
   readonly passthroughPrefixes: readonly string[];
   readonly adminToken: string | undefined;
   readonly auditLogPath: string;
+  /** the operator console (src/console): session lifetime, and where its built SPA is (undefined: the package's dist/console) */
+  readonly console: Readonly<{ sessionTtlS: number; assetsDir: string | undefined }>;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
   /**
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     passthroughPrefixes: Object.freeze(prefixes),
     adminToken: e.ADMIN_TOKEN,
     auditLogPath: e.AUDIT_LOG_PATH,
+    console: Object.freeze({ sessionTtlS: e.CONSOLE_SESSION_TTL_S, assetsDir: e.CONSOLE_ASSETS_DIR }),
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     shadow: Object.freeze({

@@ -59,6 +59,8 @@ export const EnvSchema = Type.Object({
     description: 'Comma-separated path prefixes proxied unchanged to legacy; anything else is 404',
   }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for /admin (unset: admin disabled)' })),
+  CONSOLE_SESSION_TTL_S: Type.Integer({ minimum: 1, default: 28800, description: 'Lifetime of an operator console session (its cookie) after login; then the operator logs in again (docs/console.md)' }),
+  CONSOLE_ASSETS_DIR: Type.Optional(Type.String({ minLength: 1, description: 'Built console SPA served under /console (default: dist/console of the package, made by `npm run build`)' })),
   AUDIT_LOG_PATH: Type.String({ minLength: 1, default: 'var/audit.jsonl', description: 'Append-only JSONL file of every admin change (fsynced before the change is acknowledged)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis for shared state (Idempotency-Keys, sticky bindings); unset: in-process' })),
   STICKY_COOKIE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'strangler_sticky', description: 'Name of the signed cookie the gateway sets on a client with no identity, so it keeps its arms (docs/stickiness.md)' }),

@@ -8,6 +8,7 @@
  * the gateway's own enums.
  */
 import { RecentTraffic } from './recent-traffic.js';
+import { ArmTraffic } from './arm-traffic.js';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
 import type { RoutingDecision } from '../routing/decide.js';
@@ -60,6 +61,8 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   /** last minute per context, for the admin API and `strangler status` */
   readonly recent = new RecentTraffic();
+  /** the last seconds per context and arm, for the operator console's live stream */
+  readonly arms = new ArmTraffic();
   readonly contentType = this.registry.contentType;
 
   readonly httpRequests = new ScalarFamily('gateway_http_requests_total', 'Inbound requests by method, route pattern and status', ['method', 'route', 'status']).register(this.registry);
@@ -278,7 +281,7 @@ export class RouteStats {
   }
 
   /** `context` was answered by `servedBy` in a request that ended with `status`. */
-  observeContext(status: number, context: ContextName, servedBy: ServedBy): void {
+  observeContext(status: number, context: ContextName, servedBy: ServedBy, seconds = 0): void {
     let row = this.contextsByStatus.get(status);
     if (!row) {
       row = new Array<Scalar | undefined>(CONTEXTS.length * SERVED_BY.length);
@@ -292,5 +295,6 @@ export class RouteStats {
     }
     s.inc();
     this.metrics.recent.record(context, status);
+    this.metrics.arms.record(context, servedBy, status, seconds);
   }
 }

@@ -46,10 +46,11 @@ async function observabilityPlugin(app: FastifyInstance, opts: { telemetry: Tele
 
   function observe(request: FastifyRequest, reply: FastifyReply, stats: RouteStats): void {
     const status = reply.statusCode;
-    stats.observe(status, reply.elapsedTime / 1000);
+    const seconds = reply.elapsedTime / 1000;
+    stats.observe(status, seconds);
     const scope = request.gwScope;
     if (scope !== null && scope.touched.size > 0) {
-      for (const c of scope.touched) stats.observeContext(status, c, scope.fallbacks.has(c) ? 'legacy_fallback' : scope.decision[c]!);
+      for (const c of scope.touched) stats.observeContext(status, c, scope.fallbacks.has(c) ? 'legacy_fallback' : scope.decision[c]!, seconds);
     }
     if (status >= 400) {
       const code = request.gwErrorCode;
