@@ -55,6 +55,8 @@ import { Stickiness } from './routing/stickiness.js';
 import stickyIdentity from './sticky-identity.js';
 import { EventBus } from './events/bus.js';
 import { AmqpEvents } from './events/amqp.js';
+import { ShadowParity } from './parity/shadow.js';
+import { RedisParityStore } from './parity/redis-store.js';
 import { hostname } from 'node:os';
 import { ConnectionTracker } from './graceful-close.js';
 
@@ -191,6 +193,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     config.amqpUrl === undefined
       ? undefined
       : new AmqpEvents({ url: config.amqpUrl, ...config.events, bus: events, metrics: telemetry.metrics.events, log: app.log });
+  const parity = await buildParity(app, config, telemetry, events);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
@@ -202,16 +205,26 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
     carts: new LegacyCarts(upstreams.legacy),
-    ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback, (context, arm, port) => {
-      const policy = cachePolicies.get(context);
-      return dataCache && policy ? cachedArm(dataCache, context, arm, policy, port) : port;
-    }),
+    // the shadow runner only wraps the arms of a context with a share above 0
+    ports: buildPorts(
+      contexts(),
+      upstreams,
+      catalog,
+      config.fallbackContexts,
+      onFallback,
+      (context, arm, port) => {
+        const policy = cachePolicies.get(context);
+        return dataCache && policy ? cachedArm(dataCache, context, arm, policy, port) : port;
+      },
+      contexts().some((d) => parity.percent(d.name) > 0) ? parity : undefined,
+    ),
     onFallback,
     idempotencyStore,
     stickiness,
     events,
     ...(amqp === undefined ? {} : { broker: amqp }),
     ...(dataCache ? { rendered: new RenderedProducts(dataCache, (c) => cachePolicies.get(c)?.ttlMs, CATALOG_CACHE_POLICY.ttlMs) } : {}),
+    parity,
   });
   amqp?.start();
 
@@ -246,6 +259,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     await stickiness.close();
     await dataCache?.flush();
     cacheRedisClient?.disconnect();
+    await parity.close();
     await Promise.all([...clients.map((u) => u.close()), relay.close()]);
     await telemetry.close(); // exports the spans still buffered
   });
@@ -285,11 +299,48 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
   await app.register(apiV1Routes, { gw, prefix: '/api/v1' });
   await app.register(graphqlRoutes, { gw });
   // Operator surface: bearer-guarded, disabled (403) without ADMIN_TOKEN.
-  await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context) });
+  await app.register(adminRoutes, { gw, prefix: '/admin', traffic: (context) => telemetry.metrics.recent.read(context), parity });
   // Operator console (docs/console.md): closed (404) without ADMIN_TOKEN, like the admin API.
   await app.register(consoleRoutes, { gw, prefix: '/console', arms: (context) => telemetry.metrics.arms.read(context), windowSeconds: telemetry.metrics.arms.windowSeconds });
   await app.register(passthroughRoutes, { gw });
   return app;
+}
+
+/**
+ * Shadow traffic and parity (docs/parity.md): each context's share from SHADOW_<CTX>_PERCENT, else
+ * its descriptor's policy; counts shared through Redis when REDIS_URL is set. Shadow calls are
+ * shed first under load: at half of any load-shedding limit, before clients are shed at the limit.
+ */
+async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetry: Telemetry, events: EventBus): Promise<ShadowParity> {
+  const { shed } = config;
+  const underPressure = (): boolean => {
+    if (!app.hasDecorator('memoryUsage')) return false;
+    const m = app.memoryUsage();
+    return (
+      (shed.eventLoopDelayMs > 0 && m.eventLoopDelay > shed.eventLoopDelayMs / 2) ||
+      (shed.heapBytes > 0 && m.heapUsed > shed.heapBytes / 2) ||
+      (shed.rssBytes > 0 && m.rssBytes > shed.rssBytes / 2)
+    );
+  };
+  let store: RedisParityStore | undefined;
+  if (config.redisUrl) {
+    store = new RedisParityStore(config.redisUrl, config.shadow.redisPrefix, (err) => app.log.warn({ event: 'parity.redis_failed', err }, 'parity: shared counts not written to Redis'));
+    await store.connect().catch((err: unknown) => app.log.warn({ event: 'parity.redis_unavailable', err }, 'parity: Redis unreachable at boot; shared counts resume when it is back'));
+  }
+  return new ShadowParity({
+    contexts: contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow })),
+    maxConcurrent: config.shadow.maxConcurrent,
+    maxPerSecond: config.shadow.maxPerSecond,
+    samples: config.shadow.samples,
+    topFields: config.shadow.topFields,
+    alarm: config.shadow.alarm,
+    budgetMs: config.requestBudgetMs,
+    metrics: telemetry.metrics,
+    events,
+    underPressure,
+    ...(store ? { store } : {}),
+    log: app.log,
+  });
 }
 
 /**

@@ -23,6 +23,8 @@ export interface ScopeInput {
   channel: Channel;
   occUserId?: string | undefined;
   cartGuid?: string | undefined;
+  /** the request changes nothing, whatever its method (a GraphQL query over POST); default: GET or HEAD */
+  readOnly?: boolean;
 }
 
 export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput): Scope {
@@ -51,7 +53,8 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
   if (typeof ts === 'string') propagate.tracestate = ts;
   const al = request.headers['accept-language'];
   if (typeof al === 'string') propagate['accept-language'] = al;
-  request.gwScope = new Scope(decision, propagate, request.log, Date.now() + gw.config.requestBudgetMs);
+  const readOnly = input.readOnly ?? (request.method === 'GET' || request.method === 'HEAD');
+  request.gwScope = new Scope(decision, propagate, request.log, Date.now() + gw.config.requestBudgetMs, readOnly);
   return request.gwScope;
 }
 

@@ -23,6 +23,10 @@ export const FaultConfigSchema = Type.Object(
     malformedRate: Type.Optional(Rate),
     driftRate: Type.Optional(Rate),
     slowBodyMs: Type.Optional(Millis),
+    /** share of the prices, stock levels and promotion lists in 2xx JSON answers made wrong, the payload still valid (see skewJson) */
+    valueSkewRate: Type.Optional(Rate),
+    /** by how many minor units a skewed price is off (default 1: a cent) */
+    valueSkewMinor: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   },
   { additionalProperties: false },
 );
@@ -41,6 +45,8 @@ export const NO_FAULTS: Readonly<FaultConfig> = Object.freeze({
   malformedRate: 0,
   driftRate: 0,
   slowBodyMs: 0,
+  valueSkewRate: 0,
+  valueSkewMinor: 1,
 });
 
 export interface ErrorBody {
@@ -67,6 +73,8 @@ type DriftMode = 'rename' | 'retype' | 'drop';
 interface Plan {
   malformed: boolean;
   drift: DriftMode | undefined;
+  /** a value fault: the payload stays valid, some values in it are wrong */
+  skew: { rate: number; minor: number } | undefined;
 }
 
 const SLOW_CHUNKS = 5;
@@ -98,9 +106,10 @@ export function installFaults(app: FastifyInstance, opts: FaultOptions): FaultHa
       const e = opts.errorBody(500, 'Injected fault');
       return reply.code(500).header('content-type', e.contentType).send(e.body);
     }
-    const plan: Plan = { malformed: roll(c.malformedRate), drift: undefined };
+    const plan: Plan = { malformed: roll(c.malformedRate), drift: undefined, skew: undefined };
     if (!plan.malformed && roll(c.driftRate)) plan.drift = pickDrift(random);
-    if (plan.malformed || plan.drift || c.slowBodyMs > 0) plans.set(request, plan);
+    if (!plan.malformed && !plan.drift && c.valueSkewRate > 0) plan.skew = { rate: c.valueSkewRate, minor: c.valueSkewMinor };
+    if (plan.malformed || plan.drift || plan.skew || c.slowBodyMs > 0) plans.set(request, plan);
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -112,6 +121,8 @@ export function installFaults(app: FastifyInstance, opts: FaultOptions): FaultHa
       if (plan.malformed) out = truncate(text);
       else if (plan.drift) out = driftJson(text, plan.drift);
       reply.code(200);
+    } else if (plan.skew && isJsonSuccess(reply) && isText(out)) {
+      out = skewJson(typeof out === 'string' ? out : out.toString('utf8'), plan.skew.minor, plan.skew.rate, random);
     }
     if (config.slowBodyMs > 0 && isText(out)) {
       reply.removeHeader('content-length');
@@ -275,4 +286,59 @@ function dropKeys(value: Json, drop: (key: string, index: number) => boolean): D
     return { value: out, changed };
   }
   return { value, changed: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value skew: the way a semantic bug in a new service looks. The payload keeps its schema (every
+// consumer accepts it) but values in it are wrong: each price, stock level and promotion list of
+// the answer is, with probability `rate`, off by `minor` minor units, off by one, or missing its
+// last promotion. Per value, not per answer: a client that batches 20 SKUs into one call sees the
+// same share of wrong prices as one that asks for each.
+
+type Skew = () => void;
+
+/** A canonical Money (`{ amount: integer, currency: "EUR" }`) or an OCC price (`{ value, currencyIso }`). */
+function isPrice(o: { [key: string]: Json }): 'minor' | 'decimal' | undefined {
+  if (Number.isInteger(o.amount) && typeof o.currency === 'string') return 'minor';
+  if (typeof o.value === 'number' && typeof o.currencyIso === 'string') return 'decimal';
+  return undefined;
+}
+
+const STOCK_KEYS = new Set(['quantity', 'stockLevel']);
+
+function skewCandidates(value: Json, minor: number, out: Skew[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) skewCandidates(v, minor, out);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  const o = value;
+  const price = isPrice(o);
+  if (price === 'minor') out.push(() => void (o.amount = (o.amount as number) + minor));
+  if (price === 'decimal') out.push(() => void (o.value = Math.round(((o.value as number) + minor / 100) * 100) / 100));
+  for (const [k, v] of Object.entries(o)) {
+    if (STOCK_KEYS.has(k) && Number.isInteger(v)) out.push(() => void (o[k] = (v as number) + 1));
+    else if (k === 'promotions' && Array.isArray(v) && v.length > 0) out.push(() => void v.pop());
+    else if (!(price === 'minor' && k === 'amount') && !(price === 'decimal' && k === 'value')) skewCandidates(v, minor, out);
+  }
+}
+
+/** A JSON text with each price, stock level and promotion list made wrong with probability `rate` (unchanged when none is). */
+export function skewJson(text: string, minor: number, rate: number, random: () => number = Math.random): string {
+  let value: Json;
+  try {
+    value = JSON.parse(text) as Json;
+  } catch {
+    return text;
+  }
+  const candidates: Skew[] = [];
+  skewCandidates(value, minor, candidates);
+  let changed = false;
+  for (const skew of candidates) {
+    if (random() < rate) {
+      skew();
+      changed = true;
+    }
+  }
+  return changed ? JSON.stringify(value) : text;
 }

@@ -13,6 +13,8 @@ import { AuditResponseSchema, ChangeResponseSchema, RoutesResponseSchema, type A
 import { STICKINESS } from '../routing/route-schema.js';
 import { CONTEXTS } from '../contexts/names.js';
 import { formatAudit, formatChange, formatStatus } from './format.js';
+import { ParityDetailResponseSchema, ParityListResponseSchema } from '../parity/schemas.js';
+import { formatParity, formatParityList } from './parity-format.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, auth: 3, notFound: 4, unreachable: 5 });
 
@@ -29,6 +31,7 @@ commands:
         [--stickiness default|userId|sessionId] [--site SITE | --all-sites] [--reason TEXT]
   kill <context> [--reason TEXT]       back to legacy for everyone, now (0 %, flag disabled)
   audit [--limit N] [--context C]      recent changes, newest first
+  parity [context]                     shadow comparison: counts per context; with one, fields, noise, last mismatches
 
 contexts: ${CONTEXTS.join(', ')} (this build's registry; \`strangler status\` lists the gateway's)
 
@@ -139,8 +142,19 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
         print(formatAudit(entries, res.skipped), res);
         return EXIT.ok;
       }
+      case 'parity': {
+        if (rest.length === 0) {
+          const res = await client.get('/admin/parity', ParityListResponseSchema);
+          print(formatParityList(res), res);
+          return EXIT.ok;
+        }
+        const context = oneContext(rest, 'parity');
+        const res = await client.get(`/admin/parity/${encodeURIComponent(context)}`, ParityDetailResponseSchema);
+        print(formatParity(res), res);
+        return EXIT.ok;
+      }
       default:
-        throw new CliError(`unknown command "${command}" (try: status, route, kill, audit; strangler --help)`, EXIT.usage);
+        throw new CliError(`unknown command "${command}" (try: status, route, kill, audit, parity; strangler --help)`, EXIT.usage);
     }
   } catch (err) {
     const e = err instanceof CliError ? err : new CliError((err as Error).message, isArgError(err) ? EXIT.usage : EXIT.failed);

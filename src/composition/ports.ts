@@ -14,6 +14,7 @@ import type { LegacyCatalog } from '../occ/legacy-catalog.js';
 import type { PricingPort } from '../contexts/pricing/pricing.port.js';
 import type { InventoryPort } from '../contexts/inventory/inventory.port.js';
 import type { PromotionsPort } from '../contexts/promotions/promotions.port.js';
+import type { ShadowParity } from '../parity/shadow.js';
 
 export interface Arms<P> {
   legacy: P;
@@ -108,8 +109,46 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
 }
 
 /**
+ * The served arms of a context with every method shadowed: the routed arm answers the request
+ * as usual; once its answer has resolved, the shadow runner (src/parity/shadow.ts) gets it and
+ * calls the same method of the other raw arm (no fallback: the new arm's own answer is the point)
+ * off the request path. The client's promise is the routed arm's own: never awaits the shadow.
+ * An answer that came from a fallback is not compared (it is legacy against legacy).
+ */
+export function withShadow<P extends object>(context: ContextName, served: Arms<P>, raw: Arms<P>, shadow: ShadowParity): Arms<P> {
+  const wrap = (arm: 'legacy' | 'new'): P => {
+    const target = served[arm] as Record<string, unknown>;
+    const wrapped = Object.create(target) as Record<string, unknown>;
+    for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const name of Object.getOwnPropertyNames(o)) {
+        const value = target[name];
+        if (name === 'constructor' || Object.hasOwn(wrapped, name) || typeof value !== 'function') continue;
+        wrapped[name] = (scope: Scope, ...rest: unknown[]): Promise<unknown> => {
+          const answer = (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
+          answer.then(
+            (result) => {
+              if (scope.fallbacks.has(context)) return;
+              shadow.observe(context, name, scope, arm, result, (other, s) => {
+                const port = raw[other] as Record<string, (...a: unknown[]) => Promise<unknown>>;
+                return port[name]!.call(port, s, ...rest);
+              });
+            },
+            () => undefined, // the request handles its own failure; nothing to compare
+          );
+          return answer;
+        };
+      }
+    }
+    return wrapped as P;
+  };
+  return { legacy: wrap('legacy'), new: wrap('new') };
+}
+
+/**
  * Both arms of every context (the registry's list, src/contexts/registry.ts, passed in by the
- * composition root), built once; the arm is picked per request here only.
+ * composition root), built once; the arm is picked per request here only. With a shadow runner,
+ * a sampled read of a read-only request gets the shadowed arm; every other request the plain one
+ * (one random draw and a compare, nothing allocated).
  */
 export function buildPorts(
   contexts: readonly ContextWithPort[],
@@ -119,20 +158,27 @@ export function buildPorts(
   onFallback: FallbackListener = () => undefined,
   /** wraps each arm as built, before the fallback (the data cache: src/cache/ports.ts cachedArm) */
   wrapArm: (context: ContextName, arm: 'legacy' | 'new', port: object) => object = (_c, _a, port) => port,
+  shadow?: ShadowParity,
 ): Ports {
   const served = new Map<ContextName, Arms<object>>();
+  const shadowed = new Map<ContextName, Arms<object>>();
   for (const d of contexts) {
     const upstream = upstreams[d.name];
     if (!upstream) throw new Error(`no upstream client for context ${d.name}`);
     const deps = { upstream, legacy: upstreams.legacy, catalog, upstreams };
     const arms: Arms<object> = { legacy: wrapArm(d.name, 'legacy', d.port.legacy(deps)), new: wrapArm(d.name, 'new', d.port.new(deps)) };
     // the new arm as each request sees it: with the fallback to legacy when the context has one
-    served.set(d.name, fallbackContexts.has(d.name) ? { legacy: arms.legacy, new: withFallback(d.name, arms, onFallback) } : arms);
+    const routed = fallbackContexts.has(d.name) ? { legacy: arms.legacy, new: withFallback(d.name, arms, onFallback) } : arms;
+    served.set(d.name, routed);
+    if (shadow && shadow.percent(d.name) > 0) shadowed.set(d.name, withShadow(d.name, routed, arms, shadow));
   }
   const pick = (context: ContextName, scope: Scope): object => {
     const arms = served.get(context);
     if (!arms) throw new Error(`context ${context} is not in the registry this gateway was built from`);
-    return arms[scope.use(context)];
+    const arm = scope.use(context);
+    // writes are never shadowed: dual writes are a separate stage (docs/parity.md)
+    if (shadow !== undefined && scope.readOnly && shadow.sampled(context)) return shadowed.get(context)![arm];
+    return arms[arm];
   };
   return {
     of: <P extends object>(context: ContextWithPort<P>, scope: Scope) => pick(context.name, scope) as P,
@@ -148,7 +194,7 @@ export function buildPorts(
       } catch (err) {
         if (!fallbackContexts.has(context) || !fallsBack(err, context)) throw err;
         recordFallback(scope, context, err, onFallback);
-        return arms.legacy(new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline));
+        return arms.legacy(new Scope({ ...scope.decision, [context]: 'legacy' }, scope.propagate, scope.log, scope.deadline, scope.readOnly));
       }
     },
   };

@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
-import { envSchema, type Env } from './schema.js';
 import { readGraphqlConfig, type GraphqlConfig } from './graphql.js';
+import { envSchema, shadowPercentEnv, type Env } from './schema.js';
 import { CONTEXTS, contextIdentities, identityOf, LEGACY_UPSTREAM, type ContextName, type UpstreamName } from '../contexts/names.js';
 
 // The context names live in the bottom layer of the registry; re-exported for existing callers.
@@ -58,6 +58,19 @@ export interface GatewayConfig {
   readonly events: Readonly<{ reconnectMinMs: number; reconnectMaxMs: number; outboxMax: number; dedupeTtlMs: number; dedupeMax: number }>;
   /** the data cache (src/cache/) and the HTTP validators' Cache-Control per surface (docs/caching.md) */
   readonly cache: Readonly<{ enabled: boolean; maxBytes: number; redisPrefix: string; control: Readonly<{ occ: string; api: string; graphql: string }> }>;
+  /**
+   * Shadow traffic and parity (docs/parity.md). `percent` holds the contexts whose
+   * SHADOW_<CTX>_PERCENT is set; the others take their descriptor's policy (the composition root).
+   */
+  readonly shadow: Readonly<{
+    percent: Readonly<Partial<Record<ContextName, number>>>;
+    maxConcurrent: number;
+    maxPerSecond: number;
+    samples: number;
+    topFields: number;
+    alarm: Readonly<{ rate: number; windowMs: number; minSamples: number }>;
+    redisPrefix: string;
+  }>;
   /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
   readonly sticky: Readonly<{ cookieName: string; secure: boolean; secret: string | undefined; ttlS: number; maxBindings: number; redisPrefix: string }>;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -75,7 +88,7 @@ export class ConfigError extends Error {
 }
 
 type SchemaNode = { type?: string; anyOf?: SchemaNode[] };
-const isInteger = (s: SchemaNode): boolean => s.type === 'integer' || (s.anyOf ?? []).some(isInteger);
+const isNumeric = (s: SchemaNode): boolean => s.type === 'integer' || s.type === 'number' || (s.anyOf ?? []).some(isNumeric);
 /** The compiled env schema of the context list as it is now (a registration adds entries). */
 let compiled: { contexts: number; schema: ReturnType<typeof envSchema>; check: TypeCheck<ReturnType<typeof envSchema>>; integerKeys: Set<string> } | undefined;
 function compiledEnv(): NonNullable<typeof compiled> {
@@ -83,7 +96,7 @@ function compiledEnv(): NonNullable<typeof compiled> {
     const schema = envSchema();
     const integerKeys = new Set(
       Object.entries(schema.properties)
-        .filter(([, s]) => isInteger(s as SchemaNode))
+        .filter(([, s]) => isNumeric(s as SchemaNode))
         .map(([key]) => key),
     );
     compiled = { contexts: CONTEXTS.length, schema, check: TypeCompiler.Compile(schema), integerKeys };
@@ -104,7 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     const v = env[key];
     // An empty value means "unset" (shells export empty vars), except where empty is a choice.
     if (v === undefined || (v === '' && !EMPTY_IS_A_VALUE.has(key))) continue;
-    raw[key] = integerKeys.has(key) && /^-?\d+$/.test(v) ? Number(v) : v;
+    raw[key] = integerKeys.has(key) && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
   }
   const withDefaults = Value.Default(schema, raw) as Record<string, unknown>;
   const problems = [...check.Errors(withDefaults)].map((e) => `${e.path.slice(1) || '(root)'}: ${e.message} (got ${JSON.stringify(e.value)})`);
@@ -181,6 +194,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxBytes: e.CACHE_MAX_BYTES,
       redisPrefix: e.CACHE_REDIS_PREFIX,
       control: Object.freeze({ occ: e.CACHE_CONTROL_OCC, api: e.CACHE_CONTROL_API, graphql: e.CACHE_CONTROL_GRAPHQL }),
+    }),
+    shadow: Object.freeze({
+      percent: Object.freeze(
+        Object.fromEntries(CONTEXTS.flatMap((c) => (withDefaults[shadowPercentEnv(c)] === undefined ? [] : [[c, withDefaults[shadowPercentEnv(c)] as number]]))),
+      ),
+      maxConcurrent: e.SHADOW_MAX_CONCURRENT,
+      maxPerSecond: e.SHADOW_MAX_PER_SECOND,
+      samples: e.PARITY_SAMPLES,
+      topFields: e.PARITY_TOP_FIELDS,
+      alarm: Object.freeze({ rate: e.PARITY_ALARM_RATE, windowMs: e.PARITY_ALARM_WINDOW_MS, minSamples: e.PARITY_ALARM_MIN_SAMPLES }),
+      redisPrefix: e.PARITY_REDIS_PREFIX,
     }),
     sticky: Object.freeze({
       cookieName: e.STICKY_COOKIE_NAME,

@@ -86,6 +86,14 @@ export const EnvSchema = Type.Object({
   CACHE_CONTROL_OCC: Type.String({ minLength: 1, default: 'private, no-cache', description: 'Cache-Control of OCC GET answers (with a strong ETag; revalidation gets 304)' }),
   CACHE_CONTROL_API: Type.String({ minLength: 1, default: 'public, no-cache', description: 'Cache-Control of canonical REST GET answers' }),
   CACHE_CONTROL_GRAPHQL: Type.String({ minLength: 1, default: 'public, no-cache', description: 'Cache-Control of GraphQL GET answers (queries only)' }),
+  SHADOW_MAX_CONCURRENT: Type.Integer({ minimum: 1, default: 16, description: 'Shadow calls in flight at once, every context together; a sampled read past it is shed (docs/parity.md)' }),
+  SHADOW_MAX_PER_SECOND: Type.Integer({ minimum: 1, default: 100, description: 'Shadow calls started per second, every context together; a sampled read past it is shed' }),
+  PARITY_SAMPLES: Type.Integer({ minimum: 0, maximum: 1000, default: 20, description: 'Mismatch samples kept per context (redacted canonical payloads, for GET /admin/parity/<ctx>)' }),
+  PARITY_TOP_FIELDS: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'Distinct mismatching field paths counted per context; later ones count as "other" (bounded metric labels)' }),
+  PARITY_ALARM_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'Mismatch rate (mismatches / compared) over the alarm window that emits a parity.alarm event' }),
+  PARITY_ALARM_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'Sliding window of the parity alarm' }),
+  PARITY_ALARM_MIN_SAMPLES: Type.Integer({ minimum: 1, default: 50, description: 'Comparisons in the window before the parity alarm may fire' }),
+  PARITY_REDIS_PREFIX: Type.String({ minLength: 1, default: 'strangler:parity:', description: 'Prefix of the per-context parity count hashes in Redis (sharedCounts across instances)' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(url('OTLP/HTTP collector base URL; traces go to <url>/v1/traces. Unset: spans are not exported (trace ids are still made, propagated and logged)')),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(url('Full OTLP/HTTP traces URL; overrides OTEL_EXPORTER_OTLP_ENDPOINT for traces')),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'strangler-gateway', description: 'service.name of the exported spans' }),
@@ -97,6 +105,11 @@ export const EnvSchema = Type.Object({
 /** The fixed entries' values; the per-context ones are read by key (see ContextIdentity). */
 export type Env = Static<typeof EnvSchema>;
 
+/** `SHADOW_<CTX>_PERCENT`: the env key of a context's shadow sample share. */
+export function shadowPercentEnv(context: string): string {
+  return `SHADOW_${context.toUpperCase().replace(/-/g, '_')}_PERCENT`;
+}
+
 /** Every entry: the fixed ones and, for each context in the list now, its URL and timeout. */
 export function envSchema(): typeof EnvSchema {
   const perContext: Record<string, TSchema> = {};
@@ -104,6 +117,9 @@ export function envSchema(): typeof EnvSchema {
     perContext[upstream.urlEnv] = Type.Optional(url(`New ${name} service. Required in production; unset under the embedded entry: simulator on 127.0.0.1:${upstream.embeddedPort}`));
     perContext[upstream.timeoutEnv] = Type.Optional(
       Type.Integer({ minimum: 1, description: `Per-call timeout for ${name} (default: ${upstream.timeoutMs ?? 'UPSTREAM_TIMEOUT_MS'})` }),
+    );
+    perContext[shadowPercentEnv(name)] = Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: `Share (%) of ${name} reads also sent to the other arm and compared (default: the context's policy, else 0; docs/parity.md)` }),
     );
   }
   const { HOST, PORT, LEGACY_URL, LEGACY_TIMEOUT_MS, ...rest } = EnvSchema.properties;

@@ -8,8 +8,10 @@ import type { ContextIdentity, ContextName } from './names.js';
 import type { PortArms } from './port-arms.js';
 import type { SubgraphResolvers } from '../graphql/executor.js';
 import type { CachePolicy } from '../cache/policy.js';
+import type { ShadowPolicy } from '../parity/policy.js';
 
 export type { ArmDeps, PortArms } from './port-arms.js';
+export type { ShadowPolicy } from '../parity/policy.js';
 
 /** The context's part of the composed graph: a federation v1 subgraph that extends `Product`. */
 export interface GraphqlPart {
@@ -29,9 +31,10 @@ export interface ContextPolicy {
    * methods, TTL, stale-if-error bound, the domain events that purge it. Absent: not cached.
    */
   readonly cache?: CachePolicy;
-  /** shadow comparison: call the other arm too, compare, report, answer from the routed one (not implemented) */
-  readonly shadow?: { readonly samplePercent: number; readonly compare?: (legacy: unknown, modern: unknown) => boolean };
+  /** shadow comparison: call the other arm too, compare, report, answer from the routed one (docs/parity.md) */
+  readonly shadow?: ShadowPolicy;
 }
+
 
 export interface ContextDescriptor<P extends object = object> extends ContextIdentity {
   /** one line for docs, the CLI and the OpenAPI description */

@@ -43,5 +43,6 @@ export function claimSite(request: FastifyRequest, site: string): void {
 export async function bind(gw: Gateway, request: FastifyRequest, site: string): Promise<Bound> {
   claimSite(request, site);
   const info = await gw.sites.get(site);
-  return { scope: scopeOf(gw, request, { site, currency: info.currency, channel: 'graphql' }), site: info };
+  // the composed graph has no mutations: every GraphQL request is a read, even over POST
+  return { scope: scopeOf(gw, request, { site, currency: info.currency, channel: 'graphql', readOnly: true }), site: info };
 }

@@ -203,6 +203,29 @@ export class GatewayMetrics {
     connected: (up: boolean): void => this.eventsConnected.child().set(up ? 1 : 0),
     reconnected: (): void => this.eventsReconnects.child().inc(),
   };
+  readonly parityTotal = new ScalarFamily(
+    'gateway_parity_total',
+    'Shadow comparisons by context and result: match, mismatch (a field differs that is not noise), noise (differs only where the same arm disagrees with itself), error (shadow call failed), shed (sampled, not run: cap, budget or load)',
+    ['context', 'result'],
+  ).register(this.registry);
+  readonly parityFields = new ScalarFamily(
+    'gateway_parity_field_mismatches_total',
+    'Mismatching comparisons by context and field pattern (Map keys as *, list items as []); past PARITY_TOP_FIELDS patterns per context, "other"',
+    ['context', 'path'],
+  ).register(this.registry);
+  readonly parityMoneyMinor = new ScalarFamily(
+    'gateway_parity_price_difference_minor_total',
+    'Sum of absolute price differences between the arms in mismatching comparisons, in minor units, by context and currency',
+    ['context', 'currency'],
+  ).register(this.registry);
+  readonly parityStockFamily = new ScalarFamily(
+    'gateway_parity_stock_status_disagreements_total',
+    'Stock status fields (or a SKU stocked on one arm only) the arms disagree on, by context',
+    ['context'],
+  ).register(this.registry);
+  readonly parityPromotions = new ScalarFamily('gateway_parity_promotion_disagreements_total', 'Comparisons where the arms disagree on promotions, by context', ['context']).register(
+    this.registry,
+  );
 
   /** flag decision series, [context][backend], created up front so every series exists from boot */
   private readonly decisionSeries = new Map<ContextName, Record<'legacy' | 'new', Scalar>>();
@@ -217,6 +240,22 @@ export class GatewayMetrics {
   /** One routing decision: every context's flag was evaluated once for the request. */
   decided(decision: RoutingDecision): void {
     for (const c of CONTEXTS) this.decisionSeries.get(c)![decision[c]!].inc();
+  }
+
+  parity(context: ContextName, result: string): void {
+    this.parityTotal.child(context, result).inc();
+  }
+  parityField(context: ContextName, path: string): void {
+    this.parityFields.child(context, path).inc();
+  }
+  parityMoney(context: ContextName, currency: string, minorUnits: number): void {
+    this.parityMoneyMinor.child(context, currency).inc(minorUnits);
+  }
+  parityStockStatus(context: ContextName): void {
+    this.parityStockFamily.child(context).inc();
+  }
+  parityPromotion(context: ContextName): void {
+    this.parityPromotions.child(context).inc();
   }
 
   breakerChanged(upstream: string, state: BreakerState, transition = true): void {

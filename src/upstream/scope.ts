@@ -29,6 +29,11 @@ export class Scope {
     readonly log: ScopeLogger,
     /** absolute time (ms since epoch) by which the request must be answered */
     readonly deadline: number = Date.now() + 5000,
+    /**
+     * the request changes nothing (a GET, a GraphQL query): its reads may be shadowed
+     * (docs/parity.md). False for writes, whose port reads are never sent to the other arm.
+     */
+    readonly readOnly: boolean = false,
   ) {
     this.outbound = { headers: propagate, deadline };
   }

@@ -176,11 +176,15 @@ t.test('a console write goes through the admin API and lands in the audit trail 
   ]);
   t.equal(entries.length, 2);
   // features not on this gateway answer the admin API's 404, which the console shows as "not available"
-  for (const url of ['/console/api/admin/parity', '/console/api/admin/rollouts']) {
+  for (const url of ['/console/api/admin/rollouts']) {
     const missing = await w.app.inject({ url, headers: { cookie } });
     t.equal(missing.statusCode, 404);
     t.equal(missing.json().code, 'GW_ERR_ROUTE_NOT_FOUND');
   }
+  // shadow comparison is on every gateway (docs/parity.md): the console reads it through the admin API
+  const parity = await w.app.inject({ url: '/console/api/admin/parity', headers: { cookie } });
+  t.equal(parity.statusCode, 200);
+  t.match(parity.json(), { contexts: [{ context: 'pricing', shadowPercent: 0, counts: { match: 0, mismatch: 0 } }] });
 });
 
 t.test('the snapshot shows each arm of a context from the live counters', async (t) => {
@@ -192,7 +196,7 @@ t.test('the snapshot shows each arm of a context from the live counters', async 
   t.same(snap.flags, { source: 'file', location: w.flagsDir, writable: true, stale: null });
   const inv = snap.contexts.find((c) => c.context === 'inventory')!;
   const pri = snap.contexts.find((c) => c.context === 'pricing')!;
-  t.match(inv, { route: { enabled: true, rollout: 100 }, breakers: { legacy: 'closed', new: 'closed' }, share: { new: 1, legacy: 0 }, parity: null });
+  t.match(inv, { route: { enabled: true, rollout: 100 }, breakers: { legacy: 'closed', new: 'closed' }, share: { new: 1, legacy: 0 }, parity: { match: 0, mismatch: 0, noise: 0, error: 0, shed: 0 } });
   t.equal(inv.arms.new.requests, 8);
   t.equal(inv.arms.new.errorRate, 0);
   t.ok(inv.arms.new.p50Ms !== null && inv.arms.new.p99Ms! >= inv.arms.new.p50Ms, 'latency quantiles');

@@ -141,5 +141,11 @@ t.test('the OpenAPI document is valid, linted, and every live answer conforms to
   await call(audit, { url: '/admin/audit?limit=5', headers: admin }, 200);
   await call(audit, { url: '/admin/audit?limit=0', headers: admin }, 400);
 
+  const parityList = 'GET /admin/parity';
+  await call(parityList, { url: '/admin/parity', headers: admin }, 200);
+  const parity = 'GET /admin/parity/{context}';
+  await call(parity, { url: '/admin/parity/pricing', headers: admin }, 200);
+  await call(parity, { url: '/admin/parity/nope', headers: admin }, 404);
+
   t.same([...ops.keys()].filter((k) => !covered.has(k)), [], 'every documented operation was called');
 });

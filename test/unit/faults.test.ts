@@ -49,7 +49,7 @@ async function get(base: string, path = PATH) {
 t.test('faults are off by default and GET reports them', async (t) => {
   const { base } = await listening(t);
   const res = await request(`${base}/__faults`);
-  t.same(await res.body.json(), { latencyMs: 0, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0 });
+  t.same(await res.body.json(), { latencyMs: 0, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0, valueSkewRate: 0, valueSkewMinor: 1 });
   const ok = await get(base);
   t.equal(ok.status, 200);
   t.ok(PriceConsumer.Check(JSON.parse(ok.body)));
@@ -64,7 +64,7 @@ t.test('bad PUT is a 400 in the service error format', async (t) => {
     t.match(JSON.parse(r.body), { status: 400, code: 'BAD_REQUEST' });
   }
   const res = await request(`${base}/__faults`);
-  t.same(await res.body.json(), { latencyMs: 0, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0 }, 'nothing changed');
+  t.same(await res.body.json(), { latencyMs: 0, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0, valueSkewRate: 0, valueSkewMinor: 1 }, 'nothing changed');
 });
 
 t.test('latency and jitter delay requests, not /healthz', async (t) => {
@@ -162,7 +162,7 @@ t.test('DELETE turns every fault off', async (t) => {
   await putFaults(base, { latencyMs: 300, errorRate: 1, resetRate: 1, malformedRate: 1, driftRate: 1, slowBodyMs: 300 });
   const del = await request(`${base}/__faults`, { method: 'DELETE' });
   t.equal(del.statusCode, 200);
-  t.same(await del.body.json(), { latencyMs: 0, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0 });
+  t.same(await del.body.json(), { latencyMs: 0, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0, valueSkewRate: 0, valueSkewMinor: 1 });
   const r = await get(base);
   t.equal(r.status, 200);
   t.ok(r.elapsed < 200, 'no latency');
@@ -173,6 +173,6 @@ t.test('PUT replaces the whole configuration', async (t) => {
   const { base } = await listening(t);
   await putFaults(base, { errorRate: 1, latencyMs: 10 });
   const r = await putFaults(base, { latencyMs: 5 });
-  t.same(JSON.parse(r.body), { latencyMs: 5, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0 });
+  t.same(JSON.parse(r.body), { latencyMs: 5, jitterMs: 0, errorRate: 0, resetRate: 0, malformedRate: 0, driftRate: 0, slowBodyMs: 0, valueSkewRate: 0, valueSkewMinor: 1 });
   t.equal((await get(base)).status, 200);
 });

@@ -15,5 +15,8 @@ export const inventoryContext = describeContext<InventoryPort>(identityOf('inven
   },
   graphql: { sdl: INVENTORY_SDL, resolvers: inventoryResolvers },
   // Stock moves with every order: seconds only, purged on a stock event, and a short stale bound.
-  policy: { cache: { methods: ['availability'], ttlMs: 2_000, staleIfErrorMs: 10_000, purgedBy: ['stock.changed'] } },
+  policy: {
+    cache: { methods: ['availability'], ttlMs: 2_000, staleIfErrorMs: 10_000, purgedBy: ['stock.changed'] },
+    shadow: { samplePercent: 0, signal: 'stock' },
+  },
 });

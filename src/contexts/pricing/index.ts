@@ -15,5 +15,8 @@ export const pricingContext = describeContext<PricingPort>(identityOf('pricing')
   },
   graphql: { sdl: PRICING_SDL, resolvers: pricingResolvers },
   // Prices change on a price event; the TTL is the safety net for an event lost.
-  policy: { cache: { methods: ['prices'], ttlMs: 30_000, staleIfErrorMs: 300_000, purgedBy: ['price.changed'] } },
+  policy: {
+    cache: { methods: ['prices'], ttlMs: 30_000, staleIfErrorMs: 300_000, purgedBy: ['price.changed'] },
+    shadow: { samplePercent: 0, signal: 'price' },
+  },
 });

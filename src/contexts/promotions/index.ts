@@ -15,5 +15,8 @@ export const promotionsContext = describeContext<PromotionsPort>(identityOf('pro
   },
   graphql: { sdl: PROMOTIONS_SDL, resolvers: promotionsResolvers },
   // Until a promotion event (which names a code, not SKUs: it purges the site's copies).
-  policy: { cache: { methods: ['productPromotions'], ttlMs: 60_000, staleIfErrorMs: 300_000, purgedBy: ['promotion.changed'] } },
+  policy: {
+    cache: { methods: ['productPromotions'], ttlMs: 60_000, staleIfErrorMs: 300_000, purgedBy: ['promotion.changed'] },
+    shadow: { samplePercent: 0, unordered: ['productPromotions.*', 'list'], signal: 'promotion' },
+  },
 });

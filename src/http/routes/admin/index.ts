@@ -30,11 +30,15 @@ import {
   type RouteView,
   type RoutesResponse,
 } from '../../../admin/schemas.js';
+import type { ShadowParity } from '../../../parity/shadow.js';
+import { parityRoutes } from './parity.js';
 
 export interface AdminOptions {
   gw: Gateway;
   /** recent traffic of a context, once the gateway measures it; absent: the field is left out */
   traffic?: (context: ContextName) => RouteView['traffic'];
+  /** shadow comparison (src/parity/): GET /admin/parity[/:context]; absent: those routes are not served */
+  parity?: ShadowParity;
 }
 
 const REALM = 'Bearer realm="strangler-admin"';
@@ -155,6 +159,8 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
       return audit.recent(limit, context ? (e) => e.context === context : undefined);
     },
   );
+
+  if (opts.parity) parityRoutes(app, { parity: opts.parity, doc, errors, params: ContextParamsSchema, contextOf });
 
   // Anything else under /admin is a 404, but only after the token check above, so probing
   // without a token cannot map the surface.
