@@ -43,6 +43,7 @@ import { createBindingStore, type BindingStore } from './routing/sticky-bindings
 import { Stickiness } from './routing/stickiness.js';
 import stickyIdentity from './sticky-identity.js';
 import { EventBus } from './events/bus.js';
+import { createRollouts } from './rollout/index.js';
 import { hostname } from 'node:os';
 
 declare module 'fastify' {
@@ -153,19 +154,26 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ttlS: config.sticky.ttlS,
   });
   const stickiness = new Stickiness(resolver, bindings, config.sticky.ttlS * 1000, telemetry.metrics, flags, app.log);
+  const audit = new RouteAudit(config.auditLogPath, flags, app.log);
+  const decisions = new RoutingDecisions(flags, app.log);
+  const events = new EventBus(`${hostname()}:${process.pid}`, app.log);
+  const rollouts = createRollouts(config, { flags, audit, events, parity: () => gw.parity, log: app.log, instance: events.source });
+  rollouts.overrides.onChange((forced) => decisions.forceLegacy(forced));
+  telemetry.metrics.armOutcome = (context, servedBy, status, ms) => rollouts.figures.record(context, servedBy === 'legacy' ? 'legacy' : 'modern', servedBy === 'legacy_fallback', status, ms);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
     flags,
-    audit: new RouteAudit(config.auditLogPath, flags, app.log),
-    decisions: new RoutingDecisions(flags, app.log),
+    audit,
+    decisions,
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
     ports: buildPorts(contexts(), upstreams, catalog, config.fallbackContexts, onFallback),
     onFallback,
     idempotencyStore,
     stickiness,
-    events: new EventBus(`${hostname()}:${process.pid}`, app.log),
+    events,
+    rollouts,
   });
 
   app.decorate('gw', gw);
@@ -187,6 +195,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     done(null, payload);
   });
   app.addHook('onClose', async () => {
+    await rollouts.close();
     gw.decisions.close();
     await gw.audit.close();
     await flags.close();

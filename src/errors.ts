@@ -38,7 +38,10 @@ export type ErrorCode =
   | 'GW_ERR_ADMIN_FLAG_SOURCE_UNAVAILABLE'
   | 'GW_ERR_ADMIN_FLAG_SOURCE_REJECTED'
   | 'GW_ERR_ADMIN_FLAG_WRITE_FAILED'
-  | 'GW_ERR_ADMIN_AUDIT_FAILED';
+  | 'GW_ERR_ADMIN_AUDIT_FAILED'
+  // rollouts (src/rollout/): none for the context, or one already in progress
+  | 'GW_ERR_ADMIN_ROLLOUT_NOT_FOUND'
+  | 'GW_ERR_ADMIN_ROLLOUT_CONFLICT';
 
 export interface ErrorDetail {
   path: string;

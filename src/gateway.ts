@@ -14,6 +14,7 @@ import type { IdempotencyStore } from './upstream/idempotency-store.js';
 import type { Stickiness } from './routing/stickiness.js';
 import type { EventBus } from './events/bus.js';
 import type { ParityReader } from './parity/types.js';
+import type { Rollouts } from './rollout/index.js';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -35,4 +36,6 @@ export interface Gateway {
   readonly events: EventBus;
   /** shadow comparison outcomes per context (src/parity/types.ts); absent when no comparator is wired */
   readonly parity?: ParityReader;
+  /** the rollout controller, its per-arm figures and the kill override (src/rollout/) */
+  readonly rollouts: Rollouts;
 }
