@@ -53,6 +53,8 @@ export class RolloutController {
   private readonly locks = new Map<ContextName, Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** closed: this instance judges no more (it has released the lease) */
+  private closed = false;
 
   constructor(private readonly deps: ControllerDeps) {}
 
@@ -63,6 +65,7 @@ export class RolloutController {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
@@ -164,7 +167,7 @@ export class RolloutController {
 
   /** One judgement of every running rollout, if this instance holds the lease. */
   async tick(): Promise<void> {
-    if (this.ticking) return;
+    if (this.ticking || this.closed) return;
     this.ticking = true;
     try {
       if (!(await this.deps.lease.hold())) return;
