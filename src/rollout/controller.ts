@@ -23,6 +23,7 @@ import { subtract, type ArmRecorder } from './figures.js';
 import { describeBreach, judge, type GuardrailConfig } from './guardrails.js';
 import type { HistoryType, RolloutState } from './schemas.js';
 import type { Lease, RolloutStore, StoredRollout } from './store.js';
+import type { Overrides } from './override.js';
 
 export const CONTROLLER_ACTOR = 'rollout-controller';
 
@@ -35,6 +36,8 @@ export interface ControllerDeps {
   recorder: ArmRecorder;
   store: RolloutStore;
   lease: Lease;
+  /** the kill override: a rollback the flag source cannot take is applied through it */
+  overrides?: Overrides;
   guardrails: GuardrailConfig;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
@@ -196,8 +199,17 @@ export class RolloutController {
     s.guardrails = j.guardrails;
     const at = new Date().toISOString();
     if (j.breach) {
-      const why = `rolled back at ${s.percent} %: ${describeBreach(j.breach)}`;
-      await this.writeFlag(context, 0, why);
+      let why = `rolled back at ${s.percent} %: ${describeBreach(j.breach)}`;
+      try {
+        await this.writeFlag(context, 0, why);
+      } catch (err) {
+        // the flag source cannot take the rollback (Unleash down, files unwritable): the kill
+        // override forces legacy without it, held until an operator clears it
+        if (!this.deps.overrides) throw err;
+        await this.deps.overrides.set(context, why, CONTROLLER_ACTOR);
+        why = `${why}; the flag could not be written (${(err as Error).message}): kill override set instead`;
+        this.deps.log.error({ event: 'rollout.rollback_override', context, err }, `${context}: rollback through the kill override`);
+      }
       s.status = 'rolled_back';
       s.reason = why;
       s.percent = 0;

@@ -47,6 +47,7 @@ export function createRollouts(config: GatewayConfig, deps: RolloutDeps): Rollou
     recorder: figures,
     store: redis ? new RedisRolloutStore(redis, rollout.redisPrefix) : new MemoryRolloutStore(),
     lease: redis ? new RedisLease(redis, `${rollout.redisPrefix}lease`, deps.instance, rollout.leaseMs) : ALONE,
+    overrides,
     guardrails: rollout.guardrails,
     log: deps.log,
   });

@@ -4,7 +4,7 @@
  * broken. See test/integration/rollout.test.ts for the plans that complete and roll back.
  */
 import t from 'tap';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditResponse } from '../../src/admin/schemas.js';
 import { AUTH, TOKEN, drive, driveUntil, faults, flagPercent, rolloutWorld } from '../helpers/rollout.js';
@@ -113,4 +113,19 @@ t.test('the CLI drives rollouts and the override through the admin API', async (
   t.match(await cli('override', 'list', '--json'), { code: EXIT.ok, out: /"reason": "incident 7"/ });
   t.match(await cli('override', 'clear', 'pricing'), { code: EXIT.ok, out: /kill override cleared/ });
   t.match(await cli('override', 'list'), { code: EXIT.ok, out: /no kill overrides/ });
+});
+
+t.test('a rollback the flag source cannot take goes through the kill override', async (t) => {
+  const w = await rolloutWorld(t);
+  await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [50, 100], hold: '1h' } });
+  // the flag file becomes a directory: unreadable (last known flags stand) and unwritable
+  await rm(join(w.flagsDir, 'routes.json'));
+  await mkdir(join(w.flagsDir, 'routes.json'));
+  await w.app.gw.flags.reload?.().catch(() => undefined);
+  await faults(w.backends.pricing.url, { errorRate: 1 });
+  const s = await driveUntil(w, (s) => s.status !== 'running', 20, 20);
+  t.equal(s.status, 'rolled_back');
+  t.match(s.reason, /fallbackRate .*; the flag could not be written .*: kill override set instead/);
+  t.match((await w.app.inject({ url: '/admin/overrides', headers: AUTH })).json(), { overrides: [{ context: 'pricing', actor: 'rollout-controller' }] });
+  t.same([...(await drive(w, 10))], ['pricing=legacy'], 'nobody on the new arm');
 });
