@@ -46,6 +46,23 @@ export function subtract(a: StepFigures, b: StepFigures): StepFigures {
   return { legacy: arm(a.legacy, b.legacy), modern: arm(a.modern, b.modern) };
 }
 
+function add(a: ArmFigures, bucket: number, status: number, fellBack: boolean): void {
+  a.requests++;
+  a.latency[bucket]!++;
+  if (status >= 500) a.errors++;
+  if (fellBack) a.fallbacks++;
+}
+
+const sum = (a: StepFigures, b: StepFigures): StepFigures => {
+  const arm = (x: ArmFigures, y: ArmFigures): ArmFigures => ({
+    requests: x.requests + y.requests,
+    errors: x.errors + y.errors,
+    fallbacks: x.fallbacks + y.fallbacks,
+    latency: x.latency.map((n, i) => n + (y.latency[i] ?? 0)),
+  });
+  return { legacy: arm(a.legacy, b.legacy), modern: arm(a.modern, b.modern) };
+};
+
 function bucketOf(ms: number): number {
   for (let i = 0; i < NB; i++) if (ms <= LATENCY_BOUNDS_MS[i]!) return i;
   return NB - 1;
@@ -56,8 +73,8 @@ const field = (arm: Arm, what: 'requests' | 'errors' | 'fallbacks' | number) => 
 
 export class ArmRecorder {
   private readonly local = new Map<ContextName, StepFigures>(CONTEXTS.map((c) => [c, emptyStep()]));
-  /** increments not yet added to Redis */
-  private pending = new Map<string, number>();
+  /** increments not yet added to Redis, per context (same shape: recording is a few array writes) */
+  private pending = new Map<ContextName, StepFigures>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -78,23 +95,13 @@ export class ArmRecorder {
   record(context: ContextName, arm: Arm, fellBack: boolean, status: number, ms: number): void {
     const f = this.local.get(context);
     if (!f) return;
-    const a = f[arm];
     const b = bucketOf(ms);
-    a.requests++;
-    a.latency[b]!++;
-    if (status >= 500) a.errors++;
-    if (fellBack) a.fallbacks++;
+    add(f[arm], b, status, fellBack);
     if (this.redis) {
-      const p = `${context}|`;
-      this.add(p + field(arm, 'requests'));
-      this.add(p + field(arm, b));
-      if (status >= 500) this.add(p + field(arm, 'errors'));
-      if (fellBack) this.add(p + field(arm, 'fallbacks'));
+      let p = this.pending.get(context);
+      if (!p) this.pending.set(context, (p = emptyStep()));
+      add(p[arm], b, status, fellBack);
     }
-  }
-
-  private add(key: string): void {
-    this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
   }
 
   /** Adds this instance's pending increments to the shared hashes. */
@@ -103,15 +110,27 @@ export class ArmRecorder {
     const batch = this.pending;
     this.pending = new Map();
     const m = this.redis.multi();
-    for (const [k, n] of batch) {
-      const [context, f] = k.split('|') as [string, string];
-      m.hincrby(`${this.prefix}fig:${context}`, f, n);
+    for (const [context, f] of batch) {
+      const fields: Record<string, number> = {};
+      for (const arm of ['legacy', 'modern'] as const) {
+        const a = f[arm];
+        if (a.requests) fields[field(arm, 'requests')] = a.requests;
+        if (a.errors) fields[field(arm, 'errors')] = a.errors;
+        if (a.fallbacks) fields[field(arm, 'fallbacks')] = a.fallbacks;
+        a.latency.forEach((n, i) => {
+          if (n) fields[field(arm, i)] = n;
+        });
+      }
+      for (const [k, n] of Object.entries(fields)) m.hincrby(`${this.prefix}fig:${context}`, k, n);
     }
     try {
       await m.exec();
     } catch (err) {
       // put them back: a later flush adds them
-      for (const [k, n] of batch) this.pending.set(k, (this.pending.get(k) ?? 0) + n);
+      for (const [context, f] of batch) {
+        const p = this.pending.get(context);
+        this.pending.set(context, p ? sum(p, f) : f);
+      }
       throw err;
     }
   }
