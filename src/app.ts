@@ -57,6 +57,7 @@ import { EventBus } from './events/bus.js';
 import { AmqpEvents } from './events/amqp.js';
 import { ShadowParity } from './parity/shadow.js';
 import { RedisParityStore } from './parity/redis-store.js';
+import { createRollouts } from './rollout/index.js';
 import { hostname } from 'node:os';
 import { ConnectionTracker } from './graceful-close.js';
 
@@ -194,14 +195,19 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
       ? undefined
       : new AmqpEvents({ url: config.amqpUrl, ...config.events, bus: events, metrics: telemetry.metrics.events, log: app.log });
   const parity = await buildParity(app, config, telemetry, events);
+  const audit = new RouteAudit(auditTrail, flags, app.log, instance, events);
+  const decisions = new RoutingDecisions(flags, app.log);
+  const rollouts = createRollouts(config, { flags, audit, events, parity: () => gw.parity, log: app.log, instance: events.source });
+  rollouts.overrides.onChange((forced) => decisions.forceLegacy(forced));
+  telemetry.metrics.armOutcome = (context, servedBy, status, ms) => rollouts.figures.record(context, servedBy === 'legacy' ? 'legacy' : 'modern', servedBy === 'legacy_fallback', status, ms);
   const gw: Gateway = Object.freeze({
     config,
     upstreams,
     extraSubgraphs,
     relay,
     flags,
-    audit: new RouteAudit(auditTrail, flags, app.log, instance, events),
-    decisions: new RoutingDecisions(flags, app.log),
+    audit,
+    decisions,
     sites: new SiteRegistry(upstreams.legacy),
     catalog,
     carts: new LegacyCarts(upstreams.legacy),
@@ -225,6 +231,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     ...(amqp === undefined ? {} : { broker: amqp }),
     ...(dataCache ? { rendered: new RenderedProducts(dataCache, (c) => cachePolicies.get(c)?.ttlMs, CATALOG_CACHE_POLICY.ttlMs) } : {}),
     parity,
+    rollouts,
   });
   amqp?.start();
 
@@ -251,6 +258,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     done(null, payload);
   });
   app.addHook('onClose', async () => {
+    await rollouts.close();
     gw.decisions.close();
     await gw.audit.close();
     await amqp?.close(); // after the audit: its last route.changed events go into the outbox first

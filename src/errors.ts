@@ -43,7 +43,10 @@ export type ErrorCode =
   | 'GW_ERR_CONSOLE_UNAUTHORIZED'
   | 'GW_ERR_CONSOLE_CSRF_REJECTED'
   | 'GW_ERR_CONSOLE_NOT_BUILT'
-  | 'GW_ERR_ADMIN_AUDIT_UNAVAILABLE';
+  | 'GW_ERR_ADMIN_AUDIT_UNAVAILABLE'
+  // rollouts (src/rollout/): none for the context, or one already in progress
+  | 'GW_ERR_ADMIN_ROLLOUT_NOT_FOUND'
+  | 'GW_ERR_ADMIN_ROLLOUT_CONFLICT';
 
 export interface ErrorDetail {
   path: string;

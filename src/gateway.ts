@@ -18,6 +18,7 @@ import type { EventBus } from './events/bus.js';
 import type { EventsStatus } from './events/amqp.js';
 import type { RenderedProducts } from './cache/rendered.js';
 import type { ParityReader } from './parity/types.js';
+import type { Rollouts } from './rollout/index.js';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -49,4 +50,6 @@ export interface Gateway {
   readonly rendered?: RenderedProducts;
   /** shadow comparison outcomes per context (src/parity/types.ts); absent when no comparator is wired */
   readonly parity?: ParityReader;
+  /** the rollout controller, its per-arm figures and the kill override (src/rollout/) */
+  readonly rollouts: Rollouts;
 }

@@ -143,6 +143,16 @@ export class RouteAudit {
     return { write: result, entry };
   }
 
+  /**
+   * An entry that is not a flag change of its own (a kill override, a rollout pause or
+   * completion): appended to the trail with this instance's name.
+   */
+  async record(entry: Omit<AuditEntry, 'instance'>): Promise<AuditEntry> {
+    const full: AuditEntry = { ...entry, instance: this.instance };
+    await this.trail.append(full);
+    return full;
+  }
+
   private emit(entry: AuditEntry): void {
     this.events?.emit(
       'route.changed',

@@ -73,8 +73,9 @@ export const AuditEntrySchema = Type.Object({
   id: Type.String({ description: 'uuid of the change' }),
   at: Type.String({ description: 'ISO 8601 time the change was applied' }),
   actor: Type.String(),
-  action: Type.Union([Type.Literal('route'), Type.Literal('kill'), Type.Literal('observed')], {
-    description: 'route, kill: through the admin API; observed: a change made where the flags live (a flag file edited, Unleash) that the gateway loaded',
+  action: Type.Union([Type.Literal('route'), Type.Literal('kill'), Type.Literal('observed'), Type.Literal('rollout'), Type.Literal('override')], {
+    description:
+      'route, kill: through the admin API; observed: a change made where the flags live (a flag file edited, Unleash) that the gateway loaded; rollout: a rollout transition that did not change the flag (pause, resume, completion); override: the local kill override set or cleared (docs/rollouts.md)',
   }),
   context: ContextSchema,
   flag: Type.String(),

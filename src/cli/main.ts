@@ -15,6 +15,8 @@ import { CONTEXTS } from '../contexts/names.js';
 import { formatAudit, formatChange, formatStatus } from './format.js';
 import { ParityDetailResponseSchema, ParityListResponseSchema } from '../parity/schemas.js';
 import { formatParity, formatParityList } from './parity-format.js';
+import { OverrideClearedSchema, OverrideSchema, OverridesResponseSchema, RolloutStateSchema, RolloutsResponseSchema, HOLD_PATTERN } from '../rollout/schemas.js';
+import { formatOverrides, formatRollout, formatRollouts } from './format-rollout.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, auth: 3, notFound: 4, unreachable: 5 });
 
@@ -32,6 +34,12 @@ commands:
   kill <context> [--reason TEXT]       back to legacy for everyone, now (0 %, flag disabled)
   audit [--limit N] [--context C]      recent changes, newest first
   parity [context]                     shadow comparison: counts per context; with one, fields, noise, last mismatches
+  rollout start <context> --steps 1,5,25,50,100 --hold 5m [--reason TEXT]
+                                       step the context up, each step judged by the guardrails
+  rollout status [<context>]           every rollout, or one with its guardrails and history
+  rollout pause|resume|abort <context> [--reason TEXT]
+  override set <context> --reason TEXT force legacy, whatever the flag (works with the flag source down)
+  override clear <context> | override list
 
 contexts: ${CONTEXTS.join(', ')} (this build's registry; \`strangler status\` lists the gateway's)
 
@@ -61,7 +69,7 @@ class CliError extends Error {
 
 interface Client {
   get<S extends TSchema>(path: string, schema: S): Promise<Static<S>>;
-  send<S extends TSchema>(method: 'PUT' | 'POST', path: string, body: unknown, schema: S): Promise<Static<S>>;
+  send<S extends TSchema>(method: 'PUT' | 'POST' | 'DELETE', path: string, body: unknown, schema: S): Promise<Static<S>>;
 }
 
 /** Runs one command; never throws, returns the exit code. */
@@ -83,6 +91,8 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
         reason: { type: 'string' },
         limit: { type: 'string' },
         context: { type: 'string' },
+        steps: { type: 'string' },
+        hold: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -153,8 +163,61 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
         print(formatParity(res), res);
         return EXIT.ok;
       }
+      case 'rollout': {
+        const [sub, ...args] = rest;
+        const reason = values.reason === undefined ? {} : { reason: values.reason };
+        if (sub === 'status') {
+          if (args.length === 0) {
+            const res = await client.get('/admin/rollouts', RolloutsResponseSchema);
+            print(formatRollouts(res.rollouts), res);
+          } else {
+            const res = await client.get(`/admin/rollouts/${encodeURIComponent(oneContext(args, 'rollout status'))}`, RolloutStateSchema);
+            print(formatRollout(res), res);
+          }
+          return EXIT.ok;
+        }
+        if (sub === 'start') {
+          const context = oneContext(args, 'rollout start');
+          if (values.steps === undefined || values.hold === undefined) throw new CliError('rollout start needs --steps (e.g. 1,5,25,50,100) and --hold (e.g. 5m)', EXIT.usage);
+          const steps = values.steps.split(',').map((p) => intArg('--steps', p.trim(), 1, 100));
+          if (!new RegExp(HOLD_PATTERN).test(values.hold) && !/^\d+$/.test(values.hold)) throw new CliError(`--hold must be a duration like 30s, 5m, 200ms (got "${values.hold}")`, EXIT.usage);
+          const hold = /^\d+$/.test(values.hold) ? Number(values.hold) : values.hold;
+          const res = await client.send('POST', `/admin/rollouts/${encodeURIComponent(context)}`, { steps, hold, ...reason }, RolloutStateSchema);
+          print(formatRollout(res), res);
+          return EXIT.ok;
+        }
+        if (sub === 'pause' || sub === 'resume' || sub === 'abort') {
+          const context = oneContext(args, `rollout ${sub}`);
+          const res = await client.send('POST', `/admin/rollouts/${encodeURIComponent(context)}/${sub}`, reason, RolloutStateSchema);
+          print(formatRollout(res), res);
+          return EXIT.ok;
+        }
+        throw new CliError(`rollout needs start, status, pause, resume or abort (got "${sub ?? ''}")`, EXIT.usage);
+      }
+      case 'override': {
+        const [sub, ...args] = rest;
+        if (sub === 'list') {
+          const res = await client.get('/admin/overrides', OverridesResponseSchema);
+          print(formatOverrides(res.overrides), res);
+          return EXIT.ok;
+        }
+        if (sub === 'set') {
+          const context = oneContext(args, 'override set');
+          if (values.reason === undefined) throw new CliError('override set needs --reason TEXT (it is recorded in the audit trail)', EXIT.usage);
+          const res = await client.send('PUT', `/admin/routes/${encodeURIComponent(context)}/override`, { reason: values.reason }, OverrideSchema);
+          print(formatOverrides([res]), res);
+          return EXIT.ok;
+        }
+        if (sub === 'clear') {
+          const context = oneContext(args, 'override clear');
+          const res = await client.send('DELETE', `/admin/routes/${encodeURIComponent(context)}/override`, undefined, OverrideClearedSchema);
+          print(res.cleared ? `${context}: kill override cleared; the flag decides again` : `${context}: there was no kill override`, res);
+          return EXIT.ok;
+        }
+        throw new CliError(`override needs set, clear or list (got "${sub ?? ''}")`, EXIT.usage);
+      }
       default:
-        throw new CliError(`unknown command "${command}" (try: status, route, kill, audit, parity; strangler --help)`, EXIT.usage);
+        throw new CliError(`unknown command "${command}" (try: status, route, kill, audit, parity, rollout, override; strangler --help)`, EXIT.usage);
     }
   } catch (err) {
     const e = err instanceof CliError ? err : new CliError((err as Error).message, isArgError(err) ? EXIT.usage : EXIT.failed);
@@ -261,6 +324,7 @@ function problemError(status: number, data: unknown, gateway: string): CliError 
     case 'GW_ERR_ADMIN_DISABLED':
       return new CliError(`the admin API of ${gateway} is disabled (${code}): start the gateway with ADMIN_TOKEN set`, EXIT.auth, data);
     case 'GW_ERR_ADMIN_CONTEXT_NOT_FOUND':
+    case 'GW_ERR_ADMIN_ROLLOUT_NOT_FOUND':
     case 'GW_ERR_ROUTE_NOT_FOUND':
       return new CliError(`${detail} (${code})`, EXIT.notFound, data);
     default:

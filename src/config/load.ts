@@ -73,6 +73,19 @@ export interface GatewayConfig {
   }>;
   /** sticky identity (src/routing/identity.ts): cookie, HMAC secret (undefined: random per process), TTL */
   readonly sticky: Readonly<{ cookieName: string; secure: boolean; secret: string | undefined; ttlS: number; maxBindings: number; redisPrefix: string }>;
+  /** the rollout controller and its guardrails (src/rollout/, docs/rollouts.md) */
+  readonly rollout: Readonly<{
+    tickMs: number;
+    leaseMs: number;
+    redisPrefix: string;
+    guardrails: Readonly<{
+      errorRateDelta: Readonly<{ threshold: number; minSamples: number }>;
+      p99Ratio: Readonly<{ threshold: number; minSamples: number }>;
+      fallbackRate: Readonly<{ threshold: number; minSamples: number }>;
+      parityMismatchRate: Readonly<{ threshold: number; minSamples: number }>;
+      p99FloorMs: number;
+    }>;
+  }>;
   readonly logLevel: Env['LOG_LEVEL'];
   /** OpenTelemetry: where spans are exported (undefined: not exported) and the service name */
   readonly otel: Readonly<{ tracesUrl: string | undefined; serviceName: string }>;
@@ -213,6 +226,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       ttlS: e.STICKY_TTL_S,
       maxBindings: e.STICKY_MAX_BINDINGS,
       redisPrefix: e.STICKY_REDIS_PREFIX,
+    }),
+    rollout: Object.freeze({
+      tickMs: e.ROLLOUT_TICK_MS,
+      leaseMs: e.ROLLOUT_LEASE_MS,
+      redisPrefix: e.ROLLOUT_REDIS_PREFIX,
+      guardrails: Object.freeze({
+        errorRateDelta: { threshold: Number(e.ROLLOUT_ERROR_RATE_DELTA), minSamples: e.ROLLOUT_MIN_SAMPLES },
+        p99Ratio: { threshold: Number(e.ROLLOUT_P99_RATIO), minSamples: e.ROLLOUT_MIN_SAMPLES },
+        fallbackRate: { threshold: Number(e.ROLLOUT_FALLBACK_RATE), minSamples: e.ROLLOUT_MIN_SAMPLES },
+        parityMismatchRate: { threshold: Number(e.ROLLOUT_PARITY_MISMATCH_RATE), minSamples: e.ROLLOUT_MIN_SAMPLES },
+        p99FloorMs: e.ROLLOUT_P99_FLOOR_MS,
+      }),
     }),
     logLevel: e.LOG_LEVEL,
     otel: Object.freeze({ tracesUrl: otlpTracesUrl(e), serviceName: e.OTEL_SERVICE_NAME }),

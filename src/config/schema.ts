@@ -7,6 +7,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { contextIdentities, LEGACY_UPSTREAM } from '../contexts/names.js';
 
+const fraction = (dflt: string, description: string) => Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', default: dflt, description: `${description} (a decimal, e.g. ${dflt})` });
 const url = (description: string) => Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', description });
 
 export const EnvSchema = Type.Object({
@@ -94,6 +95,15 @@ export const EnvSchema = Type.Object({
   PARITY_ALARM_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'Sliding window of the parity alarm' }),
   PARITY_ALARM_MIN_SAMPLES: Type.Integer({ minimum: 1, default: 50, description: 'Comparisons in the window before the parity alarm may fire' }),
   PARITY_REDIS_PREFIX: Type.String({ minLength: 1, default: 'strangler:parity:', description: 'Prefix of the per-context parity count hashes in Redis (sharedCounts across instances)' }),
+  ROLLOUT_TICK_MS: Type.Integer({ minimum: 10, default: 1000, description: 'How often the rollout controller judges running rollouts (docs/rollouts.md)' }),
+  ROLLOUT_MIN_SAMPLES: Type.Integer({ minimum: 1, default: 200, description: 'Requests per arm a rollout step needs before its guardrails judge it (parity: comparisons)' }),
+  ROLLOUT_ERROR_RATE_DELTA: fraction('0.01', "Guardrail: the new arm's 5xx rate minus legacy's above which a rollout rolls back"),
+  ROLLOUT_P99_RATIO: fraction('1.5', "Guardrail: the new arm's p99 over legacy's above which a rollout rolls back"),
+  ROLLOUT_P99_FLOOR_MS: Type.Integer({ minimum: 0, default: 25, description: 'Latencies below this count as this in the p99 ratio (two fast arms are not "3x slower")' }),
+  ROLLOUT_FALLBACK_RATE: fraction('0.02', "Guardrail: share of the new arm's requests answered by legacy (fallback) above which a rollout rolls back"),
+  ROLLOUT_PARITY_MISMATCH_RATE: fraction('0.005', 'Guardrail: shadow-comparison mismatch rate above which a rollout rolls back'),
+  ROLLOUT_LEASE_MS: Type.Integer({ minimum: 100, default: 10000, description: 'Lease (Redis) of the instance that runs the rollout controller; renewed every tick' }),
+  ROLLOUT_REDIS_PREFIX: Type.String({ minLength: 1, default: 'strangler:rollout:', description: 'Prefix of the rollout state, lease, per-arm figures and kill overrides in Redis' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(url('OTLP/HTTP collector base URL; traces go to <url>/v1/traces. Unset: spans are not exported (trace ids are still made, propagated and logged)')),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(url('Full OTLP/HTTP traces URL; overrides OTEL_EXPORTER_OTLP_ENDPOINT for traces')),
   OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'strangler-gateway', description: 'service.name of the exported spans' }),

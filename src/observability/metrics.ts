@@ -226,6 +226,8 @@ export class GatewayMetrics {
   readonly parityPromotions = new ScalarFamily('gateway_parity_promotion_disagreements_total', 'Comparisons where the arms disagree on promotions, by context', ['context']).register(
     this.registry,
   );
+  /** told of every context a request touched, with who served it, its status and latency (ms): the rollout guardrails' figures (src/rollout/figures.ts) */
+  armOutcome: ((context: ContextName, servedBy: ServedBy, status: number, ms: number) => void) | undefined;
 
   /** flag decision series, [context][backend], created up front so every series exists from boot */
   private readonly decisionSeries = new Map<ContextName, Record<'legacy' | 'new', Scalar>>();

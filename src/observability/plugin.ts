@@ -50,7 +50,11 @@ async function observabilityPlugin(app: FastifyInstance, opts: { telemetry: Tele
     stats.observe(status, seconds);
     const scope = request.gwScope;
     if (scope !== null && scope.touched.size > 0) {
-      for (const c of scope.touched) stats.observeContext(status, c, scope.fallbacks.has(c) ? 'legacy_fallback' : scope.decision[c]!, seconds);
+      for (const c of scope.touched) {
+        const servedBy = scope.fallbacks.has(c) ? 'legacy_fallback' : scope.decision[c]!;
+        stats.observeContext(status, c, servedBy, seconds);
+        metrics.armOutcome?.(c, servedBy, status, reply.elapsedTime);
+      }
     }
     if (status >= 400) {
       const code = request.gwErrorCode;

@@ -29,7 +29,7 @@
  * decision tables).
  */
 import type { Context } from 'unleash-client';
-import { CONTEXTS, flagOf } from '../contexts/names.js';
+import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
 import { backendOf, decide, type Backend, type RoutingDecision } from './decide.js';
 import type { FlagProvider } from './flag-provider.js';
 
@@ -131,8 +131,25 @@ export class RoutingDecisions {
     this.reset(true);
   }
 
-  /** The routing decision for a flag context: remembered when the rules above allow it. */
+  /** contexts the kill override forces to legacy whatever their flag (src/rollout/override.ts) */
+  private forced: ReadonlySet<ContextName> = new Set();
+
+  /** Forces these contexts to legacy, before any flag, until called again without them. */
+  forceLegacy(contexts: ReadonlySet<ContextName>): void {
+    this.forced = contexts;
+  }
+
+  /** The routing decision for a flag context (the kill override applied over the flags). */
   decide(ctx: Context): RoutingDecision {
+    const d = this.decideFlags(ctx);
+    if (this.forced.size === 0) return d;
+    const next: Record<string, Backend> = {};
+    for (const c of CONTEXTS) next[c] = this.forced.has(c) ? 'legacy' : d[c]!;
+    return intern(Object.freeze(next) as RoutingDecision);
+  }
+
+  /** The routing decision of the flags: remembered when the rules above allow it. */
+  private decideFlags(ctx: Context): RoutingDecision {
     const rule = this.rule;
     if (!rule.ok || (rule.needsStickyId && !ctx.userId && !ctx.sessionId)) return decide(this.flags.isEnabled, ctx);
     const key = keyOf(ctx);

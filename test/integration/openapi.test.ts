@@ -146,6 +146,28 @@ t.test('the OpenAPI document is valid, linted, and every live answer conforms to
   const parity = 'GET /admin/parity/{context}';
   await call(parity, { url: '/admin/parity/pricing', headers: admin }, 200);
   await call(parity, { url: '/admin/parity/nope', headers: admin }, 404);
+  const rollouts = 'GET /admin/rollouts';
+  const rollout = 'GET /admin/rollouts/{context}';
+  const start = 'POST /admin/rollouts/{context}';
+  const action = 'POST /admin/rollouts/{context}/{action}';
+  await call(rollout, { url: '/admin/rollouts/inventory', headers: admin }, 404);
+  await call(start, { method: 'POST', url: '/admin/rollouts/inventory', headers: admin, payload: { steps: [10, 100], hold: '1h', reason: 'openapi test' } }, 201);
+  await call(start, { method: 'POST', url: '/admin/rollouts/inventory', headers: admin, payload: { steps: [10], hold: 0 } }, 409);
+  await call(start, { method: 'POST', url: '/admin/rollouts/inventory', headers: admin, payload: { steps: [], hold: '1h' } }, 400);
+  await call(rollout, { url: '/admin/rollouts/inventory', headers: admin }, 200);
+  await call(rollouts, { url: '/admin/rollouts', headers: admin }, 200);
+  await call(action, { method: 'POST', url: '/admin/rollouts/inventory/pause', headers: admin, payload: { reason: 'openapi test' } }, 200);
+  await call(action, { method: 'POST', url: '/admin/rollouts/inventory/pause', headers: admin }, 409);
+  await call(action, { method: 'POST', url: '/admin/rollouts/inventory/abort', headers: admin }, 200);
+
+  const setOverride = 'PUT /admin/routes/{context}/override';
+  const clearOverride = 'DELETE /admin/routes/{context}/override';
+  const overrides = 'GET /admin/overrides';
+  await call(setOverride, { method: 'PUT', url: '/admin/routes/inventory/override', headers: admin, payload: { reason: 'openapi test' } }, 200);
+  await call(setOverride, { method: 'PUT', url: '/admin/routes/inventory/override', headers: admin, payload: {} }, 400);
+  await call(overrides, { url: '/admin/overrides', headers: admin }, 200);
+  await call(clearOverride, { method: 'DELETE', url: '/admin/routes/inventory/override', headers: admin }, 200);
+  await call(clearOverride, { method: 'DELETE', url: '/admin/routes/nope/override', headers: admin }, 404);
 
   t.same([...ops.keys()].filter((k) => !covered.has(k)), [], 'every documented operation was called');
 });

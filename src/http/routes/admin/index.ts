@@ -17,6 +17,7 @@ import type { FlagWrite, RouteChange } from '../../../routing/flag-provider.js';
 import { routeStateOf } from '../../../routing/route-state.js';
 import { ADMIN_ONLY, BODY_ERRORS, problemResponses } from '../../../openapi.js';
 import { bearerChecker } from '../../../admin/auth.js';
+import rolloutRoutes from './rollouts.js';
 import {
   AuditQuerySchema,
   AuditResponseSchema,
@@ -161,6 +162,8 @@ export default async function adminRoutes(app: FastifyInstance, opts: AdminOptio
   );
 
   if (opts.parity) parityRoutes(app, { parity: opts.parity, doc, errors, params: ContextParamsSchema, contextOf });
+  // rollouts and the kill override (docs/rollouts.md), inside this scope: same bearer check
+  await app.register(rolloutRoutes, { gw, strict, contextOf, actorOf });
 
   // Anything else under /admin is a 404, but only after the token check above, so probing
   // without a token cannot map the surface.

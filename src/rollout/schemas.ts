@@ -1,0 +1,89 @@
+/**
+ * The rollout and override contract of the admin API (docs/rollouts.md): TypeBox schemas, the
+ * single source of the server's, the CLI's and the console's types.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ContextSchema } from '../admin/schemas.js';
+
+const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'why, recorded in the audit trail and the rollout history' });
+
+export const RolloutStatusSchema = Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('rolled_back'), Type.Literal('aborted')]);
+export type RolloutStatus = Static<typeof RolloutStatusSchema>;
+
+export const GuardrailNameSchema = Type.Union([Type.Literal('errorRateDelta'), Type.Literal('p99Ratio'), Type.Literal('fallbackRate'), Type.Literal('parityMismatchRate')]);
+
+export const GuardrailStateSchema = Type.Object({
+  name: GuardrailNameSchema,
+  threshold: Type.Number(),
+  value: Type.Union([Type.Number(), Type.Null()], { description: 'null: no figure yet (no samples, or parity not wired)' }),
+  samples: Type.Integer({ minimum: 0 }),
+  minSamples: Type.Integer({ minimum: 0 }),
+  ok: Type.Union([Type.Boolean(), Type.Null()], { description: 'null: not enough samples yet' }),
+});
+
+export const HistoryTypeSchema = Type.Union(
+  [Type.Literal('started'), Type.Literal('step'), Type.Literal('paused'), Type.Literal('resumed'), Type.Literal('aborted'), Type.Literal('rolled_back'), Type.Literal('completed')],
+);
+export type HistoryType = Static<typeof HistoryTypeSchema>;
+
+export const RolloutStateSchema = Type.Object({
+  context: ContextSchema,
+  status: RolloutStatusSchema,
+  steps: Type.Array(Type.Integer({ minimum: 1, maximum: 100 })),
+  stepIndex: Type.Integer({ minimum: 0 }),
+  percent: Type.Integer({ minimum: 0, maximum: 100 }),
+  holdMs: Type.Integer({ minimum: 0 }),
+  startedAt: Type.String(),
+  stepStartedAt: Type.String(),
+  actor: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'the latest reason: the operator\'s, or the breached guardrail and by how much' }),
+  guardrails: Type.Array(GuardrailStateSchema),
+  history: Type.Array(
+    Type.Object({ at: Type.String(), type: HistoryTypeSchema, percent: Type.Integer({ minimum: 0, maximum: 100 }), actor: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) }),
+  ),
+});
+export type RolloutState = Static<typeof RolloutStateSchema>;
+
+export const RolloutsResponseSchema = Type.Object({ rollouts: Type.Array(RolloutStateSchema) });
+export type RolloutsResponse = Static<typeof RolloutsResponseSchema>;
+
+/** "5m", "30s", "200ms", or a number of milliseconds */
+export const HOLD_PATTERN = '^[0-9]+(ms|s|m|h)$';
+export const RolloutStartBodySchema = Type.Object(
+  {
+    steps: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), { minItems: 1, maxItems: 20, description: 'percentages, strictly increasing, e.g. [1, 5, 25, 50, 100]' }),
+    hold: Type.Union([Type.String({ pattern: HOLD_PATTERN }), Type.Integer({ minimum: 0 })], { description: 'least time per step: "5m", "30s", "200ms", or milliseconds' }),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+export type RolloutStartBody = Static<typeof RolloutStartBodySchema>;
+
+export const RolloutActionBodySchema = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+export type RolloutActionBody = Static<typeof RolloutActionBodySchema>;
+
+export const RolloutActionParamsSchema = Type.Object({
+  context: Type.String({ maxLength: 64 }),
+  action: Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('abort')]),
+});
+
+export const OverrideSchema = Type.Object({
+  context: ContextSchema,
+  override: Type.Literal('legacy'),
+  reason: Type.String(),
+  actor: Type.String(),
+  at: Type.String(),
+});
+export type Override = Static<typeof OverrideSchema>;
+export const OverrideBodySchema = Type.Object({ reason: Reason }, { additionalProperties: false });
+export const OverridesResponseSchema = Type.Object({ overrides: Type.Array(OverrideSchema) });
+export const OverrideClearedSchema = Type.Object({ context: ContextSchema, override: Type.Null(), cleared: Type.Boolean({ description: 'false: there was none' }) });
+
+/** Milliseconds of a hold: "5m" → 300000. */
+export function holdMs(hold: string | number): number {
+  if (typeof hold === 'number') return hold;
+  const m = /^([0-9]+)(ms|s|m|h)$/.exec(hold);
+  if (!m) throw new Error(`not a duration: ${hold}`);
+  const n = Number(m[1]);
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}

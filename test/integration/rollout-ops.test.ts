@@ -1,0 +1,88 @@
+/**
+ * Rollouts under an operator's hand and the p99 guardrail on the real embedded world: pause,
+ * resume, abort, 404/409, a real latency fault, and the kill override while the flag source is
+ * broken. See test/integration/rollout.test.ts (plans that complete and roll back) and
+ * rollout-cli.test.ts (the CLI, and a rollback the flag source cannot take).
+ */
+import t from 'tap';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AuditResponse } from '../../src/admin/schemas.js';
+import { AUTH, drive, driveUntil, faults, flagPercent, rolloutWorld } from '../helpers/rollout.js';
+
+t.test('a latency fault on the new service trips the p99 ratio', async (t) => {
+  const w = await rolloutWorld(t, { ROLLOUT_P99_FLOOR_MS: '100' });
+  await faults(w.backends.pricing.url, { latencyMs: 300 });
+  await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [50, 100], hold: '200ms' } });
+  const s = await driveUntil(w, (s) => s.status !== 'running' || s.stepIndex > 0, 20, 10);
+  t.equal(s.status, 'rolled_back');
+  t.match(s.reason, /p99Ratio/);
+  t.ok((s.guardrails.find((g) => g.name === 'p99Ratio')!.value ?? 0) >= 3, 'at least 300 ms over a 100 ms floor');
+});
+
+t.test('pause holds the percent, resume judges afresh, abort goes back to 0 %; 404 and 409 otherwise', async (t) => {
+  const w = await rolloutWorld(t);
+  const none = await w.app.inject({ url: '/admin/rollouts/inventory', headers: AUTH });
+  t.equal(none.statusCode, 404);
+  t.equal(none.json().code, 'GW_ERR_ADMIN_ROLLOUT_NOT_FOUND');
+  const unknown = await w.app.inject({ url: '/admin/rollouts/shipping', headers: AUTH });
+  t.equal(unknown.json().code, 'GW_ERR_ADMIN_CONTEXT_NOT_FOUND');
+  const bad = await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [50, 10], hold: '1s' } });
+  t.equal(bad.statusCode, 400, 'steps must increase');
+  const badHold = await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [10], hold: 'soon' } });
+  t.equal(badHold.statusCode, 400, 'hold must be a duration');
+
+  await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [20, 100], hold: '100ms' } });
+  const paused = await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing/pause', headers: AUTH, payload: { reason: 'checking dashboards' } });
+  t.equal(paused.statusCode, 200);
+  t.match(paused.json(), { status: 'paused', percent: 20, reason: 'checking dashboards' });
+  const s1 = await driveUntil(w, () => false, 3, 30);
+  t.match(s1, { status: 'paused', stepIndex: 0 }, 'a paused rollout does not advance, however long it holds');
+  t.equal(await flagPercent(w), 20, 'and keeps its percent');
+  t.equal((await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing/pause', headers: AUTH })).statusCode, 409, 'pause twice');
+
+  const resumed = await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing/resume', headers: AUTH });
+  t.match(resumed.json(), { status: 'running', reason: null });
+  const aborted = await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing/abort', headers: AUTH, payload: { reason: 'wrong week' } });
+  t.match(aborted.json(), { status: 'aborted', percent: 0, reason: 'wrong week' });
+  t.equal(await flagPercent(w), 0);
+  t.same(
+    aborted.json().history.map((h: { type: string; actor: string }) => [h.type, h.actor]),
+    [['started', 'alice'], ['paused', 'alice'], ['resumed', 'alice'], ['aborted', 'alice']],
+  );
+  t.same(
+    w.events.map((e) => e.type),
+    ['rollout.started', 'rollout.paused', 'rollout.resumed', 'rollout.aborted'],
+  );
+  t.equal((await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing/resume', headers: AUTH })).statusCode, 409, 'an aborted rollout cannot resume');
+  const restart = await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [5], hold: 0 } });
+  t.equal(restart.statusCode, 201, 'a finished rollout can be started again');
+});
+
+t.test('kill override: legacy at once, while the flag source is broken, until cleared; audited', async (t) => {
+  const w = await rolloutWorld(t, {}, { pricing: 100 });
+  t.same([...(await drive(w, 3))], ['pricing=new']);
+  // the flag source breaks: the file is no longer valid flags; routing runs on the last known
+  await writeFile(join(w.flagsDir, 'routes.json'), '{ not json');
+  await w.app.gw.flags.reload?.().catch(() => undefined);
+  t.ok(w.app.gw.flags.lastError, `flag source failing: ${w.app.gw.flags.lastError}`);
+  t.same([...(await drive(w, 3))], ['pricing=new'], 'last known flags stand');
+
+  const set = await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing/override', headers: AUTH, payload: { reason: 'prices wrong in prod' } });
+  t.equal(set.statusCode, 200, set.body);
+  t.match(set.json(), { context: 'pricing', override: 'legacy', reason: 'prices wrong in prod', actor: 'alice' });
+  t.same([...(await drive(w, 5))], ['pricing=legacy'], 'every shopper back on legacy');
+  t.match((await w.app.inject({ url: '/admin/overrides', headers: AUTH })).json(), { overrides: [{ context: 'pricing', override: 'legacy' }] });
+  t.equal((await w.app.inject({ method: 'PUT', url: '/admin/routes/pricing/override', headers: AUTH, payload: {} })).statusCode, 400, 'a reason is required');
+
+  const cleared = await w.app.inject({ method: 'DELETE', url: '/admin/routes/pricing/override', headers: AUTH });
+  t.match(cleared.json(), { context: 'pricing', override: null, cleared: true });
+  t.same([...(await drive(w, 3))], ['pricing=new'], 'the flag decides again');
+  t.same((await w.app.inject({ url: '/admin/overrides', headers: AUTH })).json(), { overrides: [] });
+  t.same(w.events.map((e) => [e.type, e.actor]), [['kill.set', 'alice'], ['kill.cleared', 'alice']]);
+  const audit: AuditResponse = (await w.app.inject({ url: '/admin/audit?context=pricing', headers: AUTH })).json();
+  t.match(audit.entries.slice(0, 2), [
+    { action: 'override', actor: 'alice', reason: 'override cleared' },
+    { action: 'override', actor: 'alice', reason: /override set: legacy: prices wrong in prod/ },
+  ]);
+});

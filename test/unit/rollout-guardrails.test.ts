@@ -1,0 +1,107 @@
+/**
+ * Guardrail maths of a rollout step (src/rollout/guardrails.ts): each guardrail's value, the
+ * minimum samples, the 100 % step judged against the previous step's legacy figures, and the
+ * parity guardrail from shadow-comparison counts (a pure function of ParityCounts).
+ */
+import t from 'tap';
+import { LATENCY_BOUNDS_MS, emptyArm, subtract, type ArmFigures } from '../../src/rollout/figures.js';
+import { describeBreach, judge, quantileMs, type GuardrailConfig } from '../../src/rollout/guardrails.js';
+import { holdMs } from '../../src/rollout/schemas.js';
+
+const CFG: GuardrailConfig = {
+  errorRateDelta: { threshold: 0.01, minSamples: 100 },
+  p99Ratio: { threshold: 1.5, minSamples: 100 },
+  fallbackRate: { threshold: 0.02, minSamples: 100 },
+  parityMismatchRate: { threshold: 0.005, minSamples: 100 },
+  p99FloorMs: 25,
+};
+
+/** An arm of `requests` requests, `errors` 5xx, `fallbacks`, all at `ms` latency except `slow` at `slowMs`. */
+function arm(requests: number, errors = 0, fallbacks = 0, ms = 10, slow = 0, slowMs = 0): ArmFigures {
+  const a = emptyArm();
+  a.requests = requests;
+  a.errors = errors;
+  a.fallbacks = fallbacks;
+  const at = (v: number) => LATENCY_BOUNDS_MS.findIndex((b) => v <= b);
+  a.latency[at(ms)]! += requests - slow;
+  if (slow > 0) a.latency[at(slowMs)]! += slow;
+  return a;
+}
+const get = (j: ReturnType<typeof judge>, name: string) => j.guardrails.find((g) => g.name === name)!;
+
+t.test('p99 from buckets: the upper bound of the bucket holding the 99th percentile', async (t) => {
+  t.equal(quantileMs(emptyArm().latency, 0.99), null, 'no samples, no figure');
+  t.equal(quantileMs(arm(100, 0, 0, 10).latency, 0.99), 10);
+  t.equal(quantileMs(arm(100, 0, 0, 10, 1, 900).latency, 0.99), 10, '1 slow in 100 is the 100th percentile, not the 99th');
+  t.equal(quantileMs(arm(100, 0, 0, 10, 2, 900).latency, 0.99), 1000, '2 slow in 100 are');
+});
+
+t.test('a healthy step with enough samples on both arms is ready', async (t) => {
+  const j = judge({ step: { legacy: arm(500, 1), modern: arm(500, 2) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.equal(j.breach, undefined);
+  t.ok(j.ready);
+  t.equal(j.legacyFrom, 'step');
+  t.match(get(j, 'errorRateDelta'), { value: 0.002, samples: 500, ok: true });
+  t.match(get(j, 'p99Ratio'), { value: 1, ok: true }, 'both under the floor: ratio 1');
+  t.match(get(j, 'parityMismatchRate'), { value: null, samples: 0, ok: null }, 'parity not wired: reported, does not block');
+});
+
+t.test('not enough samples: not ready, and a bad figure is not a breach yet', async (t) => {
+  const j = judge({ step: { legacy: arm(500), modern: arm(50, 50, 50) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.equal(j.breach, undefined, '50 failures in 50 requests wait for the minimum of 100');
+  t.notOk(j.ready);
+  t.match(get(j, 'fallbackRate'), { value: 1, samples: 50, ok: null });
+});
+
+t.test('each guardrail breaches over its threshold, and says by how much', async (t) => {
+  const errors = judge({ step: { legacy: arm(1000, 10), modern: arm(1000, 40) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.match(errors.breach, { name: 'errorRateDelta', value: 0.03, ok: false });
+  t.equal(describeBreach(errors.breach!), 'errorRateDelta 3.00 % over the threshold 1.00 % (1000 samples)');
+
+  const slow = judge({ step: { legacy: arm(1000, 0, 0, 20), modern: arm(1000, 0, 0, 20, 50, 200) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.match(slow.breach, { name: 'p99Ratio', value: 8, ok: false }, '200 ms over legacy at the 25 ms floor');
+  t.equal(describeBreach(slow.breach!), 'p99Ratio 8.00x over the threshold 1.50x (1000 samples)');
+
+  const fallbacks = judge({ step: { legacy: arm(1000), modern: arm(200, 0, 5) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.match(fallbacks.breach, { name: 'fallbackRate', value: 0.025, ok: false });
+
+  const parity = judge({ step: { legacy: arm(1000), modern: arm(1000) }, previousLegacy: undefined, parity: { match: 180, mismatch: 2, noise: 18, error: 7, shed: 40 } }, CFG);
+  t.match(parity.breach, { name: 'parityMismatchRate', value: 0.01, samples: 200, ok: false }, 'mismatches over compared (match, mismatch, noise); errors and shed are no verdict');
+});
+
+t.test('parity: noise is not a mismatch; a wired reader with comparisons gates the step', async (t) => {
+  const noisy = judge({ step: { legacy: arm(1000), modern: arm(1000) }, previousLegacy: undefined, parity: { match: 100, mismatch: 0, noise: 100, error: 0, shed: 0 } }, CFG);
+  t.match(get(noisy, 'parityMismatchRate'), { value: 0, ok: true });
+  t.ok(noisy.ready);
+  const few = judge({ step: { legacy: arm(1000), modern: arm(1000) }, previousLegacy: undefined, parity: { match: 10, mismatch: 0, noise: 0, error: 0, shed: 0 } }, CFG);
+  t.notOk(few.ready, '10 comparisons of the 100 needed: the step waits');
+  const none = judge({ step: { legacy: arm(1000), modern: arm(1000) }, previousLegacy: undefined, parity: { match: 0, mismatch: 0, noise: 0, error: 3, shed: 0 } }, CFG);
+  t.ok(none.ready, 'a context nobody shadows cannot be gated by parity');
+});
+
+t.test('the 100 % step: legacy has no traffic, the previous step\'s legacy figures are the baseline', async (t) => {
+  const at100 = { legacy: emptyArm(), modern: arm(400, 1) };
+  const j = judge({ step: at100, previousLegacy: arm(300, 0), parity: undefined }, CFG);
+  t.equal(j.legacyFrom, 'previous-step');
+  t.ok(j.ready, 'a fault-free 100 % step can complete');
+  t.match(get(j, 'errorRateDelta'), { samples: 300, ok: true });
+
+  const worse = judge({ step: { legacy: emptyArm(), modern: arm(400, 20) }, previousLegacy: arm(300, 0), parity: undefined }, CFG);
+  t.match(worse.breach, { name: 'errorRateDelta', value: 0.05 }, 'and still rolls back a bad one');
+
+  const alone = judge({ step: { legacy: emptyArm(), modern: arm(400) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.equal(alone.legacyFrom, 'absolute', 'a plan that starts at 100 %: absolute limits');
+  t.ok(alone.ready);
+  const aloneBad = judge({ step: { legacy: emptyArm(), modern: arm(400, 0, 0, 100) }, previousLegacy: undefined, parity: undefined }, CFG);
+  t.match(aloneBad.breach, { name: 'p99Ratio', value: 4 }, '100 ms against the 25 ms floor');
+});
+
+t.test('a step is the difference of cumulative figures; holds parse', async (t) => {
+  const d = subtract({ legacy: arm(10, 1), modern: arm(5) }, { legacy: arm(4), modern: arm(5) });
+  t.match(d, { legacy: { requests: 6, errors: 1 }, modern: { requests: 0 } });
+  t.equal(holdMs('5m'), 300_000);
+  t.equal(holdMs('30s'), 30_000);
+  t.equal(holdMs('200ms'), 200);
+  t.equal(holdMs(1500), 1500);
+  t.throws(() => holdMs('soon'));
+});
