@@ -178,7 +178,9 @@ export class ConnectionTracker {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const t = this.sockets.get(req.socket);
+    // held here: by the response's close, node may have detached the socket (req.socket null)
+    const socket = req.socket;
+    const t = this.sockets.get(socket);
     if (this.draining) res.shouldKeepAlive = false; // node writes `Connection: close` and closes after
     if (t === undefined) return;
     t.inFlight++;
@@ -189,7 +191,7 @@ export class ConnectionTracker {
       t.responses.delete(res);
       t.inFlight--;
       t.lastActive = this.now();
-      t.idleBytes = t.seenBytes = req.socket.bytesRead;
+      t.idleBytes = t.seenBytes = socket.bytesRead;
     });
   }
 }
