@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
 import { Redis } from 'ioredis';
+import { connect as amqpConnect } from 'amqplib';
 import { startBackends } from '../../backends/index.js';
 import type { AuditResponse } from '../../src/admin/schemas.js';
 import { serviceGate, REDIS_URL, REQUIRE_SERVICES } from '../helpers/services.js';
@@ -31,6 +32,7 @@ t.setTimeout(300_000);
 const PREFERRED_LB_PORT = 43200;
 const PREFERRED_PORTS = [43201, 43202, 43203];
 const TOKEN = 'rehearsal-admin-token-0123456789';
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const SITE = 'electronics-spa';
 const PRODUCT = `/api/v1/sites/${SITE}/products/1000001`;
@@ -59,6 +61,8 @@ function freePort(preferred: number): Promise<number> {
 async function missing(): Promise<string | false> {
   const redis = await serviceGate(t, 'Redis', '127.0.0.1', 6379);
   if (redis) return redis;
+  const rabbit = await serviceGate(t, 'RabbitMQ', '127.0.0.1', 5672);
+  if (rabbit) return rabbit;
   const pg = await postgresUnavailable();
   const hap = await new Promise<boolean>((resolve) => spawn('haproxy', ['-v'], { stdio: 'ignore' }).once('error', () => resolve(false)).once('exit', (c) => resolve(c === 0)));
   const why = pg ? `PostgreSQL (for Unleash) unavailable: ${pg}` : !hap ? 'haproxy is not installed (apt-get install haproxy)' : undefined;
@@ -130,7 +134,7 @@ const skip = await missing();
 t.test('three instances behind haproxy: one flip reaches all, a killed instance costs nothing, keyed writes once, one audit trail', { skip }, async (t) => {
   const started = Date.now();
   // the simulators boot while Unleash does
-  const booting = startBackends();
+  const booting = startBackends({ amqpUrl: AMQP_URL });
   let unleash: UnleashServer;
   try {
     unleash = await startUnleash();
@@ -165,6 +169,7 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
       LOG_LEVEL: 'warn',
       ADMIN_TOKEN: TOKEN,
       REDIS_URL,
+      AMQP_URL,
       AUDIT_STREAM_KEY,
       IDEMPOTENCY_REDIS_PREFIX: `test:rehearsal:${run}:idem:`,
       STICKY_REDIS_PREFIX: `test:rehearsal:${run}:sticky:`,
@@ -205,6 +210,17 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
   t.comment(`ports: haproxy ${new URL(lb).port}, gateways ${PORTS.join(', ')}`);
   t.comment(`setup (Unleash, simulators, 3 gateways, haproxy): ${Date.now() - started} ms`);
 
+  // what the instances publish on gateway.events (docs/events.md), as any consumer would bind
+  const amqp = await amqpConnect(AMQP_URL);
+  t.teardown(() => amqp.close().catch(() => undefined));
+  const channel = await amqp.createChannel();
+  await channel.assertExchange('gateway.events', 'topic', { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, 'gateway.events', 'route.changed');
+  const published: { source: string; data: { reason?: string | null; after?: { rollout?: number } } }[] = [];
+  await channel.consume(queue, (m) => m && published.push(JSON.parse(m.content.toString()) as (typeof published)[number]), { noAck: true });
+  for (const [i, base] of direct.entries()) await until(`instance ${i + 1} on the broker`, async () => (/"events":"up"/.test((await get(base, '/readyz')).text) ? true : undefined), 30_000);
+
   await t.test('a flip through instance 1 is in force on all three within the refresh interval', async (t) => {
     for (const base of direct) t.match((await get(base, PRODUCT, { 'x-user-id': 'u-1' })).headers['x-strangler-route'], /pricing=legacy/);
     const flippedAt = Date.now();
@@ -237,6 +253,32 @@ t.test('three instances behind haproxy: one flip reaches all, a killed instance 
       t.equal(flips.length, 1, `instance ${i + 1}: the flip once in GET /admin/audit`);
       t.match(flips[0], { action: 'route', source: 'admin', actor: 'rehearsal', reason: `rehearsal flip ${run}`, instance: /:\d+$/ });
     }
+    // and on the broker: one route.changed for the flip, from the instance that made it (the others observe it, and do not repeat it)
+    await until('route.changed on gateway.events', async () => (published.some((e) => e.data.reason === `rehearsal flip ${run}`) ? true : undefined), 10_000);
+    await sleep(REFRESH_MS * 2);
+    const flipEvents = published.filter((e) => e.data.after?.rollout === 100);
+    t.equal(flipEvents.length, 1, `the flip published once on gateway.events (${flipEvents.map((e) => e.source).join(', ')})`);
+  });
+
+  await t.test('a price changed in the pricing service reaches every instance over RabbitMQ', async (t) => {
+    const consumed = async (base: string) => {
+      const m = /^gateway_events_consumed_total\{type="price\.changed"\} (\d+)/m.exec((await get(base, '/metrics')).text);
+      return m ? Number(m[1]) : 0;
+    };
+    const before = await Promise.all(direct.map(consumed));
+    const changedAt = Date.now();
+    const put = await request(`${backends.pricing.url}/__changes/sites/${SITE}/prices/1000001`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 12345 }),
+    });
+    const answer = (await put.body.json()) as { published?: boolean };
+    t.equal(put.statusCode, 200);
+    t.equal(answer.published, true, 'the pricing service published price.changed');
+    const ms = await Promise.all(direct.map((base, i) => until(`price.changed on instance ${i + 1}`, async () => ((await consumed(base)) > before[i]! ? Date.now() - changedAt : undefined), 10_000)));
+    t.comment(`price.changed consumed by instances 1/2/3 after ${ms.join(' / ')} ms`);
+    // pricing is on the new service since the flip: every instance serves the new price
+    for (const base of direct) t.match((await get(base, PRODUCT, { 'x-user-id': 'u-1' })).text, /123\.45|12345/);
   });
 
   await t.test('the same Idempotency-Key on all three instances at once writes once', async (t) => {
