@@ -1,18 +1,9 @@
 /** Parity mismatches: the fields that differ most, and the latest samples side by side. */
 import { h } from './dom.js';
+import type { ParityDetailResponse } from '../../src/parity/schemas.js';
 
-interface ParityDetail {
-  fields: Array<{ path: string; mismatches: number }>;
-  samples: Array<{
-    at: string;
-    requestId: string;
-    traceId: string | null;
-    servedBy: string;
-    legacy: unknown;
-    modern: unknown;
-    differences: Array<{ path: string; legacy: unknown; modern: unknown }>;
-  }>;
-}
+/** GET /admin/parity/{context}, typed by its TypeBox schema (type-only) */
+type ParityDetail = Pick<ParityDetailResponse, 'fields' | 'samples'>;
 
 const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
 

@@ -8,6 +8,9 @@
 import './style.css';
 import type { ContextSnapshot, Session, Snapshot, StreamEvent } from '../../src/console/schemas.js';
 import type { AuditEntry, AuditResponse } from '../../src/admin/schemas.js';
+// the rollout and parity contracts of the admin API, from their TypeBox schemas (type-only)
+import type { Override, RolloutState, RolloutsResponse } from '../../src/rollout/schemas.js';
+import type { ParityDetailResponse, ParityListResponse } from '../../src/parity/schemas.js';
 import { STICKINESS } from '../../src/routing/route-schema.js';
 import { h, pct, ms, num, clear } from './dom.js';
 import { confirmAction } from './dialog.js';
@@ -95,23 +98,8 @@ interface Panel {
   refreshOverride(o: Override | undefined): void;
 }
 
-type RolloutState = {
-  context: string;
-  status: string;
-  steps: number[];
-  stepIndex: number;
-  percent: number;
-  holdMs: number;
-  stepStartedAt: string;
-  actor: string;
-  reason: string | null;
-  guardrails: Array<{ name: string; threshold: number; value: number | null; samples: number; minSamples: number; ok: boolean | null }>;
-};
 type RolloutList = { available: false } | { available: true; rollouts: RolloutState[] } | { available: 'error'; message: string };
-/** a kill override (PUT /admin/routes/{context}/override), where the gateway has them */
-type Override = { context: string; override: string; reason: string | null; actor: string; at: string };
-type ParityCountsView = { match: number; mismatch: number; noise: number; error: number; shed: number };
-type ParityList = { available: false } | { available: true; contexts: Array<{ context: string; shadowPercent: number; counts: ParityCountsView }> } | { available: 'error'; message: string };
+type ParityList = { available: false } | { available: true; contexts: ParityListResponse['contexts'] } | { available: 'error'; message: string };
 
 const panels = new Map<string, Panel>();
 let banner: { connection: HTMLElement; flags: HTMLElement; updated: HTMLElement };
@@ -275,12 +263,12 @@ async function refreshSlow(): Promise<void> {
     const rl: RolloutList = routeMissing(rollouts)
       ? { available: false }
       : rollouts.status === 200
-        ? { available: true, rollouts: (rollouts.body as { rollouts: RolloutState[] }).rollouts }
+        ? { available: true, rollouts: (rollouts.body as RolloutsResponse).rollouts }
         : { available: 'error', message: problemText(rollouts) };
     const pl: ParityList = routeMissing(parity)
       ? { available: false }
       : parity.status === 200
-        ? { available: true, contexts: (parity.body as { contexts: Extract<ParityList, { available: true }>['contexts'] }).contexts }
+        ? { available: true, contexts: (parity.body as ParityListResponse).contexts }
         : { available: 'error', message: problemText(parity) };
     lastRollouts = rl;
     lastParity = pl;
@@ -294,6 +282,14 @@ async function refreshSlow(): Promise<void> {
   } finally {
     slowBusy = false;
   }
+}
+
+/** a hold as the operator typed it: 200 ms, 30 s, 5 min, 2 h */
+function holdText(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 function routeText(s: { enabled: boolean; rollout: number | null; stickiness?: string | null; defined: boolean }): string {
@@ -465,7 +461,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
       const r = list.rollouts.find((x) => x.context === context);
       if (r) {
         rollout.append(
-          h('p', { 'data-testid': id('rollout-status') }, h('strong', {}, r.status), ` at ${r.percent} % (step ${r.stepIndex + 1} of ${r.steps.length}: ${r.steps.join(' \u2192 ')} %, hold ${Math.round(r.holdMs / 1000)} s) by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`),
+          h('p', { 'data-testid': id('rollout-status') }, h('strong', {}, r.status), ` at ${r.percent} % (step ${r.stepIndex + 1} of ${r.steps.length}: ${r.steps.join(' \u2192 ')} %, hold ${holdText(r.holdMs)}) by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`),
           h(
             'table',
             {},
@@ -477,7 +473,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
               ...r.guardrails.map((g) =>
                 h(
                   'tr',
-                  {},
+                  { 'data-guardrail': g.name, 'data-state': g.ok === null ? 'waiting' : g.ok ? 'ok' : 'breached' },
                   h('th', { scope: 'row' }, g.name),
                   h('td', {}, g.value === null ? '\u2013' : num(g.value)),
                   h('td', {}, num(g.threshold)),
@@ -561,7 +557,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
             samples.append(h('p', { class: 'bad' }, problemText(a)));
             return;
           }
-          renderDiff(samples, a.body as Parameters<typeof renderDiff>[1]);
+          renderDiff(samples, a.body as ParityDetailResponse);
         });
       });
       parity.append(show, samples);

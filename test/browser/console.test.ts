@@ -2,7 +2,7 @@
  * The operator console in a real browser (Debian's chromium driven by playwright-core) against
  * the embedded world: log in, watch traffic move when the CLI flips a context, kill the context
  * from the console and see the next request go to legacy, the kill in the audit trail under the
- * operator's name, the parity and rollout panels saying they are not on this gateway, and the
+ * operator's name, the rollout and parity panels read from the admin API, and the
  * "gateway unreachable" state once the gateway goes away. Every wait is for a condition.
  *
  * The SPA is built for the test (Vite's API, into a temporary directory), so the test never
@@ -76,9 +76,9 @@ if (!existsSync(CHROMIUM)) {
     // everything on legacy first: the pricing panel shows it
     await page.locator('[data-testid="share-legacy-pricing"]', { hasText: '100 %' }).waitFor();
     t.equal(await page.locator('[data-testid="share-new-pricing"]').textContent(), '0 %');
-    // parity and rollouts are not on this gateway (helpers in flight): the panels say so
-    await page.locator('[data-testid="parity-unavailable-pricing"]').waitFor();
-    await page.locator('[data-testid="rollout-unavailable-pricing"]').waitFor();
+    // rollouts and parity are on the gateway: no rollout yet (the start form), no shadowing (0 %)
+    await page.locator('#steps-pricing').waitFor();
+    await page.locator('[data-testid="parity-counts-pricing"]', { hasText: 'shadow 0 %' }).waitFor();
 
     mark('logged in');
     // gateway events reach the page as they happen (SSE), with their context and actor
