@@ -86,23 +86,32 @@ export function recordFallback(scope: Scope, context: ContextName, failure: Gate
  * the request's scope first, so the wrapper is built once per context, not per request.
  */
 export function withFallback<P extends object>(context: ContextName, arms: Arms<P>, onFallback: FallbackListener): P {
-  const target = arms.new as Record<string, unknown>;
   const legacy = arms.legacy as Record<string, unknown>;
-  // what is not a method reads through to the new arm itself
+  return wrapMethods(arms.new, (name, method) => async (scope, ...rest) => {
+    try {
+      return await method(scope, ...rest);
+    } catch (err) {
+      if (!fallsBack(err, context)) throw err;
+      recordFallback(scope, context, err, onFallback);
+      return (legacy[name] as PortMethod).call(legacy, scope, ...rest);
+    }
+  });
+}
+
+type PortMethod = (scope: Scope, ...rest: unknown[]) => Promise<unknown>;
+
+/**
+ * `port` with every method (own or inherited) replaced by what `wrap` makes of it, given the
+ * method bound to `port`; what is not a method reads through to `port` itself.
+ */
+function wrapMethods<P extends object>(port: P, wrap: (name: string, method: PortMethod) => PortMethod): P {
+  const target = port as Record<string, unknown>;
   const wrapped = Object.create(target) as Record<string, unknown>;
   for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
     for (const name of Object.getOwnPropertyNames(o)) {
       const value = target[name];
       if (name === 'constructor' || Object.hasOwn(wrapped, name) || typeof value !== 'function') continue;
-      wrapped[name] = async (scope: Scope, ...rest: unknown[]): Promise<unknown> => {
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
-        } catch (err) {
-          if (!fallsBack(err, context)) throw err;
-          recordFallback(scope, context, err, onFallback);
-          return (legacy[name] as (...a: unknown[]) => Promise<unknown>).call(legacy, scope, ...rest);
-        }
-      };
+      wrapped[name] = wrap(name, (scope, ...rest) => (value as PortMethod).call(target, scope, ...rest));
     }
   }
   return wrapped as P;
@@ -116,31 +125,21 @@ export function withFallback<P extends object>(context: ContextName, arms: Arms<
  * An answer that came from a fallback is not compared (it is legacy against legacy).
  */
 export function withShadow<P extends object>(context: ContextName, served: Arms<P>, raw: Arms<P>, shadow: ShadowParity): Arms<P> {
-  const wrap = (arm: 'legacy' | 'new'): P => {
-    const target = served[arm] as Record<string, unknown>;
-    const wrapped = Object.create(target) as Record<string, unknown>;
-    for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-      for (const name of Object.getOwnPropertyNames(o)) {
-        const value = target[name];
-        if (name === 'constructor' || Object.hasOwn(wrapped, name) || typeof value !== 'function') continue;
-        wrapped[name] = (scope: Scope, ...rest: unknown[]): Promise<unknown> => {
-          const answer = (value as (...a: unknown[]) => Promise<unknown>).call(target, scope, ...rest);
-          answer.then(
-            (result) => {
-              if (scope.fallbacks.has(context)) return;
-              shadow.observe(context, name, scope, arm, result, (other, s) => {
-                const port = raw[other] as Record<string, (...a: unknown[]) => Promise<unknown>>;
-                return port[name]!.call(port, s, ...rest);
-              });
-            },
-            () => undefined, // the request handles its own failure; nothing to compare
-          );
-          return answer;
-        };
-      }
-    }
-    return wrapped as P;
-  };
+  const wrap = (arm: 'legacy' | 'new'): P =>
+    wrapMethods(served[arm], (name, method) => (scope, ...rest) => {
+      const answer = method(scope, ...rest);
+      answer.then(
+        (result) => {
+          if (scope.fallbacks.has(context)) return;
+          shadow.observe(context, name, scope, arm, result, (other, s) => {
+            const port = raw[other] as Record<string, PortMethod>;
+            return port[name]!.call(port, s, ...rest);
+          });
+        },
+        () => undefined, // the request handles its own failure; nothing to compare
+      );
+      return answer;
+    });
   return { legacy: wrap('legacy'), new: wrap('new') };
 }
 
