@@ -9,6 +9,7 @@ import { SITE_PATTERN, SKU_PATTERN } from '../../../domain/model.js';
 import { GatewayError } from '../../../errors.js';
 import type { Gateway } from '../../../gateway.js';
 import { scopeOf } from '../../../request-scope.js';
+import type { Scope } from '../../../upstream/scope.js';
 import { loadProducts, occProduct, type Need } from '../../../composition/products.js';
 import { FieldMaskError, isFieldSelected, parseFields, applyFieldMask, type FieldMask } from '../../../occ/field-mask.js';
 import { occPromotion } from '../../../occ/promotions.js';
@@ -81,22 +82,14 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
       const { info, scope } = await scopeFor(request, site, request.query.curr);
       const need = needFor(m, 'Product');
       const rendered = gw.rendered;
-      if (rendered === undefined) {
-        const parts = await loadProducts(gw, scope, info, [code], need);
-        const product = occProduct(parts, code, need);
-        if (!product) throw productNotFound(code);
-        return reply.type(OCC_JSON).send(applyFieldMask(product, m, 'Product'));
-      }
+      if (rendered === undefined) return reply.type(OCC_JSON).send(await renderProduct(gw, scope, info, code, need, m));
       // the data cache is on: the rendered answer for these arms, mask, currency and languages
       const contexts = contextsOf(need);
       const q = request.query;
       const variant = `${rendered.arms(scope, contexts)}|${q.fields ?? ''}|${q.curr ?? ''}|${q.lang ?? ''}|${scope.outbound.headers['accept-language'] ?? ''}`;
       const hit = rendered.get(site, code, variant, contexts);
       if (hit.body !== undefined) return reply.type(OCC_JSON).send(hit.body);
-      const parts = await loadProducts(gw, scope, info, [code], need);
-      const product = occProduct(parts, code, need);
-      if (!product) throw productNotFound(code);
-      const body = JSON.stringify(applyFieldMask(product, m, 'Product'));
+      const body = JSON.stringify(await renderProduct(gw, scope, info, code, need, m));
       rendered.store(scope, site, code, variant, hit.at, contexts, body);
       return reply.type(OCC_JSON).send(body);
     },
@@ -182,6 +175,13 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
       return reply.type(OCC_JSON).send(applyFieldMask(occPromotion(promotion), m, 'Promotion'));
     },
   );
+}
+
+/** One product as OCC renders it, `fields` mask applied; 404 when the catalog has no such code. */
+async function renderProduct(gw: Gateway, scope: Scope, info: SiteInfo, code: string, need: Need, m: FieldMask): Promise<unknown> {
+  const product = occProduct(await loadProducts(gw, scope, info, [code], need), code, need);
+  if (!product) throw productNotFound(code);
+  return applyFieldMask(product, m, 'Product');
 }
 
 function productNotFound(code: string): GatewayError {
