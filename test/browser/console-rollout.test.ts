@@ -8,35 +8,22 @@
  * The controller runs on its own clock (ROLLOUT_TICK_MS); every wait is for a condition.
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'vite';
-import { chromium, type Browser } from 'playwright-core';
 import { startWorld } from '../helpers/world.js';
-import { REQUIRE_SERVICES } from '../helpers/services.js';
+import { buildConsole, chromiumPresent, keepShopping, openPage } from '../helpers/browser.js';
 import type { AuditResponse } from '../../src/admin/schemas.js';
 import type { RolloutState } from '../../src/rollout/schemas.js';
 import type { ParityListResponse } from '../../src/parity/schemas.js';
 
 const TOKEN = 'console-admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PRODUCT = '/api/v1/sites/electronics-spa/products/1000001';
 
 t.setTimeout(120_000);
 
-if (!existsSync(CHROMIUM)) {
-  const msg = `chromium is not installed at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
-  if (REQUIRE_SERVICES) t.fail(`${msg} and REQUIRE_SERVICES=1`);
-  else t.comment(`${msg}; skipped (set REQUIRE_SERVICES=1 to fail instead)`);
-} else {
+if (chromiumPresent(t)) {
   t.test('start a rollout from the console, inject a fault, see the rollback and the parity counts', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'strangler-console-rollout-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const assets = join(dir, 'assets');
-    await build({ configFile: join(process.cwd(), 'console', 'vite.config.ts'), logLevel: 'error', build: { outDir: assets, emptyOutDir: true } });
+    const { dir, assets } = await buildConsole(t, 'strangler-console-rollout-');
 
     const w = await startWorld(t, {}, {
       ADMIN_TOKEN: TOKEN,
@@ -55,24 +42,9 @@ if (!existsSync(CHROMIUM)) {
     await w.app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(w.app.server.address() as { port: number }).port}`;
 
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    const { page, pageErrors } = await openPage(t);
 
-    let shoppers = true;
-    let n = 0;
-    const traffic = (async () => {
-      while (shoppers) {
-        await fetch(`${base}${PRODUCT}`, { headers: { 'x-user-id': `shopper-${n++}` } }).then((r) => r.arrayBuffer(), () => undefined);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
-    t.teardown(async () => {
-      shoppers = false;
-      await traffic;
-    });
+    const shoppers = keepShopping(t, `${base}${PRODUCT}`, (n) => `shopper-${n}`, 10);
     const t0 = Date.now();
     const mark = (s: string) => t.comment(`${s} ${Date.now() - t0} ms`);
 
@@ -143,8 +115,7 @@ if (!existsSync(CHROMIUM)) {
     await page.waitForFunction(() => /error (\d+)/.exec(document.querySelector('[data-testid="parity-counts-pricing"]')?.textContent ?? '')?.[1] !== '0', undefined, { timeout: 30_000 });
     mark(`parity errors shown (${await counts.textContent()})`);
 
-    shoppers = false;
-    await traffic;
+    await shoppers.stop();
     t.same(pageErrors, [], 'no script errors on the page');
   });
 }

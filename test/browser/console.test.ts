@@ -9,57 +9,30 @@
  * runs against stale assets. UPDATE_SCREENSHOTS=1 writes docs/img/console.png.
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'vite';
-import { chromium, type Browser } from 'playwright-core';
 import { startWorld } from '../helpers/world.js';
-import { REQUIRE_SERVICES } from '../helpers/services.js';
+import { buildConsole, chromiumPresent, keepShopping, openPage } from '../helpers/browser.js';
 import { run as strangler } from '../../src/cli/main.js';
 import type { AuditResponse } from '../../src/admin/schemas.js';
 
 const TOKEN = 'console-admin-token-0123456789';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PRODUCT = '/api/v1/sites/electronics-spa/products/1000001';
 
 t.setTimeout(120_000);
 
-if (!existsSync(CHROMIUM)) {
-  const msg = `chromium is not installed at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
-  if (REQUIRE_SERVICES) t.fail(`${msg} and REQUIRE_SERVICES=1`);
-  else t.comment(`${msg}; skipped (set REQUIRE_SERVICES=1 to fail instead)`);
-} else {
+if (chromiumPresent(t)) {
   t.test('log in, see a CLI flip move traffic, kill from the console', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'strangler-console-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const assets = join(dir, 'assets');
-    await build({ configFile: join(process.cwd(), 'console', 'vite.config.ts'), logLevel: 'error', build: { outDir: assets, emptyOutDir: true } });
+    const { dir, assets } = await buildConsole(t, 'strangler-console-');
 
     const w = await startWorld(t, {}, { ADMIN_TOKEN: TOKEN, AUDIT_LOG_PATH: join(dir, 'audit.jsonl'), CONSOLE_ASSETS_DIR: assets });
     await w.app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(w.app.server.address() as { port: number }).port}`;
 
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    const { page, pageErrors } = await openPage(t);
 
     // shoppers keep asking while the test watches the console
-    let shoppers = true;
-    let n = 0;
-    const traffic = (async () => {
-      while (shoppers) {
-        await fetch(`${base}${PRODUCT}`, { headers: { 'x-user-id': `shopper-${n++ % 50}` } }).then((r) => r.arrayBuffer(), () => undefined);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    t.teardown(async () => {
-      shoppers = false;
-      await traffic;
-    });
+    const shoppers = keepShopping(t, `${base}${PRODUCT}`, (n) => `shopper-${n % 50}`, 20);
 
     // ---- login: a wrong token is refused on the form, the right one opens the console
     const t0 = Date.now(); const mark = (s: string) => t.comment(`${s} ${Date.now() - t0} ms`);
@@ -121,8 +94,7 @@ if (!existsSync(CHROMIUM)) {
     mark('stale flags shown');
 
     // ---- the gateway goes away: the console says so instead of showing stale numbers as live
-    shoppers = false;
-    await traffic;
+    await shoppers.stop();
     await w.app.close();
     mark('closed');
     await page.locator('#connection-state[data-state="unreachable"]').waitFor();
