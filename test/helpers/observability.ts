@@ -120,6 +120,20 @@ export function sum(samples: readonly Sample[], name: string, labels: Record<str
     .reduce((acc, s) => acc + s.value, 0);
 }
 
+/** One metric of a gateway, summed over the series that carry `labels`, read from its /metrics. */
+export async function metricOf(app: FastifyInstance, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return sum(parseExposition((await app.inject('/metrics')).body), name, labels);
+}
+
+/** Polls `ok` until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export async function scrape(base: string): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
   const r = await fetch(`${base}/metrics`);
   if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);

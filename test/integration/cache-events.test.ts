@@ -21,23 +21,11 @@ import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { DomainEvent } from '../../src/events/bus.js';
 import { flagFile } from '../helpers/flags.js';
-import { parseExposition, sum } from '../helpers/observability.js';
+import { metricOf, until } from '../helpers/observability.js';
 import { REDIS_URL, serviceGate } from '../helpers/services.js';
 
 const AMQP = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const SITE = 'electronics-spa';
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function metric(app: FastifyInstance, name: string, labels: Record<string, string> = {}): Promise<number> {
-  return sum(parseExposition((await app.inject('/metrics')).body), name, labels);
-}
 
 const rabbitSkip = await serviceGate(t, 'RabbitMQ', '127.0.0.1', 5672);
 const redisSkip = await serviceGate(t, 'Redis', '127.0.0.1', 6379);
@@ -100,10 +88,10 @@ const priceOf = async (app: FastifyInstance, sku: string): Promise<number> => {
 async function warm(gws: FastifyInstance[], sku: string, expected: number, t: Test): Promise<void> {
   for (const [i, app] of gws.entries()) {
     t.equal(await priceOf(app, sku), expected, `instance ${i} serves the current price`);
-    const hits = await metric(app, 'gateway_cache_hits_total', { ns: 'pricing' });
+    const hits = await metricOf(app, 'gateway_cache_hits_total', { ns: 'pricing' });
     await until(`instance ${i} to serve the price from its cache`, async () => {
       t.equal(await priceOf(app, sku), expected);
-      return (await metric(app, 'gateway_cache_hits_total', { ns: 'pricing' })) > hits;
+      return (await metricOf(app, 'gateway_cache_hits_total', { ns: 'pricing' })) > hits;
     });
   }
 }
@@ -146,7 +134,7 @@ t.test('a price changed in the pricing service is served by both gateway instanc
   for (const i of [0, 1]) {
     t.ok(seen[i]! < 5_000, `instance ${i} serves the new price in ${seen[i]} ms`);
     t.equal(delivered[i]!.filter((e) => e.id === reply.event.id).length, 1, `instance ${i} consumed the event once from RabbitMQ`);
-    t.ok((await metric(gws[i]!, 'gateway_cache_purges_total', { ns: 'pricing', cause: 'price.changed' })) >= 1, `instance ${i} purged its pricing copies`);
+    t.ok((await metricOf(gws[i]!, 'gateway_cache_purges_total', { ns: 'pricing', cause: 'price.changed' })) >= 1, `instance ${i} purged its pricing copies`);
   }
   // and it stays fresh (no old copy comes back from Redis or a read in flight)
   for (const app of gws) t.equal(await priceOf(app, sku), next);
@@ -164,8 +152,8 @@ t.test('the same price.changed published 10 times on commerce.events purges once
   await ch.assertExchange('commerce.events', 'topic', { durable: true });
   const event: DomainEvent = { id: randomUUID(), type: 'price.changed', at: new Date().toISOString(), context: 'pricing', data: { site: SITE, sku } };
   const body = Buffer.from(JSON.stringify(event));
-  const purges = (app: FastifyInstance) => metric(app, 'gateway_cache_purges_total', { ns: 'pricing', cause: 'price.changed' });
-  const dups = (app: FastifyInstance) => metric(app, 'gateway_events_duplicates_total', { type: 'price.changed' });
+  const purges = (app: FastifyInstance) => metricOf(app, 'gateway_cache_purges_total', { ns: 'pricing', cause: 'price.changed' });
+  const dups = (app: FastifyInstance) => metricOf(app, 'gateway_events_duplicates_total', { type: 'price.changed' });
   const purgesBefore = await Promise.all(gws.map(purges));
   const dupsBefore = await Promise.all(gws.map(dups));
   // other suites may share this broker: their price.changed events (other ids) purge too, so count them
@@ -176,7 +164,7 @@ t.test('the same price.changed published 10 times on commerce.events purges once
   await ch.waitForConfirms();
   await until('both instances to consume the event', () => delivered.every((d) => d.some((e) => e.id === event.id)), 10_000);
   await warm(gws, sku, price, t);
-  const missesBefore = await Promise.all(gws.map((app) => metric(app, 'gateway_cache_misses_total', { ns: 'pricing' })));
+  const missesBefore = await Promise.all(gws.map((app) => metricOf(app, 'gateway_cache_misses_total', { ns: 'pricing' })));
   for (let i = 0; i < 9; i++) ch.publish('commerce.events', 'price.changed', body, { contentType: 'application/json' });
   await ch.waitForConfirms();
   for (const [i, app] of gws.entries()) await until(`instance ${i} to count the 9 replays as duplicates`, async () => (await dups(app)) - dupsBefore[i]! >= 9, 10_000);
@@ -189,9 +177,9 @@ t.test('the same price.changed published 10 times on commerce.events purges once
     t.equal((await dups(app)) - dupsBefore[i]!, 9, `instance ${i}: 9 duplicates counted`);
     t.equal(purged - foreign, 1, `instance ${i}: the pricing namespace purged once for the 10 publications`);
     // the copy taken after the first purge survived the replays: served without asking the pricing service
-    const hits = await metric(app, 'gateway_cache_hits_total', { ns: 'pricing' });
+    const hits = await metricOf(app, 'gateway_cache_hits_total', { ns: 'pricing' });
     t.equal(await priceOf(app, sku), price);
-    t.equal(await metric(app, 'gateway_cache_hits_total', { ns: 'pricing' }), hits + 1, `instance ${i}: the replays left the fresh copy in place (a hit)`);
-    if (foreign === 0) t.equal(await metric(app, 'gateway_cache_misses_total', { ns: 'pricing' }), missesBefore[i]!, `instance ${i}: no pricing miss since`);
+    t.equal(await metricOf(app, 'gateway_cache_hits_total', { ns: 'pricing' }), hits + 1, `instance ${i}: the replays left the fresh copy in place (a hit)`);
+    if (foreign === 0) t.equal(await metricOf(app, 'gateway_cache_misses_total', { ns: 'pricing' }), missesBefore[i]!, `instance ${i}: no pricing miss since`);
   }
 });

@@ -15,26 +15,13 @@ import { buildGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { DomainEvent, GatewayEvent } from '../../src/events/bus.js';
 import { flagFile, type Rollouts } from '../helpers/flags.js';
-import { parseExposition, sum } from '../helpers/observability.js';
+import { metricOf, until } from '../helpers/observability.js';
 import { REQUIRE_SERVICES, serviceGate } from '../helpers/services.js';
 import { rabbitAvailable, startOwnRabbit } from '../helpers/rabbit.js';
 
 const SHARED_AMQP = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const SITE = 'electronics-spa';
 const SKU = '1000007';
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function metric(app: FastifyInstance, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await app.inject('/metrics');
-  return sum(parseExposition(res.body), name, labels);
-}
 
 interface Gw {
   app: FastifyInstance;
@@ -114,8 +101,8 @@ t.test('a price changed through the pricing simulator reaches the bus of two gat
   for (const i of [0, 1]) {
     t.equal(mine(i).length, 1, `instance ${i} delivered it once`);
     t.match(mine(i)[0], { type: 'price.changed', context: 'pricing', data: { site: SITE, sku: SKU }, at: reply.event.at });
-    t.ok((await metric(gws[i]!.app, 'gateway_events_consumed_total', { type: 'price.changed' })) >= 1);
-    t.ok((await metric(gws[i]!.app, 'gateway_events_lag_seconds_count', { type: 'price.changed' })) >= 1, 'event lag observed');
+    t.ok((await metricOf(gws[i]!.app, 'gateway_events_consumed_total', { type: 'price.changed' })) >= 1);
+    t.ok((await metricOf(gws[i]!.app, 'gateway_events_lag_seconds_count', { type: 'price.changed' })) >= 1, 'event lag observed');
   }
   // the change is the service's data now, through the gateway too
   const price = await gws[0]!.app.inject(`/api/v1/sites/${SITE}/products/${SKU}`);
@@ -143,15 +130,15 @@ t.test('an event replayed 10 times is delivered once; a malformed message is rej
   const ch = await conn.createConfirmChannel();
   await ch.assertExchange('commerce.events', 'topic', { durable: true });
   const event = { id: randomUUID(), type: 'promotion.changed', at: new Date().toISOString(), context: 'promotions', data: { site: SITE, code: 'SPRING' } };
-  const dupBefore = await metric(app, 'gateway_events_duplicates_total', { type: 'promotion.changed' });
-  const rejBefore = await metric(app, 'gateway_events_rejected_total');
+  const dupBefore = await metricOf(app, 'gateway_events_duplicates_total', { type: 'promotion.changed' });
+  const rejBefore = await metricOf(app, 'gateway_events_rejected_total');
   for (let i = 0; i < 10; i++) ch.publish('commerce.events', 'promotion.changed', Buffer.from(JSON.stringify(event)));
   ch.publish('commerce.events', 'price.changed', Buffer.from('{"not":"an event"'));
   ch.publish('commerce.events', 'price.changed', Buffer.from(JSON.stringify({ ...event, id: randomUUID(), type: 'price.changed', context: 'no-such-context' })));
   await ch.waitForConfirms();
 
-  await until('the 9 replays to be counted as duplicates', async () => (await metric(app, 'gateway_events_duplicates_total', { type: 'promotion.changed' })) - dupBefore >= 9);
-  await until('the 2 malformed messages to be rejected', async () => (await metric(app, 'gateway_events_rejected_total')) - rejBefore >= 2);
+  await until('the 9 replays to be counted as duplicates', async () => (await metricOf(app, 'gateway_events_duplicates_total', { type: 'promotion.changed' })) - dupBefore >= 9);
+  await until('the 2 malformed messages to be rejected', async () => (await metricOf(app, 'gateway_events_rejected_total')) - rejBefore >= 2);
   t.equal(delivered.filter((e) => e.id === event.id).length, 1, 'delivered once');
   t.same(delivered.find((e) => e.id === event.id), event, 'as published');
   t.notOk(delivered.some((e) => e.context === ('no-such-context' as string)), 'an event of an unknown context is not delivered');
@@ -189,8 +176,8 @@ t.test('the broker stopped and restarted: the gateway keeps serving, reports deg
   await until('the gateway to notice the broker is gone', () => app.gw.broker!.status().state !== 'connected');
   for (let i = 0; i < 5; i++) app.gw.events.emit('rollout.step', { step: i }, { context: 'pricing', actor: 'controller' });
   t.equal(app.gw.broker!.status().outbox, 5, 'the events emitted while the broker is down wait in the outbox');
-  t.equal(await metric(app, 'gateway_events_outbox_size'), 5);
-  t.equal(await metric(app, 'gateway_events_broker_connected'), 0);
+  t.equal(await metricOf(app, 'gateway_events_outbox_size'), 5);
+  t.equal(await metricOf(app, 'gateway_events_broker_connected'), 0);
   const ready = await app.inject('/readyz');
   t.equal(ready.statusCode, 200, 'still ready: events are not on the request path');
   t.match(ready.json(), { checks: { events: /^degraded: broker connecting/ } });
@@ -201,9 +188,9 @@ t.test('the broker stopped and restarted: the gateway keeps serving, reports deg
   const back = Date.now();
   await until('the gateway to reconnect and drain its outbox', () => app.gw.broker!.status().state === 'connected' && app.gw.broker!.status().outbox === 0, 60_000);
   t.comment(`broker accepting again → outbox drained in ${Date.now() - back} ms (AMQP_RECONNECT_MAX_MS=1000)`);
-  t.equal(await metric(app, 'gateway_events_broker_connected'), 1);
-  t.ok((await metric(app, 'gateway_events_reconnects_total')) >= 1);
-  t.equal(await metric(app, 'gateway_events_dropped_total'), 0, 'nothing dropped');
+  t.equal(await metricOf(app, 'gateway_events_broker_connected'), 1);
+  t.ok((await metricOf(app, 'gateway_events_reconnects_total')) >= 1);
+  t.equal(await metricOf(app, 'gateway_events_dropped_total'), 0, 'nothing dropped');
   t.match((await app.inject('/readyz')).json(), { checks: { events: 'up' } });
 
   // everything emitted reached the broker: before, during and after the outage
