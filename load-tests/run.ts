@@ -31,6 +31,7 @@ import { screenshot } from './lib/tools.js';
 import { SourceMaps } from './lib/sourcemap.js';
 import { findScenario, RSS_LIMIT_MB, SCENARIOS, settleRoutes, type Scenario, type ScenarioContext } from './scenarios.js';
 import { runCompare } from './compare.js';
+import { runLedger } from './ledger.js';
 
 const log = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -251,6 +252,7 @@ async function main(): Promise<number> {
   if (opts.command === 'list') {
     for (const s of SCENARIOS) log(`${s.name.padEnd(22)} ${s.summary}`);
     log(`${'compare'.padEnd(22)} gateway passthrough vs bare @fastify/http-proxy vs nginx (autocannon and wrk)`);
+    log(`${'ledger'.padEnd(22)} the passthrough's CPU per request with one feature switched off per gateway`);
     return 0;
   }
   if (opts.command === 'cluster') {
@@ -261,6 +263,10 @@ async function main(): Promise<number> {
   installCleanup();
   if (opts.command === 'compare') {
     await runCompare(opts, log);
+    return 0;
+  }
+  if (opts.command === 'ledger') {
+    await runLedger(opts, log);
     return 0;
   }
   if (opts.command === 'all') {

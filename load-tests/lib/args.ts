@@ -33,12 +33,14 @@ export interface CliOptions {
  */
 export const DEFAULT_GATEWAY_NODE_ARGS = '--max-old-space-size=128 --single-threaded-gc';
 
-export const USAGE = `usage: npm run load -- <scenario|compare|cluster|all|list> [options]
+export const USAGE = `usage: npm run load -- <scenario|compare|ledger|cluster|all|list> [options]
 
 scenarios: direct, passthrough, occ-product-legacy, occ-product-new, split-50,
            flip-under-load, fallback-under-fault, graphql-products
 compare:   gateway passthrough vs bare @fastify/http-proxy vs nginx (and legacy direct, and the
            composed OCC product), interleaved rounds, autocannon and wrk
+ledger:    the passthrough's CPU per request with one feature (access line, shedding, trace ids,
+           metrics, request id, connection bookkeeping) off per gateway, interleaved, wrk
 cluster:   the multi-instance rehearsal: 3 gateways behind haproxy, shared Redis, a real Unleash
            (test/integration/cluster-rehearsal.test.ts; REHEARSAL_REQUESTS=N sets the load, default 3000)
 all:       compare, then every scenario, one after the other

@@ -33,7 +33,28 @@ export interface StackOptions {
   nodeArgs?: readonly string[];
   /** who the harness is in the gateway's audit trail (admin API `x-actor`); default `load-test` */
   actor?: string;
+  /**
+   * more gateways beside the main one, same upstreams, flags and node flags, each with its own
+   * port, log file and environment overrides (the ledger: one feature switched off in each)
+   */
+  variants?: readonly GatewayVariantOptions[];
   log: (msg: string) => void;
+}
+
+export interface GatewayVariantOptions {
+  name: string;
+  /** environment overrides (e.g. LOG_LEVEL, SHED_EVENT_LOOP_DELAY_MS) */
+  env: Readonly<Record<string, string>>;
+  /** modules preloaded with --import before the gateway (dist/ paths) */
+  imports?: readonly string[];
+}
+
+/** A started gateway variant: its URL, its process (follows restarts) and a restart. */
+export interface GatewayVariant {
+  readonly name: string;
+  readonly url: string;
+  readonly proc: Watched;
+  restart(): Promise<void>;
 }
 
 export interface FlipResult {
@@ -68,6 +89,8 @@ export interface Stack {
   readonly restartGateway: (() => Promise<void>) | undefined;
   readonly cpuProfileDir: string | undefined;
   readonly heapProfilePath: string | undefined;
+  /** the gateways of `StackOptions.variants`, in their order (empty for an external gateway) */
+  readonly variants: readonly GatewayVariant[];
   /** stops what was started; an external gateway gets its routing back as it was found */
   close(): Promise<void>;
 }
@@ -150,55 +173,77 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const flagsDir = join(dir, 'flags');
     await mkdir(flagsDir);
     await writeFlags(flagsDir, rollouts);
-    const port = await freePort();
     const adminToken = randomBytes(16).toString('hex');
-    const logPath = join(dir, 'gateway.log');
     const probeFile = join(dir, 'probe.jsonl');
     const heapProfilePath = opts.profileDir ? join(opts.profileDir, 'gateway.heapprofile') : undefined;
     const sourceMapsPath = opts.profileDir ? join(opts.profileDir, 'gateway.sourcemaps.json') : undefined;
-    const nodeArgs = [
-      // Node's default profile names carry the thread id (the main thread is 0)
-      ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
-      ...(opts.nodeArgs ?? []),
-      '--enable-source-maps',
-      '--import',
-      pathToFileURL(compiled('load-tests/probe.ts')).href,
-      compiled('src/server.ts'),
-    ];
-    const env: NodeJS.ProcessEnv = {
+    const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
       HOST: '127.0.0.1',
-      PORT: String(port),
       LEGACY_URL: legacy.urls.legacy,
       ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, services.urls[c.name]])),
       FLAGS_DIR: flagsDir,
       LOG_LEVEL: opts.logLevel,
       ADMIN_TOKEN: adminToken,
-      LOADTEST_PROBE_FILE: probeFile,
-      ...(heapProfilePath ? { LOADTEST_HEAP_PROFILE: heapProfilePath } : {}),
-      ...(sourceMapsPath ? { LOADTEST_SOURCE_MAPS: sourceMapsPath } : {}),
     };
     // the embedded world, whatever the caller's shell points at
-    for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) delete env[k];
-    // the gateway's log goes to a file, as it would to a collector: piping it through the
-    // harness would make the load generator pay for the gateway's logging
-    const gatewayUrl = `http://127.0.0.1:${port}`;
-    const gwWatch: Watched = { name: 'gateway', pid: 0 };
-    // a restarted gateway (compare mode) keeps the port, the node flags and the log file
-    const restartGateway = await restartable(
-      gwWatch,
-      children,
-      async (first) => {
-        // flags as they are now (a flip may have changed them since the start)
-        if (!first) await writeFlags(flagsDir, rollouts);
-        const logFd = openSync(logPath, first ? 'w' : 'a');
-        const child = spawnChild('gateway', process.execPath, nodeArgs, { env, cwd: ROOT, stdout: logFd });
-        closeSync(logFd);
-        return child;
+    for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) delete baseEnv[k];
+    // One gateway process (the main one, or a variant): a port, a log file, node flags, env.
+    const startGateway = async (name: string, env: NodeJS.ProcessEnv, imports: readonly string[], profile: boolean) => {
+      const port = await freePort();
+      const logPath = join(dir, `${name}.log`);
+      const nodeArgs = [
+        // Node's default profile names carry the thread id (the main thread is 0)
+        ...(profile && opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
+        ...(opts.nodeArgs ?? []),
+        '--enable-source-maps',
+        '--import',
+        pathToFileURL(compiled('load-tests/probe.ts')).href,
+        ...imports.flatMap((m) => ['--import', pathToFileURL(m).href]),
+        compiled('src/server.ts'),
+      ];
+      const url = `http://127.0.0.1:${port}`;
+      const proc: Watched = { name, pid: 0 };
+      // the gateway's log goes to a file, as it would to a collector: piping it through the
+      // harness would make the load generator pay for the gateway's logging.
+      // A restarted gateway (compare mode) keeps the port, the node flags and the log file.
+      const restart = await restartable(
+        proc,
+        children,
+        async (first) => {
+          // flags as they are now (a flip may have changed them since the start)
+          if (!first) await writeFlags(flagsDir, rollouts);
+          const logFd = openSync(logPath, first ? 'w' : 'a');
+          const child = spawnChild(name, process.execPath, nodeArgs, { env: { ...env, PORT: String(port) }, cwd: ROOT, stdout: logFd });
+          closeSync(logFd);
+          return child;
+        },
+        (child) => waitForHttp(`${url}/healthz`, child, 60_000),
+      );
+      watch.push(proc);
+      return { name, url, proc, restart, logPath };
+    };
+    const main = await startGateway(
+      'gateway',
+      {
+        ...baseEnv,
+        LOADTEST_PROBE_FILE: probeFile,
+        ...(heapProfilePath ? { LOADTEST_HEAP_PROFILE: heapProfilePath } : {}),
+        ...(sourceMapsPath ? { LOADTEST_SOURCE_MAPS: sourceMapsPath } : {}),
       },
-      (child) => waitForHttp(`${gatewayUrl}/healthz`, child, 60_000),
+      [],
+      true,
     );
-    watch.push(gwWatch);
+    const gatewayUrl = main.url;
+    const gwWatch = main.proc;
+    const logPath = main.logPath;
+    const restartGateway = main.restart;
+    const variants: GatewayVariant[] = [];
+    for (const v of opts.variants ?? []) {
+      const g = await startGateway(v.name, { ...baseEnv, ...v.env }, v.imports ?? [], false);
+      opts.log(`  ${v.name.padEnd(32)} pid ${g.proc.pid}  ${g.url}  ${Object.entries(v.env).map(([k, x]) => `${k}=${x}`).join(' ')}`);
+      variants.push(g);
+    }
     opts.log(`  ${'gateway'.padEnd(32)} pid ${gwWatch.pid}  ${gatewayUrl}  LOG_LEVEL=${opts.logLevel}  flags: ${describeRollouts(rollouts)}${opts.profileDir ? '  --cpu-prof' : ''}${opts.nodeArgs?.length ? `  ${opts.nodeArgs.join(' ')}` : ''}`);
 
     return makeStack({
@@ -209,6 +254,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       children,
       watch,
       rollouts,
+      variants,
       gateway: { url: gatewayUrl, pid: () => gwWatch.pid, flagsDir, adminToken, logPath, probeFile, heapProfilePath, cpuProfileDir: opts.profileDir, restart: restartGateway },
     });
   } catch (err) {
@@ -225,6 +271,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     children: Child[];
     watch: Watched[];
     rollouts: Rollouts;
+    variants?: readonly GatewayVariant[];
     gateway?: { url: string; pid: () => number; flagsDir: string; adminToken: string; logPath: string; probeFile: string; heapProfilePath: string | undefined; cpuProfileDir: string | undefined; restart: () => Promise<void> };
   }): Stack {
     const g = s.gateway;
@@ -260,6 +307,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         if (g?.heapProfilePath) process.kill(g.pid(), 'SIGUSR2');
       },
       restartGateway: g?.restart,
+      variants: s.variants ?? [],
       cpuProfileDir: g?.cpuProfileDir,
       heapProfilePath: g?.heapProfilePath,
       close: async () => {
@@ -511,6 +559,7 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     logSummary: () => [],
     toggleHeapSampling: () => {},
     restartGateway: undefined,
+    variants: [],
     cpuProfileDir: undefined,
     heapProfilePath: undefined,
     close: async () => {
