@@ -10,6 +10,7 @@ import { Scope } from './upstream/scope.js';
 import type { Gateway } from './gateway.js';
 import { serverSpanOf } from './observability/telemetry.js';
 import { redactUrl } from './observability/logger.js';
+import { logAccess } from './observability/request-logger.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -81,7 +82,8 @@ async function requestScopePlugin(app: FastifyInstance): Promise<void> {
       route = {};
       for (const c of scope.touched) route[c] = scope.fallbacks.has(c) ? 'legacy(fallback)' : scope.decision[c]!;
     }
-    request.log.info(
+    logAccess(
+      request.log,
       { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10, route },
       'request completed',
     );

@@ -21,6 +21,7 @@ import { flagOf, isContextName } from '../contexts/names.js';
 import { GatewayMetrics, OUTCOMES } from './metrics.js';
 import { Tracing, normalizeTracestate, parseTraceparent, type SpanHandle } from './tracing.js';
 import type { HistogramSeries, Scalar } from './families.js';
+import { RequestLogger } from './request-logger.js';
 
 /** Span attribute names of the strangler's own facts (OpenTelemetry semconv for the HTTP ones). */
 export const ATTR = Object.freeze({
@@ -96,7 +97,8 @@ export class Telemetry {
     req.headers.traceparent = span.traceparent;
     bindings.trace_id = span.traceId;
     bindings.span_id = span.spanId;
-    return logger.child(bindings, opts);
+    // the pino child is made only if something besides the access line is logged (request-logger.ts)
+    return new RequestLogger(logger, bindings, opts);
   };
 
   async close(): Promise<void> {
