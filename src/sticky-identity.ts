@@ -5,10 +5,11 @@
  * `scopeOf` (src/request-scope.ts) routes by it. The raw passthrough is left alone: it makes no
  * routing decision.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { occPathIds, type Identity } from './routing/identity.js';
 import type { Stickiness } from './routing/stickiness.js';
+import { withRouteHook } from './route-hooks.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,9 +27,9 @@ async function stickyIdentityPlugin(app: FastifyInstance, opts: { stickiness: St
   const { stickiness } = opts;
   app.decorateRequest('gwIdentity', null);
   // callback style: no promise per request unless a binding has to be looked up
-  app.addHook('onRequest', (request, reply, done) => {
+  const resolveIdentity: onRequestHookHandler = (request, reply, done) => {
     const url = request.url;
-    if (request.routeOptions.config?.passthrough === true || !ROUTED.some((p) => url.startsWith(p))) return done();
+    if (!ROUTED.some((p) => url.startsWith(p))) return done();
     let id: Identity;
     try {
       id = stickiness.resolver.resolve({ headers: request.headers, remoteAddress: request.ip, ...occPathIds(url) });
@@ -39,7 +40,16 @@ async function stickyIdentityPlugin(app: FastifyInstance, opts: { stickiness: St
     if (id.setCookie !== undefined) reply.header('set-cookie', id.setCookie);
     if (id.bindingKey === undefined) return done();
     stickiness.applyBinding(id).then(() => done(), done);
+  };
+  // A route-level hook on every route but the passthrough's, given as each route is added: the
+  // passthrough does not pay for a hook that would only look up its route config to skip it
+  // (fastify builds a new routeOptions object for every such lookup). Requests no route matched
+  // are identified as before, by the global hook below.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.passthrough === true) return;
+    route.onRequest = withRouteHook(route.onRequest, resolveIdentity);
   });
+  app.addHook('onRequest', (request, reply, done) => (request.is404 ? resolveIdentity.call(app, request, reply, done) : done()));
 }
 
 export default fp(stickyIdentityPlugin, { name: 'sticky-identity', fastify: '5.x', dependencies: ['error-handler'] });
