@@ -11,7 +11,7 @@
  * gateway's CPU per request minus the variant's, round by round; the median is reported.
  */
 import { runLoad, warmup, type Watched } from './lib/load.js';
-import { freePort, readReadyLine, restartable, spawnChild, stopChild, type Child } from './lib/procs.js';
+import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForQuietMachine, type Child } from './lib/procs.js';
 import { ensureBuilt, startStack, type GatewayVariantOptions } from './lib/stack.js';
 import { allContexts } from './lib/flags.js';
 import { ROOT, compiled } from './lib/paths.js';
@@ -86,6 +86,7 @@ export async function runLedger(opts: CliOptions, log: (m: string) => void): Pro
       if (r > 0) for (let i = 0; i < targets.length; i++) await targets[(i + r) % targets.length]!.restart();
       const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
       for (const t of order) {
+        if (opts.waitQuietS > 0) await waitForQuietMachine(25, opts.waitQuietS, log);
         await warmup({ url: t.url, connections: opts.connections, request }, opts.warmupS);
         const stop = meter([t.proc]);
         let rps: number;
