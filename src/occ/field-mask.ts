@@ -23,7 +23,8 @@
  * ```
  * Parsed masks are cached (bounded, LRU-ish), and the per-DTO-type compiled projections are
  * cached on the parsed mask, so calling this on a hot path costs one Map lookup plus the copy.
- * With `FULL` the input is returned as is (same reference): callers must not mutate it.
+ * With `FULL` the input is returned as is (same reference), and with any mask every subtree the
+ * mask keeps whole is too: callers must not mutate the result.
  */
 
 /** The three OCC field-set levels. */
@@ -387,26 +388,56 @@ function projectionFor(mask: FieldMask, type: OccDtoType): Projection {
 // ---------------------------------------------------------------------------------------------
 // Application
 
+/**
+ * `value` through `proj`. A subtree the projection keeps whole (every property selected and
+ * kept whole itself) is returned as is, not copied: a copy is made only from the first property
+ * dropped or changed on, so a mask that selects what an upstream sent allocates nothing.
+ */
 function project(value: unknown, proj: Projection): unknown {
   if (proj === ALL || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => project(v, proj));
-  const out: Record<string, unknown> = {};
+  if (Array.isArray(value)) return projectArray(value, proj);
   const src = value as Record<string, unknown>;
   const fields = proj.fields;
+  let out: Record<string, unknown> | undefined;
   // iterate the input so the output keeps the input's key order
   for (const key in src) {
     const sub = fields.get(key);
-    if (sub === undefined) continue;
     const v = src[key];
-    if (v === undefined) continue;
-    out[key] = project(v, sub);
+    const p = sub === undefined || v === undefined ? undefined : project(v, sub);
+    if (out !== undefined) {
+      if (p !== undefined) out[key] = p;
+    } else if (p !== v || p === undefined) {
+      out = copyBefore(src, key, fields);
+      if (p !== undefined) out[key] = p;
+    }
+  }
+  return out ?? src;
+}
+
+/** The properties of `src` before `stop`, each kept as is (they were until `stop`). */
+function copyBefore(src: Record<string, unknown>, stop: string, fields: ReadonlyMap<string, Projection>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in src) {
+    if (key === stop) break;
+    if (fields.has(key)) out[key] = src[key];
   }
   return out;
 }
 
+function projectArray(value: readonly unknown[], proj: Projection): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    const p = project(v, proj);
+    if (out === undefined && p !== v) out = value.slice(0, i);
+    if (out !== undefined) out.push(p);
+  }
+  return out ?? (value as unknown[]);
+}
+
 /**
- * Projects a DTO (or an array of DTOs) through a field mask. Returns a new object except for
- * `FULL` (and for primitives), where the input itself is returned.
+ * Projects a DTO (or an array of DTOs) through a field mask. Returns the input itself, or parts
+ * of it, wherever the mask keeps them whole (always with `FULL`): callers must not mutate it.
  */
 export function applyFieldMask(value: unknown, mask: FieldMask, dtoType: OccDtoType): unknown {
   return project(value, projectionFor(mask, dtoType));

@@ -74,7 +74,11 @@ export class LegacyCatalog {
   private fetchMany(scope: Scope, site: string, codes: readonly string[]): Promise<Map<string, OccProductDto>> {
     if (codes.length === 1) {
       const code = codes[0] as string;
-      return this.fetchOne(scope, site, code).then((p) => new Map(p ? [[code, p]] : []));
+      return this.fetchOne(scope, site, code).then((p) => {
+        const one = new Map<string, OccProductDto>();
+        if (p) one.set(code, p);
+        return one;
+      });
     }
     return scope.once(`occ:products:${site}:${codes.join(',')}`, async () => {
       const query = encodeURIComponent(':relevance' + codes.map((c) => `:code:${c}`).join(''));

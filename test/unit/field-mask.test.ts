@@ -195,3 +195,25 @@ t.test('every level table parses and compiles', async (t) => {
     t.doesNotThrow(() => applyFieldMask({}, parseFields('DEFAULT'), type), `${type} DEFAULT`);
   }
 });
+
+t.test('a subtree the mask keeps whole is shared, not copied; anything dropped is copied in order', async (t) => {
+  const input = structuredClone(product);
+  const before = JSON.stringify(input);
+  const out = applyFieldMask(input, parseFields('DEFAULT'), 'Product') as typeof product;
+  // DEFAULT drops secretInternal, and categories(BASIC) drops each category's image
+  t.not(out, input, 'a dropped property copies the object');
+  t.equal(out.price, input.price, 'price(DEFAULT) keeps every property: the same object');
+  t.not(out.categories, input.categories, 'categories(BASIC) drops image: copied');
+  t.same(Object.keys(out.categories[0]!), ['code', 'name', 'url'], 'copied in input order');
+  t.equal(JSON.stringify(input), before, 'the input is not changed');
+  const whole = { code: 'x', name: 'n', price: input.price };
+  t.equal(applyFieldMask(whole, parseFields('code,name,price(DEFAULT)'), 'Product'), whole, 'nothing dropped: the input itself');
+  const tail = { code: 'x', name: 'n', extra: 1, url: '/u' };
+  const masked = applyFieldMask(tail, parseFields('code,name,url'), 'Product') as Record<string, unknown>;
+  t.same(Object.keys(masked), ['code', 'name', 'url'], 'the properties before and after the first dropped one, in order');
+  const list = [{ code: 'a' }, { code: 'b', x: 1 }, { code: 'c' }];
+  const projected = applyFieldMask(list, parseFields('code'), 'Category') as unknown[];
+  t.not(projected, list);
+  t.equal(projected[0], list[0], 'elements kept whole are shared');
+  t.same(projected, [{ code: 'a' }, { code: 'b' }, { code: 'c' }]);
+});

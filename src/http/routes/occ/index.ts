@@ -52,13 +52,21 @@ function contextsOf(need: Need): ContextName[] {
   return out;
 }
 
+/** What a mask needs, per parsed mask (parsed masks are cached, so this is one lookup per request). */
+const needs = { Product: new WeakMap<FieldMask, Need>(), ProductSearchPage: new WeakMap<FieldMask, Need>() };
+
 function needFor(m: FieldMask, type: 'Product' | 'ProductSearchPage'): Need {
-  const base = type === 'Product' ? [] : ['products'];
-  return {
-    price: isFieldSelected(m, type, [...base, 'price']),
-    availability: isFieldSelected(m, type, [...base, 'stock']),
-    promotions: isFieldSelected(m, type, [...base, 'potentialPromotions']),
-  };
+  let need = needs[type].get(m);
+  if (need === undefined) {
+    const base = type === 'Product' ? [] : ['products'];
+    need = Object.freeze({
+      price: isFieldSelected(m, type, [...base, 'price']),
+      availability: isFieldSelected(m, type, [...base, 'stock']),
+      promotions: isFieldSelected(m, type, [...base, 'potentialPromotions']),
+    });
+    needs[type].set(m, need);
+  }
+  return need;
 }
 
 export default async function occRoutes(app: FastifyInstance, opts: { gw: Gateway }): Promise<void> {
