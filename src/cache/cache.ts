@@ -220,6 +220,8 @@ export class DataCache {
    */
   private sizeOf(ns: string, v: unknown): number {
     if (typeof v === 'string') return 16 + v.length;
+    const body = (v as { body?: unknown }).body;
+    if (Buffer.isBuffer(body)) return 160 + body.length; // a rendering (src/cache/rendered.ts)
     let s = this.sizes.get(ns);
     if (s === undefined) {
       s = { n: 0, avg: 0 };
