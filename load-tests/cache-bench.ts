@@ -14,11 +14,14 @@
  * passthrough's req/s and ≤ its CPU per request (PASS/FAIL), and the cold fill's CPU cost
  * against no cache.
  *
+ * `--slices N`: the passthrough and the warm run alternate N times per round (duration / N each,
+ * summed), so the bar's two sides see the same machine drift.
+ *
  * `--profile warm|cold`: the cache gateway runs under --cpu-prof and the sampling heap profiler;
  * the last round's warm run (the hit path) or cold run (the fill) is summarized: CPU by function
  * and bytes allocated per request.
  *
- *   node --import tsx load-tests/cache-bench.ts [--rounds 2] [--duration 5] [--connections 50] [--profile warm|cold]
+ *   node --import tsx load-tests/cache-bench.ts [--rounds 2] [--duration 5] [--connections 50] [--profile warm|cold] [--slices 1]
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,10 +36,12 @@ import { formatRows, summarizeCpu, summarizeHeap } from './lib/profile.js';
 import { SourceMaps } from './lib/sourcemap.js';
 import { REPORTS_DIR, stamp } from './lib/report.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '50' }, profile: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '50' }, profile: { type: 'string' }, slices: { type: 'string', default: '1' } } });
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
+const slices = Math.max(1, Number(values.slices));
+if (values.profile !== undefined && slices > 1) throw new Error('--profile summarizes one window: use it with --slices 1');
 const profiled = values.profile === undefined ? undefined : values.profile === 'cold' ? 'cold 10,000 codes, cache on' : 'warm 100 codes, cache on';
 
 const STRIDE = 7919;
@@ -111,6 +116,39 @@ async function measure(stack: Stack, name: string, gen: RequestGen, round: numbe
   return { round, window: [r.monoStartUs, r.monoEndUs], requests: r.requests, run: name, rps: Math.round(r.rps), cpuMsPerReq: Number((((c1.cpuS - c0.cpuS) * 1000) / r.requests).toFixed(3)), non2xx: r.non2xx, hitRatio };
 }
 
+/**
+ * The passthrough and the warm run, alternated `slices` times (each duration / slices): one
+ * row each, requests and CPU summed over the slices.
+ */
+async function measurePair(stack: Stack, round: number, heapSample: boolean): Promise<[Row, Row]> {
+  if (slices === 1) return [await measure(stack, 'passthrough (cache gateway)', passthrough, round, false), await measure(stack, 'warm 100 codes, cache on', products(100), round, true, heapSample)];
+  const url = stack.gatewayUrl!;
+  const pid = stack.gatewayPid!;
+  await warmup({ url, connections, request: passthrough }, 2);
+  await warmup({ url, connections, request: products(100) }, 2);
+  const before = await cacheCounters(url);
+  const acc = [0, 1].map(() => ({ requests: 0, cpuS: 0, s: 0, non2xx: 0, window: [0, 0] as [number, number] }));
+  for (let i = 0; i < slices; i++) {
+    for (const [k, gen] of [passthrough, products(100)].entries()) {
+      const c0 = sampleProc(pid)!;
+      const r = await runLoad({ url, connections, durationS: durationS / slices, request: gen });
+      const c1 = sampleProc(pid)!;
+      const a = acc[k]!;
+      a.requests += r.requests;
+      a.cpuS += c1.cpuS - c0.cpuS;
+      a.s += (r.monoEndUs - r.monoStartUs) / 1e6;
+      a.non2xx += r.non2xx;
+      a.window = [r.monoStartUs, r.monoEndUs];
+    }
+  }
+  const hitRatio = cacheReport(before, await cacheCounters(url));
+  const row = (k: number, run: string, hr: string): Row => {
+    const a = acc[k]!;
+    return { round, window: a.window, requests: a.requests, run, rps: Math.round(a.requests / a.s), cpuMsPerReq: Number(((a.cpuS * 1000) / a.requests).toFixed(3)), non2xx: a.non2xx, hitRatio: hr };
+  };
+  return [row(0, 'passthrough (cache gateway)', ''), row(1, 'warm 100 codes, cache on', hitRatio)];
+}
+
 /** The profiled run's CPU profile (its window only) and allocation profile. */
 function printProfile(dir: string, pid: number | undefined, run: Row): void {
   const cpu = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`));
@@ -144,8 +182,7 @@ try {
   const plain = await startStack({ gateway: true, rollouts: allContexts(100), logLevel: 'info', nodeArgs, log });
   const rows: Row[] = [];
   for (let round = 1; round <= rounds; round++) {
-    rows.push(await measure(cached, 'passthrough (cache gateway)', passthrough, round, false));
-    rows.push(await measure(cached, 'warm 100 codes, cache on', products(100), round, true, profiled === 'warm 100 codes, cache on' && round === rounds));
+    rows.push(...(await measurePair(cached, round, profiled === 'warm 100 codes, cache on' && round === rounds)));
     rows.push(await measure(plain, 'warm 100 codes, cache off', products(100), round, false));
     rows.push(await measure(cached, 'cold 10,000 codes, cache on', products(10_000), round, true, profiled === 'cold 10,000 codes, cache on' && round === rounds));
     rows.push(await measure(plain, 'cold 10,000 codes, cache off', products(10_000), round, false));
