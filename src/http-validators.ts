@@ -13,6 +13,9 @@
  *   `Authorization`, `Cookie`: src/routing/identity.ts), plus `Accept` on GraphQL (it picks the
  *   media type).
  *
+ * A handler that serves stored bytes may set their `ETag` itself (the same `entityTag`, computed
+ * when they were stored); the directives and the 304 then apply to it as to a computed one.
+ *
  * Answers relayed to legacy (passthrough: hijacked, legacy's own headers), errors, non-GET and
  * streamed payloads are left alone.
  */
@@ -62,14 +65,21 @@ async function validatorsPlugin(app: FastifyInstance, opts: ValidatorOptions): P
       return;
     }
     const surface = surfaceOf(request.url);
-    if (surface === undefined || reply.hasHeader('etag')) {
+    if (surface === undefined) {
       done(null, payload);
       return;
     }
-    const route = reply.getHeader('x-strangler-route');
-    const accept = surface === 'graphql' ? (request.headers.accept ?? '') : '';
-    const etag = entityTag(typeof route === 'string' ? route : '', accept, payload);
-    reply.header('etag', etag);
+    // a handler serving stored bytes may have set their ETag already (src/cache/rendered.ts: the
+    // same entityTag, computed once when they were stored)
+    const preset = reply.getHeader('etag');
+    let etag: string;
+    if (typeof preset === 'string') etag = preset;
+    else {
+      const route = reply.getHeader('x-strangler-route');
+      const accept = surface === 'graphql' ? (request.headers.accept ?? '') : '';
+      etag = entityTag(typeof route === 'string' ? route : '', accept, payload);
+      reply.header('etag', etag);
+    }
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', reply.hasHeader('set-cookie') ? 'private, no-cache' : opts.control[surface]);
     const vary = reply.getHeader('vary');
     const ours = surface === 'graphql' ? VARY_GRAPHQL : VARY;

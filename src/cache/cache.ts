@@ -25,7 +25,8 @@ import { approxBytes } from './size.js';
 export type CacheNs = string;
 
 export interface CacheMetrics {
-  hit(ns: CacheNs, tier: 'memory' | 'redis', n: number): void;
+  /** `n` SKUs answered by `tier`; `ageMs`: the sum of their copies' ages (freshness: mean age = sum / n) */
+  hit(ns: CacheNs, tier: 'memory' | 'redis', n: number, ageMs: number): void;
   miss(ns: CacheNs, n: number): void;
   staleServed(ns: CacheNs, n: number): void;
   purged(ns: CacheNs, cause: string): void;
@@ -118,12 +119,14 @@ export class DataCache {
     const nsMark = this.marks.get(ns) ?? 0;
     const siteMark = Math.max(nsMark, this.marks.get(ns + SEP + site) ?? 0);
     const base = ns + SEP + site + SEP;
+    let ageMs = 0;
     for (const sku of skus) {
       const slot = this.lru.get(base + sku + SEP + variant);
       if (slot === undefined || !this.classify(slot, policy, now, siteMark, ns, site, sku, hits, stale)) missing.push(sku);
+      else ageMs += now - slot.at;
     }
     const inMemory = skus.length - missing.length;
-    if (inMemory > 0) this.metrics.hit(ns, 'memory', inMemory);
+    if (inMemory > 0) this.metrics.hit(ns, 'memory', inMemory, ageMs);
     if (missing.length > 0 && !deferMisses) this.metrics.miss(ns, missing.length);
     return { hits, missing, stale, at: now };
   }
@@ -138,11 +141,13 @@ export class DataCache {
       if (fromRedis) {
         const still: string[] = [];
         let n = 0;
+        let ageMs = 0;
         for (let i = 0; i < missing.length; i++) {
           const sku = missing[i]!;
           const slot = fromRedis[i];
           if (slot !== undefined && this.classify(slot, policy, now, siteMark, ns, site, sku, hits, stale)) {
             n++;
+            ageMs += now - slot.at;
             this.lru.set(base + sku + SEP + variant, slot, approxBytes(slot.v) + 64 + base.length + variant.length);
           } else {
             if (slot !== undefined && !stale.has(sku)) this.keepStale(slot, policy, now, siteMark, ns, site, sku, stale);
@@ -150,7 +155,7 @@ export class DataCache {
           }
         }
         if (n > 0) {
-          this.metrics.hit(ns, 'redis', n);
+          this.metrics.hit(ns, 'redis', n, ageMs);
           this.metrics.bytes(this.lru.bytes);
         }
         missing = still;
@@ -220,6 +225,8 @@ export class DataCache {
    */
   private sizeOf(ns: string, v: unknown): number {
     if (typeof v === 'string') return 16 + v.length;
+    const body = (v as { body?: unknown }).body;
+    if (Buffer.isBuffer(body)) return 160 + body.length; // a rendering (src/cache/rendered.ts)
     let s = this.sizes.get(ns);
     if (s === undefined) {
       s = { n: 0, avg: 0 };

@@ -3,19 +3,29 @@
  * SKU, keyed by the arms the request is routed to (so a flip never serves the other arm's
  * rendering) and by everything else that shapes the bytes (fields mask, currency, languages).
  *
- * A hit skips composition, the fields mask and serialization: a warm product costs about what
- * relaying a response does. Its TTL is the shortest of the parts it was made of (the catalog and
+ * A hit skips composition, the fields mask, serialization, UTF-8 encoding and the ETag's hash:
+ * the entry holds the bytes and their strong ETag (src/http-validators.ts `entityTag`, over the
+ * `x-strangler-route` a hit will send: the contexts of the key, none by fallback), so a warm
+ * product costs about what relaying a response does. Its TTL is the shortest of the parts it was made of (the catalog and
  * each context it shows), and the events that purge any of those parts purge it
  * (`RENDERED_PURGE`). Memory only: the parts are shared through Redis, renderings are cheap to
  * redo. An answer that used a fallback or a stale copy is not kept, nor one asked for the first
  * time (a doorkeeper: see `seen`).
  */
 import type { ContextName } from '../contexts/names.js';
+import { routeHeader } from '../routing/decide.js';
+import { entityTag } from '../http-validators.js';
 import type { Scope } from '../upstream/scope.js';
 import type { DataCache } from './cache.js';
 import type { CachePolicy } from './policy.js';
 
 export const RENDERED_NS = 'occ-product';
+
+/** A rendering as served: the bytes, and their ETag when the answer that stored it had the route header a hit will have. */
+export interface Rendered {
+  readonly body: Buffer;
+  readonly etag: string | undefined;
+}
 
 /** What purges a rendering: anything that purges one of its parts. */
 export const RENDERED_PURGE: CachePolicy = Object.freeze<CachePolicy>({ methods: [], ttlMs: 0, staleIfErrorMs: 0, purgedBy: ['price.changed', 'stock.changed', 'promotion.changed'] });
@@ -51,11 +61,11 @@ export class RenderedProducts {
   }
 
   /** The rendering, or undefined and the stamp to store one with. */
-  get(site: string, sku: string, variant: string, contexts: readonly ContextName[]): { body: string | undefined; at: number } {
+  get(site: string, sku: string, variant: string, contexts: readonly ContextName[]): { hit: Rendered | undefined; at: number } {
     const policy = this.policyFor(contexts);
-    if (policy === undefined) return { body: undefined, at: 0 };
-    const l = this.cache.lookupMemory<string>(RENDERED_NS, policy, site, variant, [sku]);
-    return { body: l.hits.get(sku), at: l.at };
+    if (policy === undefined) return { hit: undefined, at: 0 };
+    const l = this.cache.lookupMemory<Rendered>(RENDERED_NS, policy, site, variant, [sku]);
+    return { hit: l.hits.get(sku), at: l.at };
   }
 
   store(scope: Scope, site: string, sku: string, variant: string, at: number, contexts: readonly ContextName[], body: string): void {
@@ -67,7 +77,12 @@ export class RenderedProducts {
       this.seen.add(key);
       return;
     }
-    this.cache.store(RENDERED_NS, policy, site, variant, at, [sku], new Map([[sku, body]]), true);
+    // a hit touches exactly `contexts` (arms()): the route header it will send is this one only
+    // if the rendering touched the same contexts
+    const sameRoute = scope.touched.size === contexts.length && contexts.every((c) => scope.touched.has(c));
+    const bytes = Buffer.from(body);
+    const etag = sameRoute ? entityTag(routeHeader(scope.decision, scope.touched), '', bytes) : undefined;
+    this.cache.store(RENDERED_NS, policy, site, variant, at, [sku], new Map([[sku, { body: bytes, etag }]]), true);
   }
 
   private policyFor(contexts: readonly ContextName[]): CachePolicy | undefined {

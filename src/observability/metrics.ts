@@ -91,6 +91,11 @@ export class GatewayMetrics {
     'reason',
   ]).register(this.registry);
   readonly cacheHits = new ScalarFamily('gateway_cache_hits_total', 'SKUs answered by the data cache, by namespace (context or catalog) and tier (memory, redis)', ['ns', 'tier']).register(this.registry);
+  readonly cacheHitAge = new ScalarFamily(
+    'gateway_cache_hit_age_seconds_total',
+    'Sum of the ages of the copies the data cache answered (since the read that fetched them started), by namespace: divided by gateway_cache_hits_total, the mean age served',
+    ['ns'],
+  ).register(this.registry);
   readonly cacheMisses = new ScalarFamily('gateway_cache_misses_total', 'SKUs the data cache had no fresh copy of (asked of the upstream), by namespace', ['ns']).register(this.registry);
   readonly cacheStale = new ScalarFamily('gateway_cache_stale_served_total', 'SKUs answered from a copy past its TTL because the upstream failed (stale-if-error), by namespace', ['ns']).register(this.registry);
   readonly cachePurges = new ScalarFamily('gateway_cache_purges_total', 'Data cache purges by namespace and cause (the domain event type)', ['ns', 'cause']).register(this.registry);
@@ -98,7 +103,10 @@ export class GatewayMetrics {
   readonly cacheRedisFailures = new ScalarFamily('gateway_cache_redis_failures_total', 'Data cache operations on Redis that failed (served without the shared tier), by operation', ['op']).register(this.registry);
   /** what the data cache (src/cache/cache.ts) reports */
   readonly cache: CacheMetrics = {
-    hit: (ns, tier, n) => this.cacheHits.child(ns, tier).inc(n),
+    hit: (ns, tier, n, ageMs) => {
+      this.cacheHits.child(ns, tier).inc(n);
+      this.cacheHitAge.child(ns).inc(ageMs / 1000);
+    },
     miss: (ns, n) => this.cacheMisses.child(ns).inc(n),
     staleServed: (ns, n) => this.cacheStale.child(ns).inc(n),
     purged: (ns, cause) => this.cachePurges.child(ns, cause).inc(),

@@ -168,6 +168,19 @@ t.test('OCC product detail (rendered answers cached): a flip and a purge show at
   t.equal(again.body, legacy0.body, 'the rendered answer is the same bytes');
   t.equal(again.headers['x-strangler-route'], legacy0.headers['x-strangler-route'], 'and says the same arms');
   t.equal(again.headers['content-type'], legacy0.headers['content-type']);
+  // kept on its second request (the doorkeeper): the third is a hit, served with the ETag stored with it
+  const hitsOf = async () => Number(/gateway_cache_hits_total\{ns="occ-product",tier="memory"\} (\d+)/.exec((await w.app.inject({ url: '/metrics' })).body)?.[1] ?? 0);
+  const hits0 = await hitsOf();
+  const third = await w.app.inject({ url, headers });
+  t.equal(await hitsOf(), hits0 + 1, 'the third request is a rendered hit');
+  t.equal(third.body, legacy0.body);
+  t.equal(third.headers.etag, legacy0.headers.etag, 'a hit has the ETag the rendered answer had');
+  t.equal(third.headers['content-length'], legacy0.headers['content-length']);
+  t.equal(third.headers['cache-control'], legacy0.headers['cache-control']);
+  t.equal(third.headers.vary, legacy0.headers.vary);
+  const revalidated = await w.app.inject({ url, headers: { ...headers, 'if-none-match': legacy0.headers.etag as string } });
+  t.equal(revalidated.statusCode, 304, 'a hit revalidates');
+  t.equal(revalidated.body, '');
 
   p.priceMinor = before + 100; // the pricing service sees it, the monolith's DTO does not
   await w.setFlags(flagFile({ pricing: 100 }));

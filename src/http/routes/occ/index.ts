@@ -95,10 +95,13 @@ export default async function occRoutes(app: FastifyInstance, opts: { gw: Gatewa
       const contexts = contextsOf(need);
       const q = request.query;
       const variant = `${rendered.arms(scope, contexts)}|${q.fields ?? ''}|${q.curr ?? ''}|${q.lang ?? ''}|${scope.outbound.headers['accept-language'] ?? ''}`;
-      const hit = rendered.get(site, code, variant, contexts);
-      if (hit.body !== undefined) return reply.type(OCC_JSON).send(hit.body);
+      const { hit, at } = rendered.get(site, code, variant, contexts);
+      if (hit !== undefined) {
+        if (hit.etag !== undefined) reply.header('etag', hit.etag);
+        return reply.type(OCC_JSON).send(hit.body);
+      }
       const body = JSON.stringify(await renderProduct(gw, scope, info, code, need, m));
-      rendered.store(scope, site, code, variant, hit.at, contexts, body);
+      rendered.store(scope, site, code, variant, at, contexts, body);
       return reply.type(OCC_JSON).send(body);
     },
   );
