@@ -370,7 +370,10 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
           for (const pct of opts.plan) {
             const need = secondsForSamples(pct, rate, minSamples);
             total += Math.max(opts.holdS, need) + 1;
-            if (need > opts.holdS) notes.push(`step ${pct} %: at ${rate} req/s the guardrails' ${minSamples} samples per arm take ≈ ${Math.ceil(need)} s, longer than the hold (${opts.holdS} s)`);
+            if (need > opts.holdS) {
+              notes.push(`step ${pct} %: at ${rate} req/s the guardrails' ${minSamples} samples per arm take ≈ ${Math.ceil(need)} s, longer than the hold (${opts.holdS} s)`);
+              log(`  • ${notes.at(-1)!}`);
+            }
           }
           if (opts.durationS === undefined) budgetS = Math.min(MAX_BUDGET_S, Math.ceil(total * 1.5 + 10));
           else if (total > opts.durationS) notes.push(`the plan needs ≈ ${Math.ceil(total)} s at ${rate} req/s; --duration ${opts.durationS} may end it early`);
