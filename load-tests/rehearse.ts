@@ -419,7 +419,8 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
     const label = h.type === 'started' ? `rollout ${h.percent} %` : h.type === 'step' ? `step ${h.percent} %` : h.type === 'rolled_back' ? 'ROLLBACK → 0 %' : `${h.type}`;
     markers.push({ t: tOf(Date.parse(h.at)), label, detail: `${h.actor}${h.reason ? `: ${h.reason}` : ''}` });
   }
-  for (const m of wallMarks) markers.push({ t: Math.max(0, tOf(m.at)), label: m.label, detail: m.detail });
+  // a fault set before the load started is drawn at 0 s (its detail says so)
+  for (const m of wallMarks) markers.push({ t: Math.max(0, tOf(m.at)), label: m.label, detail: `${m.detail}${m.at < wall0 ? ' (before the load started)' : ''}` });
   markers.sort((a, b) => a.t - b.t);
 
   // the whole seconds inside a step (a step shorter than that: the seconds it touched)
@@ -454,7 +455,8 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
     return { index: i + 1, percent: h.percent, from, to, ended: next?.type ?? final?.status ?? 'running', arms: armWindow(from, to), guardrails, shortOfSamples: short.length ? short.join(', ') : null };
   });
   for (const s of steps) {
-    if (s.shortOfSamples && s.ended !== 'step' && s.ended !== 'completed') notes.push(`step ${s.index} (${s.percent} %) ended (${s.ended}) without enough samples: ${s.shortOfSamples}`);
+    if (s.shortOfSamples && s.ended === 'rolled_back') notes.push(`step ${s.index} (${s.percent} %) was rolled back before these guardrails had their samples: ${s.shortOfSamples}`);
+    else if (s.shortOfSamples && s.ended !== 'step' && s.ended !== 'completed') notes.push(`step ${s.index} (${s.percent} %) ended (${s.ended}) without enough samples: ${s.shortOfSamples}`);
     else if (s.to - s.from > opts.holdS + 3 && s.ended === 'step') notes.push(`step ${s.index} (${s.percent} %) held ${round(s.to - s.from, 1)} s (hold ${opts.holdS} s): it waited for its guardrails' samples`);
   }
 
@@ -535,7 +537,7 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
 function stepsTable(steps: readonly StepRow[]): string {
   const cell = (a: ArmWindow | undefined) => (a ? `${fmt(a.rps, 0)} / ${fmt(a.p99, 1)} / ${a.non2xx}` : '–');
   return table(
-    ['step', '%', 'seconds', 'ended', 'legacy req/s / p99 / non-2xx', 'new req/s / p99 / non-2xx', 'fallback', 'guardrails'],
+    ['step', '%', 'seconds', 'ended', 'legacy req/s / p99 / non-2xx', 'new req/s / p99 / non-2xx', 'fallback', 'guardrails (last read in the step)'],
     steps.map((s) => [
       s.index,
       s.percent,
@@ -589,7 +591,7 @@ ${esc(r.machine.cpus + ' × ' + r.machine.cpuModel)} · Node ${esc(r.machine.nod
 <h2>Verdict</h2><p class="${outcomeCls}">${esc(r.verdict.text)}</p>
 <p>Restore: <span class="${r.restore.verified ? 'pass' : 'miss'}">${r.restore.verified ? 'verified' : 'NOT VERIFIED'}</span> · found ${esc(r.restore.found.route)}${r.restore.found.override ? ', override' : ''} · after ${esc(r.restore.after.route)}${r.restore.after.override ? ', override' : ''} · ${esc(r.restore.actions.join('; ') || 'nothing to put back')}${r.restore.problems.length ? ` · ${esc(r.restore.problems.join('; '))}` : ''}</p>
 <h2>Steps</h2>
-${htmlTable(['step', '%', 'seconds', 'ended', 'legacy', 'new', 'fallback', 'guardrails at the end of the step'], r.steps.map((s) => [s.index, s.percent, `${fmt(s.from, 1)}–${fmt(s.to, 1)}`, s.ended, armCell(s.arms.legacy), armCell(s.arms.new), armCell(s.arms.fallback), s.guardrails.map((g) => `${g.name} ${g.value ?? '–'} / ${g.threshold} (${g.samples}/${g.minSamples}) ${g.ok === null ? '…' : g.ok ? 'ok' : 'BREACH'}`).join(' · ')]))}
+${htmlTable(['step', '%', 'seconds', 'ended', 'legacy', 'new', 'fallback', 'guardrails (last read in the step)'], r.steps.map((s) => [s.index, s.percent, `${fmt(s.from, 1)}–${fmt(s.to, 1)}`, s.ended, armCell(s.arms.legacy), armCell(s.arms.new), armCell(s.arms.fallback), s.guardrails.map((g) => `${g.name} ${g.value ?? '–'} / ${g.threshold} (${g.samples}/${g.minSamples}) ${g.ok === null ? '…' : g.ok ? 'ok' : 'BREACH'}`).join(' · ')]))}
 <h2>Parity (${esc(r.context)}, counted during the run)</h2>
 ${htmlTable(['match', 'mismatch', 'noise', 'error', 'shed'], [[c.match, c.mismatch, c.noise, c.error, c.shed]])}
 ${m.length ? `<h2>Events</h2>${htmlTable(['t', 'event', 'detail'], m.map((x) => [`${x.t.toFixed(2)}s`, x.label, x.detail]))}` : ''}
