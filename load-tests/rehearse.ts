@@ -107,7 +107,7 @@ export interface RehearseReport {
   target: string;
   external: boolean;
   context: string;
-  options: { plan: number[]; holdS: number; rate: number; connections: number; budgetS: number; shadowPercent: number | null; fault: Record<string, unknown> | null; minSamples: number | null };
+  options: { plan: number[]; holdS: number; rate: number; connections: number; budgetS: number; shadowPercent: number | null; fault: Record<string, unknown> | null; minSamples: number | null; gatewayEnv: Record<string, string> };
   verdict: { outcome: 'completed' | 'rolled_back' | 'not_finished'; text: string; guardrail: string | null; step: number | null; percent: number };
   steps: StepRow[];
   seconds: RehearseSecond[];
@@ -298,10 +298,10 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
     actor: ACTOR,
     gatewayUrl: opts.gateway,
     adminToken: opts.adminToken,
-    gatewayEnv: { [shadowPercentEnv(ctx)]: String(opts.shadow), ...(opts.minSamples ? { ROLLOUT_MIN_SAMPLES: String(opts.minSamples) } : {}) },
+    gatewayEnv: { [shadowPercentEnv(ctx)]: String(opts.shadow), ...(opts.minSamples ? { ROLLOUT_MIN_SAMPLES: String(opts.minSamples) } : {}), ...opts.gatewayEnv },
     log,
   });
-  if (stack.external && (opts.minSamples || opts.shadow !== 100)) notes.push('--shadow and --min-samples apply to the embedded world only: the gateway given keeps its own settings');
+  if (stack.external && (opts.minSamples || opts.shadow !== 100 || Object.keys(opts.gatewayEnv).length)) notes.push('--shadow, --min-samples and --env apply to the embedded world only: the gateway given keeps its own settings');
   const target = stack.gatewayUrl!;
   let restore: Restore | undefined;
   let unregister = () => {};
@@ -506,7 +506,7 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
     target,
     external: stack.external,
     context: ctx,
-    options: { plan: opts.plan, holdS: opts.holdS, rate, connections: opts.connections, budgetS, shadowPercent, fault: opts.fault ?? null, minSamples },
+    options: { plan: opts.plan, holdS: opts.holdS, rate, connections: opts.connections, budgetS, shadowPercent, fault: opts.fault ?? null, minSamples, gatewayEnv: stack.external ? {} : opts.gatewayEnv },
     verdict,
     steps,
     seconds,
@@ -586,7 +586,7 @@ function rehearseHtml(r: RehearseReport): string {
   const outcomeCls = r.verdict.outcome === 'completed' ? 'pass' : r.verdict.outcome === 'rolled_back' ? 'miss' : 'na';
   return `<!doctype html><html><head><meta charset="utf-8"><title>rehearse ${esc(r.context)} · load test</title><style>${STYLE}</style></head><body>
 <h1>Rollout rehearsal: ${esc(r.context)} ${esc(r.options.plan.join(' → '))} %</h1>
-<p class="sub">${esc(r.result.startedAt)} · target <code>${esc(r.target)}</code>${r.external ? ' (external)' : ' (embedded world)'} · ${r.options.rate} req/s open loop, ${r.options.connections} connections · hold ${r.options.holdS} s · budget ${r.options.budgetS} s · shadow ${r.options.shadowPercent ?? '–'} % · fault ${esc(r.options.fault ? JSON.stringify(r.options.fault) : 'none')}<br>
+<p class="sub">${esc(r.result.startedAt)} · target <code>${esc(r.target)}</code>${r.external ? ' (external)' : ' (embedded world)'} · ${r.options.rate} req/s open loop, ${r.options.connections} connections · hold ${r.options.holdS} s · budget ${r.options.budgetS} s · shadow ${r.options.shadowPercent ?? '–'} % · fault ${esc(r.options.fault ? JSON.stringify(r.options.fault) : 'none')}${Object.keys(r.options.gatewayEnv).length ? ` · gateway env ${esc(Object.entries(r.options.gatewayEnv).map(([k, v]) => `${k}=${v}`).join(' '))}` : ''}<br>
 ${esc(r.machine.cpus + ' × ' + r.machine.cpuModel)} · Node ${esc(r.machine.node)} · <code>${esc(r.command)}</code></p>
 <h2>Verdict</h2><p class="${outcomeCls}">${esc(r.verdict.text)}</p>
 <p>Restore: <span class="${r.restore.verified ? 'pass' : 'miss'}">${r.restore.verified ? 'verified' : 'NOT VERIFIED'}</span> · found ${esc(r.restore.found.route)}${r.restore.found.override ? ', override' : ''} · after ${esc(r.restore.after.route)}${r.restore.after.override ? ', override' : ''} · ${esc(r.restore.actions.join('; ') || 'nothing to put back')}${r.restore.problems.length ? ` · ${esc(r.restore.problems.join('; '))}` : ''}</p>

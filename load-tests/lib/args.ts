@@ -33,6 +33,8 @@ export interface CliOptions {
   /** rehearse, embedded world: SHADOW_<CTX>_PERCENT, and ROLLOUT_MIN_SAMPLES when set */
   shadow: number;
   minSamples: number | undefined;
+  /** rehearse, embedded world: more gateway environment (--env KEY=VALUE, repeatable), e.g. the production guardrail thresholds */
+  gatewayEnv: Record<string, string>;
 }
 
 /**
@@ -91,6 +93,8 @@ from the plan, the hold and the guardrails' minimum samples; at its end a runnin
                     removed at the end, e.g. '{"valueSkewRate":0.02}' (a rehearsal of a rollback)
   --shadow P        embedded world: SHADOW_<CTX>_PERCENT (default 100)
   --min-samples N   embedded world: ROLLOUT_MIN_SAMPLES (default: the gateway's, 200)
+  --env KEY=VALUE   embedded world: more gateway environment, repeatable (e.g. your production
+                    ROLLOUT_P99_RATIO, ROLLOUT_P99_FLOOR_MS, SHADOW_MAX_PER_SECOND)
 
 environment: GATEWAY_URL=http://host:port loads an existing gateway instead of starting the
 embedded world (then LEGACY_URL for direct, PRICING_URL for the fault, FLAGS_DIR or ADMIN_TOKEN for
@@ -131,6 +135,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       fault: { type: 'string' },
       shadow: { type: 'string' },
       'min-samples': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
     },
   });
   const plan = values.plan.split(',').map((p) => Number(p.trim()));
@@ -145,6 +150,12 @@ export function parseCli(argv: readonly string[]): CliOptions {
       throw new Error(`--fault must be a JSON object (got "${values.fault}")`);
     }
     if (typeof fault !== 'object' || fault === null || Array.isArray(fault)) throw new Error(`--fault must be a JSON object (got "${values.fault}")`);
+  }
+  const gatewayEnv: Record<string, string> = {};
+  for (const kv of values.env) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) throw new Error(`--env must be KEY=VALUE with an upper-case KEY (got "${kv}")`);
+    gatewayEnv[m[1]!] = m[2]!;
   }
   if (values.gateway !== undefined && !/^https?:\/\//.test(values.gateway)) throw new Error('--gateway must be an http(s) URL');
   if (values.path !== undefined && !values.path.startsWith('/')) throw new Error('--path must start with "/"');
@@ -173,5 +184,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
     fault,
     shadow: num(values.shadow, 'shadow', 0) ?? 100,
     minSamples: num(values['min-samples'], 'min-samples', 1),
+    gatewayEnv,
   };
 }
