@@ -460,9 +460,10 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
     else if (s.to - s.from > opts.holdS + 3 && s.ended === 'step') notes.push(`step ${s.index} (${s.percent} %) held ${round(s.to - s.from, 1)} s (hold ${opts.holdS} s): it waited for its guardrails' samples`);
   }
 
-  const parityAt = (t: number): ParityCounts | undefined => [...polls].reverse().find((p) => p.parity && tOf(p.at) <= t + 1)?.parity;
+  // what the last read before the end of second t said (null before the first read)
+  const parityAt = (t: number): ParityCounts | undefined => [...polls].reverse().find((p) => p.parity && tOf(p.at) < t + 1)?.parity;
   const seconds: RehearseSecond[] = run.seconds.map((s) => {
-    const poll = [...polls].reverse().find((p) => p.state && Math.floor(tOf(p.at)) <= s.t + 1);
+    const poll = [...polls].reverse().find((p) => p.state && tOf(p.at) < s.t + 1);
     const now = parityAt(s.t);
     const before = parityAt(s.t - 1);
     return {
