@@ -423,21 +423,16 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
   for (const m of wallMarks) markers.push({ t: Math.max(0, tOf(m.at)), label: m.label, detail: `${m.detail}${m.at < wall0 ? ' (before the load started)' : ''}` });
   markers.sort((a, b) => a.t - b.t);
 
-  // the whole seconds inside a step (a step shorter than that: the seconds it touched)
+  // exactly the responses that completed within the step (the controller counts a request in the step it finishes in)
   const armWindow = (from: number, to: number): Partial<Record<Arm, ArmWindow>> => {
-    let lo = Math.max(0, Math.ceil(from));
-    let hi = Math.min(run!.seconds.length, Math.floor(to));
-    if (hi <= lo) {
-      lo = Math.max(0, Math.floor(from));
-      hi = Math.min(run!.seconds.length, Math.max(lo + 1, Math.ceil(to)));
-    }
     const out: Partial<Record<Arm, ArmWindow>> = {};
+    const inside = run!.armResponses.filter((x) => x.t >= from && x.t < to);
     for (const arm of ARMS) {
-      const lat = run!.armLatenciesBySecond.slice(lo, hi).flatMap((b) => b[arm] ?? []);
-      if (!lat.length) continue;
-      const st = latencyStats(lat);
-      const non2xx = run!.seconds.slice(lo, hi).reduce((n, s) => n + (s.arms?.[arm]?.non2xx ?? 0), 0);
-      out[arm] = { requests: lat.length, rps: round(lat.length / Math.max(1, hi - lo), 1), p50: st.p50, p99: st.p99, non2xx };
+      const mine = inside.filter((x) => x.arm === arm);
+      if (!mine.length) continue;
+      const st = latencyStats(mine.map((x) => x.ms));
+      const non2xx = mine.filter((x) => x.status < 200 || x.status > 299).length;
+      out[arm] = { requests: mine.length, rps: round(mine.length / Math.max(0.001, to - from), 1), p50: st.p50, p99: st.p99, non2xx };
     }
     return out;
   };

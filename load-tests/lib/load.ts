@@ -128,8 +128,8 @@ export interface RunResult {
   routeFirstSeen: Record<string, number>;
   /** raw per-second latencies, kept for window statistics (not written to the JSON report) */
   latenciesBySecond: number[][];
-  /** the same per arm (`armOf`), not written to the JSON report either */
-  armLatenciesBySecond: Record<string, number[]>[];
+  /** every response's arm (`armOf`), completion time (s since start), latency and status, for exact windows; not in the JSON */
+  armResponses: { t: number; arm: string; ms: number; status: number }[];
   /** autocannon's own figures, for cross-checking (its latency histogram counts 2xx only) */
   autocannon: { requestsTotal: number; latencyP50: number; latencyP99: number; latencyMax: number; rpsAverage: number };
 }
@@ -141,6 +141,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
   const latencies: number[][] = [];
   const buckets: Omit<Second, 'latency' | 't' | 'arms'>[] = [];
   const armBuckets: Record<string, { requests: number; non2xx: number; latencies: number[] }>[] = [];
+  const armResponses: RunResult['armResponses'] = [];
   const lastRoute = new WeakMap<Client, string>();
   const bodyFailed = new WeakSet<Client>();
   const marker = spec.bodyErrorMarker;
@@ -209,6 +210,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
       a.requests++;
       a.latencies.push(responseTime);
       if (statusCode < 200 || statusCode > 299) a.non2xx++;
+      armResponses.push({ t: now, arm, ms: responseTime, status: statusCode });
     }
     if (route) {
       if (b.routes[route] === undefined && routeFirstSeen[route] === undefined) routeFirstSeen[route] = round(now, 3);
@@ -326,7 +328,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     markers: markers.sort((a, b) => a.t - b.t),
     routeFirstSeen,
     latenciesBySecond: latencies.slice(0, full),
-    armLatenciesBySecond: armBuckets.slice(0, full).map((b) => Object.fromEntries(Object.entries(b).map(([arm, a]) => [arm, a.latencies]))),
+    armResponses,
     autocannon: {
       requestsTotal: result.requests.total,
       latencyP50: result.latency.p50,
