@@ -32,6 +32,7 @@ import { SourceMaps } from './lib/sourcemap.js';
 import { findScenario, RSS_LIMIT_MB, SCENARIOS, settleRoutes, type Scenario, type ScenarioContext } from './scenarios.js';
 import { runCompare } from './compare.js';
 import { runLedger } from './ledger.js';
+import { runRehearse } from './rehearse.js';
 
 const log = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -146,7 +147,7 @@ export async function runScenario(sc: Scenario, opts: CliOptions): Promise<Scena
   if (other && other.cpuMeanPct > 15) {
     analysis.notes.push(`other processes on this machine used ${other.cpuMeanPct} % CPU on average during the run (100 % = one core): the numbers are disturbed by them`);
   }
-  const { latenciesBySecond: _drop, ...result } = run;
+  const { latenciesBySecond: _drop, armResponses: _dropResponses, ...result } = run;
   const report: ScenarioReport = {
     kind: 'scenario',
     scenario: sc.name,
@@ -268,6 +269,11 @@ async function main(): Promise<number> {
   if (opts.command === 'ledger') {
     await runLedger(opts, log);
     return 0;
+  }
+  if (opts.command === 'rehearse') {
+    const { report } = await runRehearse(opts, log);
+    // a rollback is a rehearsal's finding, not a failure; flags left changed are
+    return report.restore.verified ? 0 : 1;
   }
   if (opts.command === 'all') {
     await runCompare(opts, log);

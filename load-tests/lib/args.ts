@@ -21,6 +21,20 @@ export interface CliOptions {
   gatewayNodeArgs: string[];
   /** seconds to wait for other CPU load on the machine to settle before measuring (0: don't) */
   waitQuietS: number;
+  /** rehearse: the context rolled out, the plan's percentages, the least hold per step (s) */
+  context: string | undefined;
+  plan: number[];
+  holdS: number;
+  /** rehearse: an existing gateway and its admin token (instead of the embedded world) */
+  gateway: string | undefined;
+  adminToken: string | undefined;
+  /** rehearse: simulator fault (JSON, PUT /__faults of the context's new service) during the run */
+  fault: Record<string, unknown> | undefined;
+  /** rehearse, embedded world: SHADOW_<CTX>_PERCENT, and ROLLOUT_MIN_SAMPLES when set */
+  shadow: number;
+  minSamples: number | undefined;
+  /** rehearse, embedded world: more gateway environment (--env KEY=VALUE, repeatable), e.g. the production guardrail thresholds */
+  gatewayEnv: Record<string, string>;
 }
 
 /**
@@ -33,7 +47,7 @@ export interface CliOptions {
  */
 export const DEFAULT_GATEWAY_NODE_ARGS = '--max-old-space-size=128 --single-threaded-gc';
 
-export const USAGE = `usage: npm run load -- <scenario|compare|ledger|cluster|all|list> [options]
+export const USAGE = `usage: npm run load -- <scenario|compare|ledger|cluster|rehearse|all|list> [options]
 
 scenarios: direct, passthrough, occ-product-legacy, occ-product-new, split-50,
            flip-under-load, fallback-under-fault, graphql-products
@@ -43,6 +57,11 @@ ledger:    the passthrough's CPU per request with one feature (access line, shed
            metrics, request id, connection bookkeeping) off per gateway, interleaved, wrk
 cluster:   the multi-instance rehearsal: 3 gateways behind haproxy, shared Redis, a real Unleash
            (test/integration/cluster-rehearsal.test.ts; REHEARSAL_REQUESTS=N sets the load, default 3000)
+rehearse:  a rollout of one context through the gateway's controller (POST /admin/rollouts/<ctx>)
+           under open-loop load; per-arm throughput/p99/errors each second, steps and rollbacks,
+           parity counts; every flag it touched put back and checked at the end
+           npm run load -- rehearse --context pricing --plan 1,10,50,100 [--hold 10] [--rate 100]
+             [--gateway URL --admin-token T] [--fault '{"valueSkewRate":0.02}'] [--duration S]
 all:       compare, then every scenario, one after the other
 
 options:
@@ -64,6 +83,20 @@ options:
                     --gateway-node-args= for none
   --wait-quiet S    before measuring, wait up to S seconds until the rest of the machine uses
                     < 25 % CPU (shared machines: other test suites skew a benchmark)
+
+rehearse options (--rate defaults to 100 there; --duration is the most seconds of load, default
+from the plan, the hold and the guardrails' minimum samples; at its end a running rollout is aborted):
+  --context C       the context to roll out (required)
+  --plan P          the steps, percentages strictly increasing (default 1,10,50,100)
+  --hold S          least seconds per step (default 10); a step also waits for its guardrails' samples
+  --gateway URL     drive an existing gateway through its admin API (nothing started)
+  --admin-token T   its ADMIN_TOKEN (default: $ADMIN_TOKEN); the fault needs <CTX>_URL (e.g. PRICING_URL)
+  --fault JSON      a simulator fault set on the context's new service before the rollout and
+                    removed at the end, e.g. '{"valueSkewRate":0.02}' (a rehearsal of a rollback)
+  --shadow P        embedded world: SHADOW_<CTX>_PERCENT (default 100)
+  --min-samples N   embedded world: ROLLOUT_MIN_SAMPLES (default: the gateway's, 200)
+  --env KEY=VALUE   embedded world: more gateway environment, repeatable (e.g. your production
+                    ROLLOUT_P99_RATIO, ROLLOUT_P99_FLOOR_MS, SHADOW_MAX_PER_SECOND)
 
 environment: GATEWAY_URL=http://host:port loads an existing gateway instead of starting the
 embedded world (then LEGACY_URL for direct, PRICING_URL for the fault, FLAGS_DIR or ADMIN_TOKEN for
@@ -96,8 +129,37 @@ export function parseCli(argv: readonly string[]): CliOptions {
       'wait-quiet': { type: 'string' },
       rate: { type: 'string' },
       'gateway-node-args': { type: 'string' },
+      context: { type: 'string' },
+      plan: { type: 'string', default: '1,10,50,100' },
+      hold: { type: 'string' },
+      gateway: { type: 'string' },
+      'admin-token': { type: 'string' },
+      fault: { type: 'string' },
+      shadow: { type: 'string' },
+      'min-samples': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
     },
   });
+  const plan = values.plan.split(',').map((p) => Number(p.trim()));
+  if (plan.some((p, i) => !Number.isInteger(p) || p < 1 || p > 100 || (i > 0 && p <= plan[i - 1]!))) {
+    throw new Error(`--plan must be percentages 1..100, strictly increasing (got "${values.plan}")`);
+  }
+  let fault: Record<string, unknown> | undefined;
+  if (values.fault !== undefined) {
+    try {
+      fault = JSON.parse(values.fault) as Record<string, unknown>;
+    } catch {
+      throw new Error(`--fault must be a JSON object (got "${values.fault}")`);
+    }
+    if (typeof fault !== 'object' || fault === null || Array.isArray(fault)) throw new Error(`--fault must be a JSON object (got "${values.fault}")`);
+  }
+  const gatewayEnv: Record<string, string> = {};
+  for (const kv of values.env) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) throw new Error(`--env must be KEY=VALUE with an upper-case KEY (got "${kv}")`);
+    gatewayEnv[m[1]!] = m[2]!;
+  }
+  if (values.gateway !== undefined && !/^https?:\/\//.test(values.gateway)) throw new Error('--gateway must be an http(s) URL');
   if (values.path !== undefined && !values.path.startsWith('/')) throw new Error('--path must start with "/"');
   return {
     command: positionals[0] ?? '',
@@ -116,5 +178,14 @@ export function parseCli(argv: readonly string[]): CliOptions {
     waitQuietS: num(values['wait-quiet'], 'wait-quiet', 0) ?? 0,
     rate: num(values.rate, 'rate', 1),
     gatewayNodeArgs: (values['gateway-node-args'] ?? DEFAULT_GATEWAY_NODE_ARGS).split(/\s+/).filter(Boolean),
+    context: values.context,
+    plan,
+    holdS: num(values.hold, 'hold', 0) ?? 10,
+    gateway: values.gateway,
+    adminToken: values['admin-token'],
+    fault,
+    shadow: num(values.shadow, 'shadow', 0) ?? 100,
+    minSamples: num(values['min-samples'], 'min-samples', 1),
+    gatewayEnv,
   };
 }

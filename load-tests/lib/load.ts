@@ -49,6 +49,20 @@ export interface LoadSpec {
   bodyErrorMarker?: string;
   /** open loop: total requests per second; latencies then exclude time queued in the client */
   rate?: number;
+  /**
+   * Splits every second by arm: the name of the arm that served a response, from its
+   * `x-strangler-route` value ('' when it had none), e.g. `pricing=new` → 'new' (rehearse).
+   */
+  armOf?: (route: string) => string;
+  /** ends the run before `durationS` (autocannon's stop) */
+  stop?: AbortSignal;
+}
+
+/** One arm's responses within one second (LoadSpec.armOf) */
+export interface ArmSecond {
+  requests: number;
+  non2xx: number;
+  latency: LatencyStats;
 }
 
 export interface ProcPoint {
@@ -70,6 +84,8 @@ export interface Second {
   procs: Record<string, ProcPoint>;
   /** the gateway's own view of that second (load-tests/probe.ts), when it ran */
   probe?: ProbePoint;
+  /** per arm, when the run had `armOf` */
+  arms?: Record<string, ArmSecond>;
 }
 
 export interface ProbePoint {
@@ -112,6 +128,8 @@ export interface RunResult {
   routeFirstSeen: Record<string, number>;
   /** raw per-second latencies, kept for window statistics (not written to the JSON report) */
   latenciesBySecond: number[][];
+  /** every response's arm (`armOf`), completion time (s since start), latency and status, for exact windows; not in the JSON */
+  armResponses: { t: number; arm: string; ms: number; status: number }[];
   /** autocannon's own figures, for cross-checking (its latency histogram counts 2xx only) */
   autocannon: { requestsTotal: number; latencyP50: number; latencyP99: number; latencyMax: number; rpsAverage: number };
 }
@@ -121,7 +139,9 @@ const ROUTE_HEADER = 'x-strangler-route';
 export async function runLoad(spec: LoadSpec): Promise<RunResult> {
   let counter = 0;
   const latencies: number[][] = [];
-  const buckets: Omit<Second, 'latency' | 't'>[] = [];
+  const buckets: Omit<Second, 'latency' | 't' | 'arms'>[] = [];
+  const armBuckets: Record<string, { requests: number; non2xx: number; latencies: number[] }>[] = [];
+  const armResponses: RunResult['armResponses'] = [];
   const lastRoute = new WeakMap<Client, string>();
   const bodyFailed = new WeakSet<Client>();
   const marker = spec.bodyErrorMarker;
@@ -130,6 +150,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
   const bucket = (t: number) => {
     while (buckets.length <= t) {
       buckets.push({ requests: 0, non2xx: 0, errors: 0, bodyErrors: 0, statuses: {}, routes: {}, procs: {} });
+      armBuckets.push({});
       latencies.push([]);
     }
     return buckets[t]!;
@@ -183,6 +204,14 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     b.statuses[s] = (b.statuses[s] ?? 0) + 1;
     if (statusCode < 200 || statusCode > 299) b.non2xx++;
     const route = lastRoute.get(client);
+    if (spec.armOf) {
+      const arm = spec.armOf(route ?? '');
+      const a = (armBuckets[t]![arm] ??= { requests: 0, non2xx: 0, latencies: [] });
+      a.requests++;
+      a.latencies.push(responseTime);
+      if (statusCode < 200 || statusCode > 299) a.non2xx++;
+      armResponses.push({ t: now, arm, ms: responseTime, status: statusCode });
+    }
     if (route) {
       if (b.routes[route] === undefined && routeFirstSeen[route] === undefined) routeFirstSeen[route] = round(now, 3);
       b.routes[route] = (b.routes[route] ?? 0) + 1;
@@ -237,6 +266,10 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
   sampleAll(t0);
   const sampler = setInterval(() => sampleAll(performance.now()), 1000);
 
+  const onStop = () => instance.stop();
+  if (spec.stop?.aborted) onStop();
+  else spec.stop?.addEventListener('abort', onStop, { once: true });
+
   const timers = (spec.actions ?? []).map((a) =>
     setTimeout(() => {
       const at = (performance.now() - t0) / 1000;
@@ -252,6 +285,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     result = await instance;
   } finally {
     clearInterval(sampler);
+    spec.stop?.removeEventListener('abort', onStop);
     for (const tm of timers) clearTimeout(tm);
   }
   const monoEndUs = Number(process.hrtime.bigint() / 1000n);
@@ -259,7 +293,14 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
 
   // autocannon stops a moment after `duration`; a last partial second would read as a drop
   const full = Math.max(1, Math.floor(elapsedS));
-  const seconds: Second[] = buckets.slice(0, full).map((b, t) => ({ t, ...b, latency: latencyStats(latencies[t] ?? []) }));
+  const seconds: Second[] = buckets.slice(0, full).map((b, t) => ({
+    t,
+    ...b,
+    latency: latencyStats(latencies[t] ?? []),
+    ...(spec.armOf
+      ? { arms: Object.fromEntries(Object.entries(armBuckets[t] ?? {}).map(([arm, a]) => [arm, { requests: a.requests, non2xx: a.non2xx, latency: latencyStats(a.latencies) }])) }
+      : {}),
+  }));
   const all = latencies.flat();
   const total = (k: 'requests' | 'non2xx' | 'errors' | 'bodyErrors') => buckets.reduce((n, b) => n + b[k], 0);
   const merge = (k: 'statuses' | 'routes') => {
@@ -287,6 +328,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     markers: markers.sort((a, b) => a.t - b.t),
     routeFirstSeen,
     latenciesBySecond: latencies.slice(0, full),
+    armResponses,
     autocannon: {
       requestsTotal: result.requests.total,
       latencyP50: result.latency.p50,

@@ -38,6 +38,11 @@ export interface StackOptions {
    * port, log file and environment overrides (the ledger: one feature switched off in each)
    */
   variants?: readonly GatewayVariantOptions[];
+  /** extra environment of the embedded gateway (e.g. SHADOW_PRICING_PERCENT for a rehearsal) */
+  gatewayEnv?: Readonly<Record<string, string>>;
+  /** an existing gateway instead of the embedded world (default: GATEWAY_URL), and its admin token (default: ADMIN_TOKEN) */
+  gatewayUrl?: string | undefined;
+  adminToken?: string | undefined;
   log: (msg: string) => void;
 }
 
@@ -68,6 +73,10 @@ export interface Stack {
   readonly legacyUrl: string | undefined;
   readonly pricingUrl: string | undefined;
   readonly gatewayUrl: string | undefined;
+  /** the embedded gateway's random ADMIN_TOKEN; external: ADMIN_TOKEN from the environment */
+  readonly adminToken: string | undefined;
+  /** each context's new service (its simulator, with the fault endpoint): embedded, or `<CTX>_URL` */
+  readonly serviceUrls: Readonly<Record<string, string>>;
   readonly flagsDir: string | undefined;
   readonly gatewayPid: number | undefined;
   /** processes whose RSS and CPU the runs sample */
@@ -96,13 +105,13 @@ export interface Stack {
 }
 
 /** The admin API of a gateway, and who the harness says it is there. */
-interface Admin {
+export interface Admin {
   url: string;
   token: string;
   actor: string;
 }
 
-async function adminCall(a: Admin, method: 'GET' | 'PUT' | 'POST', path: string, body?: object): Promise<{ status: number; json: unknown }> {
+export async function adminCall(a: Admin, method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: object): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`${a.url.replace(/\/+$/, '')}/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${a.token}`, 'x-actor': a.actor, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -151,7 +160,7 @@ async function startBackends(names: string, log: (m: string) => void): Promise<{
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'strangler-load-'));
-  const external = process.env.GATEWAY_URL;
+  const external = opts.gatewayUrl ?? process.env.GATEWAY_URL;
   if (external) return externalStack(dir, external, opts);
 
   const children: Child[] = [];
@@ -163,7 +172,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     children.push(legacy.child);
     watch.push({ name: 'legacy', pid: legacy.child.pid });
     if (!opts.gateway) {
-      return makeStack({ external: false, dir, legacyUrl: legacy.urls.legacy, pricingUrl: undefined, children, watch, rollouts });
+      return makeStack({ external: false, dir, legacyUrl: legacy.urls.legacy, pricingUrl: undefined, serviceUrls: {}, children, watch, rollouts });
     }
     // one simulator per context of the registry (each needs one in backends/index.ts)
     const services = await startBackends(contextIdentities().map((c) => c.name).join(','), opts.log);
@@ -230,6 +239,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         LOADTEST_PROBE_FILE: probeFile,
         ...(heapProfilePath ? { LOADTEST_HEAP_PROFILE: heapProfilePath } : {}),
         ...(sourceMapsPath ? { LOADTEST_SOURCE_MAPS: sourceMapsPath } : {}),
+        ...opts.gatewayEnv,
       },
       [],
       true,
@@ -251,6 +261,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       dir,
       legacyUrl: legacy.urls.legacy,
       pricingUrl: services.urls.pricing,
+      serviceUrls: services.urls,
       children,
       watch,
       rollouts,
@@ -268,6 +279,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     dir: string;
     legacyUrl: string | undefined;
     pricingUrl: string | undefined;
+    serviceUrls: Record<string, string>;
     children: Child[];
     watch: Watched[];
     rollouts: Rollouts;
@@ -281,6 +293,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       legacyUrl: s.legacyUrl,
       pricingUrl: s.pricingUrl,
       gatewayUrl: g?.url,
+      adminToken: g?.adminToken,
+      serviceUrls: s.serviceUrls,
       flagsDir: g?.flagsDir,
       get gatewayPid() {
         return g?.pid();
@@ -499,7 +513,7 @@ function describeView(v: RouteView): string {
 async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions): Promise<Stack> {
   const env = process.env;
   const pid = env.GATEWAY_PID ? Number(env.GATEWAY_PID) : undefined;
-  opts.log(`using the existing gateway at ${gatewayUrl} (GATEWAY_URL); nothing is started`);
+  opts.log(`using the existing gateway at ${gatewayUrl}; nothing is started`);
   // fail now with a clear message rather than after a run of connection errors
   try {
     await waitForHttp(`${gatewayUrl.replace(/\/+$/, '')}/healthz`, undefined, 10_000);
@@ -507,7 +521,8 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  const admin: Admin | undefined = env.ADMIN_TOKEN ? { url: gatewayUrl, token: env.ADMIN_TOKEN, actor: opts.actor ?? 'load-test' } : undefined;
+  const token = opts.adminToken ?? env.ADMIN_TOKEN;
+  const admin: Admin | undefined = token ? { url: gatewayUrl, token, actor: opts.actor ?? 'load-test' } : undefined;
   const restorer = new Restorer(admin, env.FLAGS_DIR, opts.log);
   const unregister = onInterrupt(() => restorer.restore());
   let rollouts: Rollouts = { ...opts.rollouts };
@@ -540,6 +555,8 @@ async function externalStack(dir: string, gatewayUrl: string, opts: StackOptions
     legacyUrl: env.LEGACY_URL,
     pricingUrl: env.PRICING_URL,
     gatewayUrl,
+    adminToken: token,
+    serviceUrls: Object.fromEntries(contextIdentities().flatMap((c) => (env[c.upstream.urlEnv] ? [[c.name, env[c.upstream.urlEnv]!]] : []))),
     flagsDir: env.FLAGS_DIR,
     gatewayPid: pid,
     watch: pid ? [{ name: 'gateway', pid }] : [],
