@@ -112,6 +112,8 @@ export interface RunResult {
   routeFirstSeen: Record<string, number>;
   /** raw per-second latencies, kept for window statistics (not written to the JSON report) */
   latenciesBySecond: number[][];
+  /** when each of those responses arrived (seconds since start), index for index: windows that do not start on a whole second */
+  arrivalsBySecond: number[][];
   /** autocannon's own figures, for cross-checking (its latency histogram counts 2xx only) */
   autocannon: { requestsTotal: number; latencyP50: number; latencyP99: number; latencyMax: number; rpsAverage: number };
 }
@@ -121,6 +123,7 @@ const ROUTE_HEADER = 'x-strangler-route';
 export async function runLoad(spec: LoadSpec): Promise<RunResult> {
   let counter = 0;
   const latencies: number[][] = [];
+  const arrivals: number[][] = [];
   const buckets: Omit<Second, 'latency' | 't'>[] = [];
   const lastRoute = new WeakMap<Client, string>();
   const bodyFailed = new WeakSet<Client>();
@@ -131,6 +134,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     while (buckets.length <= t) {
       buckets.push({ requests: 0, non2xx: 0, errors: 0, bodyErrors: 0, statuses: {}, routes: {}, procs: {} });
       latencies.push([]);
+      arrivals.push([]);
     }
     return buckets[t]!;
   };
@@ -179,6 +183,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     const b = bucket(t);
     b.requests++;
     latencies[t]!.push(responseTime);
+    arrivals[t]!.push(now);
     const s = String(statusCode);
     b.statuses[s] = (b.statuses[s] ?? 0) + 1;
     if (statusCode < 200 || statusCode > 299) b.non2xx++;
@@ -287,6 +292,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     markers: markers.sort((a, b) => a.t - b.t),
     routeFirstSeen,
     latenciesBySecond: latencies.slice(0, full),
+    arrivalsBySecond: arrivals.slice(0, full),
     autocannon: {
       requestsTotal: result.requests.total,
       latencyP50: result.latency.p50,
