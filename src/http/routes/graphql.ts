@@ -21,7 +21,7 @@ import { LimitError } from '../../graphql/errors.js';
 import { LocalSubgraph, type SubgraphRequest } from '../../graphql/executor.js';
 import { RemoteSubgraph } from '../../graphql/remote.js';
 import { ContextSubgraph } from '../../graphql/router.js';
-import { carryInbound, InProcessDispatcher, UpstreamDispatcher } from '../../graphql/dispatcher.js';
+import { carryInbound, InProcessDispatcher, sendInProcess, UpstreamDispatcher } from '../../graphql/dispatcher.js';
 import { checkDocument, checkOperation, rootSites } from '../../graphql/limits.js';
 import { formatErrors, responseContentType } from '../../graphql/http.js';
 import { localSubgraphs } from '../../graphql/subgraphs/index.js';
@@ -128,6 +128,10 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
       ],
     },
   });
+
+  // the hosted subgraphs' answers reach the gateway as objects, not as JSON text to parse again
+  const missed = sendInProcess(app.graphqlGateway.serviceMap, subgraphs);
+  if (missed.length) app.log.warn({ event: 'graphql.in_process_send', missed }, `@mercuriusjs/gateway's service entries changed shape: ${missed.join(', ')} answer through the dispatcher (JSON round trip)`);
 
   app.graphql.addHook('preValidation', async (_schema, document) => {
     checkDocument(document, limits);
