@@ -34,6 +34,9 @@ export interface GraphqlRoutesOptions {
 // the default import is module.exports at runtime, but the types see the module namespace.
 const mercuriusGateway = gatewayModule as unknown as FastifyPluginAsync<MercuriusOptions & MercuriusGatewayOptions>;
 
+/** distinct query texts remembered at once (the gateway's own plan cache holds 1,024 entries) */
+const MAX_QUERY_TOKENS = 1024;
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** The operation the request runs (GET: query string; POST: body, one element of a batch). */
@@ -135,6 +138,23 @@ export default async function graphqlRoutes(app: FastifyInstance, opts: GraphqlR
 
   app.graphql.addHook('preValidation', async (_schema, document) => {
     checkDocument(document, limits);
+  });
+  // @mercuriusjs/gateway caches each field's subgraph query under `${__currentQuery}_<path>`,
+  // looked up once per entity field per element (60 times for 20 products with 3 contexts):
+  // each time the whole query text is concatenated into a new string and hashed. A short token
+  // per query text makes those keys short; tokens are never reused, so a cleared map cannot
+  // make two queries share a cached plan.
+  const queryTokens = new Map<string, string>();
+  let nextToken = 0;
+  app.graphql.addHook('preExecution', async (_schema, _document, context) => {
+    const query = context.__currentQuery;
+    if (typeof query !== 'string') return;
+    let token = queryTokens.get(query);
+    if (token === undefined) {
+      if (queryTokens.size >= MAX_QUERY_TOKENS) queryTokens.clear();
+      queryTokens.set(query, (token = `q${nextToken++}`));
+    }
+    context.__currentQuery = token;
   });
   app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
     const request = context.reply.request;
