@@ -147,7 +147,7 @@ export async function runScenario(sc: Scenario, opts: CliOptions): Promise<Scena
   if (other && other.cpuMeanPct > 15) {
     analysis.notes.push(`other processes on this machine used ${other.cpuMeanPct} % CPU on average during the run (100 % = one core): the numbers are disturbed by them`);
   }
-  const { latenciesBySecond: _drop, armResponses: _dropResponses, ...result } = run;
+  const { latenciesBySecond: _drop, armResponses: _dropResponses, arrivalsBySecond: _dropToo, ...result } = run;
   const report: ScenarioReport = {
     kind: 'scenario',
     scenario: sc.name,

@@ -10,7 +10,7 @@ import { allContexts, CONTEXTS, type Rollouts } from './lib/flags.js';
 import type { Stack } from './lib/stack.js';
 import { waitForRoute } from './lib/stack.js';
 import type { Check, WindowRow } from './lib/report.js';
-import { round, slidingP99 } from './lib/stats.js';
+import { arrivedBetween, latencyStats, round, slidingP99 } from './lib/stats.js';
 
 export const SITE = 'electronics-spa';
 /** electronics-spa codes in the seed: 1000000..1009999 */
@@ -71,6 +71,17 @@ const viaGateway = (s: Stack) => (s.gatewayUrl ? { url: s.gatewayUrl } : { skip:
 
 export function windowRow(run: RunResult, name: string, from: number, to: number): WindowRow {
   return { name, from, to, ...windowStats(run, from, to) };
+}
+
+/**
+ * The responses that arrived in [from, to), to the millisecond (a flip at 15.37 s: its window is
+ * 15.37–18.37 s, not the whole seconds 15–18). Non-2xx and errors are counted over the whole
+ * seconds the window touches, so none is missed.
+ */
+function exactWindowRow(run: RunResult, name: string, from: number, to: number): WindowRow {
+  const stats = latencyStats(arrivedBetween(run.latenciesBySecond, run.arrivalsBySecond, from, to));
+  const whole = windowStats(run, from, to);
+  return { name, from: round(from, 2), to: round(to, 2), ...stats, requests: stats.count, rps: to > from ? round(stats.count / (to - from), 1) : 0, non2xx: whole.non2xx, errors: whole.errors };
 }
 
 /** when the first response carrying `part` (e.g. pricing=new) arrived at or after `after` */
@@ -175,11 +186,12 @@ export const SCENARIOS: readonly Scenario[] = [
       if (seen !== undefined) run.markers.push({ t: seen, label: 'first pricing=new response', detail: `${round(seen - flip.t, 3)} s after the flip request` });
       run.markers.sort((a, b) => a.t - b.t);
       const end = run.seconds.length;
-      // second 0 is connection ramp-up; the flip window covers the reload (≤ 1 s) and the
-      // new pricing pool warming up
-      const steady = windowRow(run, 'steady before flip', 1, f);
-      const during = windowRow(run, 'flip window (flip +3 s)', f, Math.min(end, f + 3));
-      const after = windowRow(run, 'after flip', Math.min(end, f + 3), end);
+      // second 0 is connection ramp-up; the flip window is exactly the 3 s from the moment the
+      // flip request was sent (it covers the reload, ≤ 1 s, and the new pricing pool warming up),
+      // the steady part everything that arrived from second 1 up to that moment
+      const steady = exactWindowRow(run, 'steady before flip', 1, flip.t);
+      const during = exactWindowRow(run, 'flip window (flip +3 s)', flip.t, Math.min(end, flip.t + 3));
+      const after = exactWindowRow(run, 'after flip', Math.min(end, flip.t + 3), end);
       const ratioP99 = steady.p99 > 0 ? round(during.p99 / steady.p99, 2) : 0;
       // among responses that carry a route header (an error answered before routing has none)
       const newShareAfter = (() => {

@@ -4,10 +4,13 @@
  * the same subgraphs over HTTP, in the same run, on loopback. Reports req/s and latency for both
  * and the ratio. Bounded in time; not part of `npm test`.
  *
- *   npm run bench:graphql -- [--duration 10] [--rounds 3] [--connections 16] [--skus 20] [--flags new|legacy] [--scenario hosted|services|all]
+ *   npm run bench:graphql -- [--duration 10] [--rounds 3] [--connections 16] [--skus 20] [--flags new|legacy] [--scenario hosted|services|all] [--profile]
  *
  * Each round measures both targets, alternating which goes first; the table reports the median
  * round per target, so background load on the machine weighs on both alike.
+ *
+ * --profile runs our gateway under `node --cpu-prof` and prints where its CPU went during its last
+ * measured round (load-tests/reports/profiles/graphql-<scenario>-<time>/; tsx-compiled frames).
  *
  * Scenarios (flags route every context to the arm given by --flags for both targets):
  *   hosted    Apollo composes the gateway-hosted subgraphs (GRAPHQL_EXPOSE_SUBGRAPHS,
@@ -17,7 +20,7 @@
  *             service subgraphs (needs --flags new).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +28,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CONTEXTS, contextIdentities } from '../../src/contexts/names.js';
 import { flagFile } from '../lib/flags.js';
+import { formatRows, summarizeCpu } from '../lib/profile.js';
 import autocannon, { type Result } from 'autocannon';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,12 +42,18 @@ interface Args {
   scenario: 'hosted' | 'services' | 'all';
   warmup: number;
   rounds: number;
+  profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { duration: 10, connections: 16, skus: 20, flags: 'new', scenario: 'hosted', warmup: 3, rounds: 3 };
+  const a: Args = { duration: 10, connections: 16, skus: 20, flags: 'new', scenario: 'hosted', warmup: 3, rounds: 3, profile: false };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i]?.replace(/^--/, '');
+    if (k === 'profile') {
+      a.profile = true;
+      i--;
+      continue;
+    }
     const v = argv[i + 1] ?? '';
     if (k === 'duration' || k === 'connections' || k === 'skus' || k === 'warmup' || k === 'rounds') {
       const n = Number(v);
@@ -61,6 +71,8 @@ function parseArgs(argv: string[]): Args {
 
 const children: ChildProcess[] = [];
 const pidOf = new Map<string, number>();
+let gatewayChild: ChildProcess | undefined;
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** CPU time (user + system) a process has used, in ms; Linux /proc only, undefined elsewhere. */
 function cpuMs(pid: number | undefined): number | undefined {
@@ -74,13 +86,14 @@ function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-async function start<T>(role: string, env: Record<string, string> = {}): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, role], {
+async function start<T>(role: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<T> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CHILD, role], {
     // production mode for every process: graphql-js skips its development checks (both graphs use it)
     env: { ...process.env, LOG_LEVEL: 'silent', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
+  if (role === 'gateway') gatewayChild = child;
   if (child.pid !== undefined) pidOf.set(role, child.pid);
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   return new Promise<T>((resolve, reject) => {
@@ -134,6 +147,8 @@ interface Row {
 
 async function scenario(name: 'hosted' | 'services', a: Args, urls: Record<string, string>, flagsDir: string): Promise<Row[]> {
   const remote = name === 'services' ? CONTEXTS.map((c) => `${c}=remote`).join(',') : '';
+  const profileDir = a.profile ? join(here, '..', 'reports', 'profiles', `graphql-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
   const gateway = await start<string>('gateway', {
     LEGACY_URL: urls.legacy as string,
     ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, urls[c.name] as string])),
@@ -142,7 +157,8 @@ async function scenario(name: 'hosted' | 'services', a: Args, urls: Record<strin
     GRAPHQL_SUBGRAPHS: remote,
     // measure the graph, not the load shedder
     SHED_EVENT_LOOP_DELAY_MS: '0',
-  });
+  }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const gatewayPid = gatewayChild?.pid;
   const hosted = (n: string) => ({ name: n, url: `${gateway}/__subgraphs/${n}/graphql` });
   const subgraphs =
     name === 'hosted' ? ['catalog', ...CONTEXTS].map(hosted) : [hosted('catalog'), ...CONTEXTS.map((c) => ({ name: c, url: `${urls[c]}/graphql` }))];
@@ -159,12 +175,15 @@ async function scenario(name: 'hosted' | 'services', a: Args, urls: Record<strin
   ] as const;
   for (const [, url] of targets) if (a.warmup > 0) await load(url, body, a.warmup, a.connections);
   const runs = new Map<string, { result: Result; cpu: Record<string, number> }[]>(targets.map(([name]) => [name, []]));
+  let oursWindow: [number, number] | undefined;
   for (let round = 0; round < a.rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const [name, url] of order) {
       const roles = ['backends', 'gateway', 'apollo'];
       const before = roles.map((r) => cpuMs(pidOf.get(r)));
+      const from = monoUs();
       const result = await load(url, body, a.duration, a.connections);
+      if (name === targets[0][0]) oursWindow = [from, monoUs()];
       const requests = Math.max(1, result.requests.total);
       const cpu: Record<string, number> = {};
       roles.forEach((r, i) => {
@@ -190,7 +209,32 @@ async function scenario(name: 'hosted' | 'services', a: Args, urls: Record<strin
       errors: all.reduce((n, x) => n + x.result.errors + x.result.timeouts, 0),
     });
   }
+  if (profileDir && oursWindow) await printProfile(profileDir, gatewayPid, oursWindow, name);
   return rows;
+}
+
+/** Stops this scenario's gateway so V8 writes its profile, then prints the last measured round of ours. */
+async function printProfile(dir: string, pid: number | undefined, [from, to]: [number, number], name: string): Promise<void> {
+  const child = gatewayChild;
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`));
+  if (!file) {
+    process.stdout.write(`${name}: no CPU profile of the gateway in ${dir}\n`);
+    return;
+  }
+  const cpu = summarizeCpu(join(dir, file), from, to);
+  const out = [
+    `\n${name}: CPU profile of our gateway, last measured round (${cpu.window}): ${cpu.totalMs} ms sampled, ${join(dir, file)}`,
+    formatRows('self time by package/module', 'ms', cpu.byCategory.slice(0, 15)),
+    formatRows('inclusive time by package/module (callees included)', 'ms', cpu.byCategoryInclusive.slice(0, 15)),
+    formatRows('top self time by function', 'ms', cpu.topSelf.slice(0, 25)),
+    formatRows('inclusive time of own functions', 'ms', cpu.ownInclusive.slice(0, 20)),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
 }
 
 async function main(): Promise<void> {

@@ -130,6 +130,8 @@ export interface RunResult {
   latenciesBySecond: number[][];
   /** every response's arm (`armOf`), completion time (s since start), latency and status, for exact windows; not in the JSON */
   armResponses: { t: number; arm: string; ms: number; status: number }[];
+  /** when each of those responses arrived (seconds since start), index for index: windows that do not start on a whole second */
+  arrivalsBySecond: number[][];
   /** autocannon's own figures, for cross-checking (its latency histogram counts 2xx only) */
   autocannon: { requestsTotal: number; latencyP50: number; latencyP99: number; latencyMax: number; rpsAverage: number };
 }
@@ -142,6 +144,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
   const buckets: Omit<Second, 'latency' | 't' | 'arms'>[] = [];
   const armBuckets: Record<string, { requests: number; non2xx: number; latencies: number[] }>[] = [];
   const armResponses: RunResult['armResponses'] = [];
+  const arrivals: number[][] = [];
   const lastRoute = new WeakMap<Client, string>();
   const bodyFailed = new WeakSet<Client>();
   const marker = spec.bodyErrorMarker;
@@ -152,6 +155,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
       buckets.push({ requests: 0, non2xx: 0, errors: 0, bodyErrors: 0, statuses: {}, routes: {}, procs: {} });
       armBuckets.push({});
       latencies.push([]);
+      arrivals.push([]);
     }
     return buckets[t]!;
   };
@@ -200,6 +204,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     const b = bucket(t);
     b.requests++;
     latencies[t]!.push(responseTime);
+    arrivals[t]!.push(now);
     const s = String(statusCode);
     b.statuses[s] = (b.statuses[s] ?? 0) + 1;
     if (statusCode < 200 || statusCode > 299) b.non2xx++;
@@ -329,6 +334,7 @@ export async function runLoad(spec: LoadSpec): Promise<RunResult> {
     routeFirstSeen,
     latenciesBySecond: latencies.slice(0, full),
     armResponses,
+    arrivalsBySecond: arrivals.slice(0, full),
     autocannon: {
       requestsTotal: result.requests.total,
       latencyP50: result.latency.p50,

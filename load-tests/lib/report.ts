@@ -48,7 +48,7 @@ export interface ScenarioReport {
   target: string;
   external: boolean;
   options: { durationS: number; connections: number; warmupS: number; logLevel: string; flags: string; rate: number | null; gatewayNodeArgs: string };
-  result: Omit<RunResult, 'latenciesBySecond' | 'armResponses'>;
+  result: Omit<RunResult, 'latenciesBySecond' | 'armResponses' | 'arrivalsBySecond'>;
   windows: WindowRow[];
   checks: Check[];
   notes: string[];

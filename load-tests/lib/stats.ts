@@ -133,3 +133,17 @@ export function slidingP99(latenciesBySecond: readonly (readonly number[])[], fr
 export function secondsLatency(latenciesBySecond: readonly (readonly number[])[], from: number, to: number): LatencyStats {
   return latencyStats(latenciesBySecond.slice(from, to).flat());
 }
+
+/** Latencies of the responses that arrived in [from, to) seconds of a run, to the millisecond of the arrival. */
+export function arrivedBetween(latenciesBySecond: readonly (readonly number[])[], arrivalsBySecond: readonly (readonly number[])[], from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let s = Math.max(0, Math.floor(from)); s < Math.min(Math.ceil(to), latenciesBySecond.length); s++) {
+    const lat = latenciesBySecond[s] ?? [];
+    const at = arrivalsBySecond[s] ?? [];
+    for (let i = 0; i < lat.length; i++) {
+      const t = at[i];
+      if (t !== undefined && t >= from && t < to) out.push(lat[i]!);
+    }
+  }
+  return out;
+}

@@ -10,6 +10,7 @@
  * sees the inbound request) and spreads them, symbols included, into the dispatcher call. It
  * never reaches a wire: both dispatchers below read it and build their own outgoing headers.
  */
+import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -68,6 +69,53 @@ abstract class RequestOnlyDispatcher {
   asAgent(): Dispatcher {
     return this as unknown as Dispatcher;
   }
+}
+
+/** @mercuriusjs/gateway's error for a subgraph answer with errors and no data (what its own sendRequest throws). */
+const { FederatedError } = createRequire(import.meta.url)('@mercuriusjs/gateway/lib/errors.js') as { FederatedError: new (errors: unknown[]) => Error };
+
+/** What @mercuriusjs/gateway passes a service's `sendRequest` (lib/gateway/request.js). */
+interface SendOptions {
+  body: string;
+  context?: { reply?: { request?: FastifyRequest }; errors?: unknown[] | null };
+}
+
+interface ServiceEntry {
+  sendRequest?: unknown;
+}
+
+/**
+ * Skips the JSON round trip of an in-process subgraph's answer. Through the dispatcher, each
+ * answer is serialised by us and parsed back by the gateway (`JSON.parse(await body.text())`),
+ * once per subgraph per request: ~5 % of the gateway's CPU on `products(skus: 20)`. The gateway
+ * reads answers through its service entry's `sendRequest` ({ statusCode, json, headers }); for
+ * the gateway-hosted subgraphs that is replaced by one handing over the executed result itself,
+ * with the gateway's own error handling (errors and no data: a FederatedError; errors beside
+ * data: added to the request's errors). Returns the names it could not replace (an entry of
+ * another shape after an upgrade): those keep working through the dispatcher, only slower.
+ */
+export function sendInProcess(serviceMap: Record<string, unknown>, subgraphs: readonly SubgraphHandler[]): string[] {
+  const missed: string[] = [];
+  for (const subgraph of subgraphs) {
+    const entry = serviceMap[subgraph.name] as ServiceEntry | undefined;
+    if (!entry || typeof entry.sendRequest !== 'function') {
+      missed.push(subgraph.name);
+      continue;
+    }
+    entry.sendRequest = async (opts: SendOptions) => {
+      const inbound = opts.context?.reply?.request;
+      const request = parseBody(opts.body);
+      const json: SubgraphResponse =
+        inbound && request ? await subgraph.handle(request, inbound) : { data: null, errors: [{ message: INTERNAL_MESSAGE, extensions: { code: 'GW_ERR_INTERNAL_ERROR' } }] };
+      if (json.errors?.length) {
+        if (json.data === null || json.data === undefined) throw new FederatedError(json.errors);
+        const context = opts.context;
+        if (context) (context.errors ??= []).push(...json.errors);
+      }
+      return { statusCode: 200, json, headers: { 'content-type': 'application/json' } };
+    };
+  }
+  return missed;
 }
 
 /** Executes a gateway-hosted subgraph in process, bound to the inbound request. */

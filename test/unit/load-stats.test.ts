@@ -1,5 +1,5 @@
 import t from 'tap';
-import { median, medianInterval, pairedRatios, ratio, sideOf, slidingP99, spread } from '../../load-tests/lib/stats.js';
+import { arrivedBetween, median, medianInterval, pairedRatios, ratio, sideOf, slidingP99, spread } from '../../load-tests/lib/stats.js';
 
 t.test('spread: the fastest of repeated runs over the slowest', async (t) => {
   t.same(spread([18443, 26105, 19133, 21157, 23393]), { min: 18443, max: 26105, factor: 1.42 });
@@ -55,4 +55,13 @@ t.test('slidingP99: every 3 s window of the steady part, to hold a flip window a
   t.equal(w.filter((p) => p >= 120).length, 3, 'a flip window at 120 ms would be within this run\'s ordinary windows');
   t.same(slidingP99(seconds, 1, 3, 3), [], 'a steady part shorter than one window gives none');
   t.same(slidingP99(seconds, 6, 20, 3), [], 'windows stop at the end of the run');
+});
+
+t.test('arrivedBetween: a flip window to the millisecond, not to the whole second', async (t) => {
+  // 4 responses a second, at .0 .25 .5 .75; latency = the arrival time × 100, so each is recognisable
+  const arrivals = Array.from({ length: 5 }, (_, s) => [0, 0.25, 0.5, 0.75].map((f) => s + f));
+  const latencies = arrivals.map((sec) => sec.map((a) => Math.round(a * 100)));
+  t.same(arrivedBetween(latencies, arrivals, 1.3, 2.5), [150, 175, 200, 225], 'from 1.3 (exclusive of 1.25) up to, not including, 2.5');
+  t.same(arrivedBetween(latencies, arrivals, 4.6, 9), [475], 'a window past the end of the run stops at its last response');
+  t.same(arrivedBetween(latencies, arrivals, 2, 2), [], 'an empty window');
 });
