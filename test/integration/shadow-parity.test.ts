@@ -259,6 +259,33 @@ t.test('writes are never shadowed; a failing shadow call changes no answer', asy
   t.equal(c.mismatch, 0);
 });
 
+t.test('past the concurrency cap shadows are shed and counted; the clients wait for none of them', async (t) => {
+  const w = await startWorld(t, {}, { ...ENV, SHADOW_MAX_CONCURRENT: '1' }); // pricing served by legacy; the new arm is the shadow
+  const clean = await Promise.all(SKUS.slice(0, 10).map((sku) => priceOf(w, sku)));
+  await settled(w, 'pricing', 10);
+  const before = w.app.gw.parity!.counts('pricing');
+  await faults(w, { latencyMs: 1500 }); // the shadow arm answers after 1.5 s
+  const started = Date.now();
+  const during = await Promise.all(
+    SKUS.slice(0, 10).map(async (sku) => {
+      const t0 = Date.now();
+      const r = await priceOf(w, sku);
+      return { ...r, ms: Date.now() - t0 };
+    }),
+  );
+  t.ok(Date.now() - started < 1500, `ten reads answered in ${Date.now() - started} ms, before the one admitted shadow call could have returned`);
+  t.same(
+    during.map((r) => [r.status, r.price]),
+    clean.map((r) => [r.status, r.price]),
+    'the same answers',
+  );
+  const c = await settled(w, 'pricing', total(before) + 10);
+  t.equal(c.shed - before.shed, 9, 'one shadow call in flight at a time: the other nine shed');
+  t.equal(c.match - before.match, 1, 'the admitted one still compared');
+  const metrics = (await w.app.inject({ url: '/metrics' })).body;
+  t.match(metrics, new RegExp(`gateway_parity_total\\{context="pricing",result="shed"\\} ${c.shed}\n`), 'shed shadows are in the metrics');
+});
+
 const redisSkip = await serviceGate(t, 'Redis', '127.0.0.1', 6379);
 
 t.test('sharedCounts sum every instance through Redis', { skip: redisSkip }, async (t) => {
