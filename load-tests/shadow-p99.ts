@@ -15,7 +15,9 @@
  *   node --import tsx load-tests/shadow-p99.ts [--rate 150] [--duration 15] [--rounds 3] [--cpu-prof]
  *
  * `--cpu-prof`: the shadow gateway runs under node --cpu-prof; its profile (measured rounds only)
- * is summarised at the end. Gateways listen on 44101–44103 (SHADOW_P99_PORT_BASE moves them).
+ * is summarised at the end. `--shadow-from name=DIR` (repeatable) adds a gateway shadowing 100 %
+ * built from another checkout (DIR/dist, after its own `npm run build`): two versions of the
+ * shadow path side by side in one run. Gateways listen on 44101… (SHADOW_P99_PORT_BASE moves them).
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '15' },
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
+    'shadow-from': { type: 'string', multiple: true, default: [] },
   },
 });
 const rate = Number(values.rate);
@@ -51,18 +54,25 @@ const portBase = Number(process.env.SHADOW_P99_PORT_BASE ?? 44100);
 const log = (m: string) => process.stdout.write(`${m}\n`);
 
 interface Gateway {
-  name: 'off' | 'unsampled' | 'shadow';
+  name: string;
   url: string;
   child: Child;
   probeFile: string;
   profileDir: string | undefined;
 }
 
-const VARIANTS = [
-  { name: 'off', percent: '0' },
-  { name: 'unsampled', percent: '0.000001' },
-  { name: 'shadow', percent: '100' },
-] as const;
+const VARIANTS: { name: string; percent: string; root: string }[] = [
+  { name: 'off', percent: '0', root: ROOT },
+  { name: 'unsampled', percent: '0.000001', root: ROOT },
+  { name: 'shadow', percent: '100', root: ROOT },
+  ...(values['shadow-from'] ?? []).map((s) => {
+    const [name, root] = s.split('=');
+    if (!name || !root) throw new Error(`--shadow-from name=DIR, got ${s}`);
+    return { name, percent: '100', root };
+  }),
+];
+/** the compiled entry of `tsPath` in another checkout */
+const compiledIn = (root: string, tsPath: string) => (root === ROOT ? compiled(tsPath) : join(root, 'dist', tsPath.replace(/\.ts$/, '.js')));
 
 async function gateway(i: number, dir: string, backends: Record<string, string>, flagsDir: string): Promise<Gateway> {
   const v = VARIANTS[i]!;
@@ -78,11 +88,11 @@ async function gateway(i: number, dir: string, backends: Record<string, string>,
       ...DEFAULT_GATEWAY_NODE_ARGS.split(' '),
       '--enable-source-maps',
       '--import',
-      pathToFileURL(compiled('load-tests/probe.ts')).href,
-      compiled('src/server.ts'),
+      pathToFileURL(compiledIn(v.root, 'load-tests/probe.ts')).href,
+      compiledIn(v.root, 'src/server.ts'),
     ],
     {
-      cwd: ROOT,
+      cwd: v.root,
       stdout: logFd,
       env: {
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS'].includes(k))),
@@ -152,7 +162,7 @@ try {
   const gws: Gateway[] = [];
   for (let i = 0; i < VARIANTS.length; i++) gws.push(await gateway(i, dir, backends, flagsDir));
   log(`backends pid ${world.pid}; gateways ${gws.map((g) => `${g.name} pid ${g.child.pid} ${g.url}`).join(', ')}`);
-  log(`rate ${rate} req/s per gateway, ${durationS} s per round, ${rounds} rounds, all three gateways driven at once (open loop)`);
+  log(`rate ${rate} req/s per gateway, ${durationS} s per round, ${rounds} rounds, every gateway driven at once (open loop)`);
   await Promise.all(gws.map((g) => warmup({ url: g.url, connections: 20, request: products }, 3)));
   const rows: Row[] = [];
   let monoFrom: number | undefined;
@@ -179,7 +189,7 @@ try {
         loopDelayP99Ms: loopDelay(g.probeFile, t0, t1),
       });
     });
-    for (const r of rows.slice(-3))
+    for (const r of rows.slice(-gws.length))
       log(`round ${r.round}  ${r.gateway.padEnd(9)} ${String(r.requests).padStart(6)} req  non2xx ${r.non2xx}  err ${r.errors}  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.cpuMsPerReq.toFixed(3)} ms/req  loop delay p99 ≤ ${r.loopDelayP99Ms} ms`);
   }
   log('\nmedian over the rounds:');
@@ -191,10 +201,8 @@ try {
       const y = rows.find((r) => r.round === i + 1 && r.gateway === b)![k];
       return k === 'p99' ? `${round(x - y, 1)} ms` : `${round((x / y - 1) * 100, 1)} %`;
     }).join(', ');
-  log(`  p99 shadow − off, per round: ${perRound('shadow', 'off', 'p99')}`);
-  log(`  p99 unsampled − off, per round: ${perRound('unsampled', 'off', 'p99')}`);
-  log(`  CPU/req unsampled vs off, per round: ${perRound('unsampled', 'off', 'cpuMsPerReq')}`);
-  log(`  CPU/req shadow vs off, per round: ${perRound('shadow', 'off', 'cpuMsPerReq')}`);
+  for (const g of gws.filter((g) => g.name !== 'off')) log(`  p99 ${g.name} − off, per round: ${perRound(g.name, 'off', 'p99')}`);
+  for (const g of gws.filter((g) => g.name !== 'off')) log(`  CPU/req ${g.name} vs off, per round: ${perRound(g.name, 'off', 'cpuMsPerReq')}`);
   for (const g of gws) log(`  parity counts (${g.name}): ${JSON.stringify(await parityCounts(g))}`);
   const shadow = gws.find((g) => g.name === 'shadow')!;
   if (shadow.profileDir) {
