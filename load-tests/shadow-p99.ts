@@ -193,7 +193,7 @@ try {
       log(`round ${r.round}  ${r.gateway.padEnd(9)} ${String(r.requests).padStart(6)} req  non2xx ${r.non2xx}  err ${r.errors}  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.cpuMsPerReq.toFixed(3)} ms/req  loop delay p99 ≤ ${r.loopDelayP99Ms} ms`);
   }
   log('\nmedian over the rounds:');
-  const med = (name: string, k: 'p50' | 'p99' | 'cpuMsPerReq' | 'loopDelayP99Ms') => median(rows.filter((r) => r.gateway === name).map((r) => r[k]));
+  const med = (name: string, k: 'p50' | 'p99' | 'cpuMsPerReq' | 'loopDelayP99Ms') => round(median(rows.filter((r) => r.gateway === name).map((r) => r[k])), 3);
   for (const g of gws) log(`  ${g.name.padEnd(9)} p50 ${med(g.name, 'p50')} ms  p99 ${med(g.name, 'p99')} ms  CPU ${med(g.name, 'cpuMsPerReq').toFixed(3)} ms/req  loop delay p99 ≤ ${med(g.name, 'loopDelayP99Ms')} ms`);
   const perRound = (a: string, b: string, k: 'p99' | 'cpuMsPerReq') =>
     Array.from({ length: rounds }, (_, i) => {
