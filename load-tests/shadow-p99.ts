@@ -1,92 +1,222 @@
 /**
- * What shadowing costs the client: two gateways in front of the same embedded backends, one
- * shadowing 100 % of pricing reads (SHADOW_PRICING_PERCENT=100), one not, driven in the same run
- * by two open-loop autocannon instances at the same fixed rate. Prints p50/p99 of each and the
- * shadow gateway's parity counts (docs/parity.md "What it costs").
+ * What shadowing costs (docs/parity.md "What it costs"). One set of embedded backends and three
+ * gateways in front of them, each its own compiled process with the production node flags:
  *
- *   node --import tsx load-tests/shadow-p99.ts [--rate 150] [--duration 20]   (rate per gateway)
+ * - `off`:       shadowing not configured (SHADOW_PRICING_PERCENT=0: the ports are not even wrapped);
+ * - `unsampled`: shadowing configured, sample never hit (SHADOW_PRICING_PERCENT=0.000001: the
+ *                shadowed arms are built and every read draws its sample, about one in 10^8 hits);
+ * - `shadow`:    every pricing read shadowed (SHADOW_PRICING_PERCENT=100).
  *
- * Each gateway and the backends run in their own process (the harness's children), so the
- * gateways do not share an event loop with each other or with the load generator.
+ * All three are driven at once, open loop, at the same rate each (`GET /api/v1/sites/…/products/<sku>`,
+ * pricing split 50/50 between the arms), so machine noise hits them alike. Per round and gateway:
+ * p50/p99 (client side), the gateway's CPU ms per request (/proc/<pid>/stat), its event-loop delay
+ * p99 (the harness's probe, worst second), and the shadow gateway's parity counts. Then the medians.
+ *
+ *   node --import tsx load-tests/shadow-p99.ts [--rate 150] [--duration 15] [--rounds 3] [--cpu-prof]
+ *
+ * `--cpu-prof`: the shadow gateway runs under node --cpu-prof; its profile (measured rounds only)
+ * is summarised at the end. `--shadow-from name=DIR` (repeatable) adds a gateway shadowing 100 %
+ * built from another checkout (DIR/dist, after its own `npm run build`): two versions of the
+ * shadow path side by side in one run. Gateways listen on 44101… (SHADOW_P99_PORT_BASE moves them).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon, { type Result } from 'autocannon';
-import { freePort, installCleanup, readReadyLine, spawnChild, stopAll, waitForHttp, type Child } from './lib/procs.js';
+import { ensureBuilt } from './lib/stack.js';
+import { runLoad, warmup, type RequestGen, type RunResult } from './lib/load.js';
+import { installCleanup, readReadyLine, sampleProc, spawnChild, stopAll, stopChild, waitForHttp, type Child } from './lib/procs.js';
 import { writeFlags } from './lib/flags.js';
-import { ROOT } from './lib/paths.js';
+import { ROOT, compiled } from './lib/paths.js';
+import { DEFAULT_GATEWAY_NODE_ARGS } from './lib/args.js';
+import { median, round } from './lib/stats.js';
+import { formatRows, summarizeCpu } from './lib/profile.js';
 
 const TOKEN = 'shadow-p99-admin-token-0123456789';
 const SITE = 'electronics-spa';
 const SKUS = Array.from({ length: 200 }, (_, i) => String(1000001 + i));
 
-async function gateway(name: string, backends: Record<string, string>, flagsDir: string, shadowPercent: number): Promise<{ url: string; child: Child }> {
-  const port = await freePort();
-  const child = spawnChild(name, process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      LEGACY_URL: backends.legacy,
-      PRICING_URL: backends.pricing,
-      INVENTORY_URL: backends.inventory,
-      PROMOTIONS_URL: backends.promotions,
-      FLAGS_DIR: flagsDir,
-      ADMIN_TOKEN: TOKEN,
-      AUDIT_LOG_PATH: join(flagsDir, `${name}-audit.jsonl`),
-      LOG_LEVEL: 'silent',
-      SHADOW_PRICING_PERCENT: String(shadowPercent),
-      SHADOW_MAX_PER_SECOND: '100000',
-      SHADOW_MAX_CONCURRENT: '256',
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/readyz`, child, 30_000);
-  return { url, child };
-}
-
-function drive(url: string, rate: number, duration: number): Promise<Result> {
-  let i = 0;
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections: 20,
-        duration,
-        overallRate: rate,
-        requests: [{ setupRequest: (req) => ({ ...req, path: `/api/v1/sites/${SITE}/products/${SKUS[i++ % SKUS.length]}`, headers: { 'x-user-id': `u${i % 1000}` } }) }],
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    );
-  });
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rate: { type: 'string', default: '150' }, duration: { type: 'string', default: '20' } } });
-  const rate = Number(values.rate);
-  const duration = Number(values.duration);
-  installCleanup();
-  const world = spawnChild('backends', process.execPath, ['--import', 'tsx', 'load-tests/world.ts', 'legacy,pricing,inventory,promotions'], { cwd: ROOT, stdout: 'pipe' });
-  const backends = await readReadyLine<Record<string, string>>(world, 'ready', 60_000);
-  const flagsDir = await mkdtemp(join(tmpdir(), 'shadow-p99-'));
-  try {
-    await writeFlags(flagsDir, { pricing: 50 }); // half the users on each arm: the shadow goes both ways
-    const [plain, shadowed] = await Promise.all([gateway('gateway-plain', backends, flagsDir, 0), gateway('gateway-shadow', backends, flagsDir, 100)]);
-    await Promise.all([drive(plain.url, rate, 3), drive(shadowed.url, rate, 3)]); // warm-up, not recorded
-    const [a, b] = await Promise.all([drive(plain.url, rate, duration), drive(shadowed.url, rate, duration)]);
-    const parity = await fetch(`${shadowed.url}/admin/parity/pricing`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ counts: unknown }>);
-    const row = (r: Result) => ({ requests: r.requests.total, non2xx: r.non2xx, errors: r.errors, p50ms: r.latency.p50, p99ms: r.latency.p99 });
-    console.log(JSON.stringify({ ratePerGateway: rate, durationS: duration, withoutShadow: row(a), withShadow: row(b), parity: parity.counts }, null, 2));
-  } finally {
-    await stopAll();
-    await rm(flagsDir, { recursive: true, force: true });
-  }
-}
-
-main().catch(async (err: unknown) => {
-  console.error(err);
-  await stopAll();
-  process.exit(1);
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '150' },
+    duration: { type: 'string', default: '15' },
+    rounds: { type: 'string', default: '3' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'shadow-from': { type: 'string', multiple: true, default: [] },
+  },
 });
+const rate = Number(values.rate);
+const durationS = Number(values.duration);
+const rounds = Number(values.rounds);
+const portBase = Number(process.env.SHADOW_P99_PORT_BASE ?? 44100);
+const log = (m: string) => process.stdout.write(`${m}\n`);
+
+interface Gateway {
+  name: string;
+  url: string;
+  child: Child;
+  probeFile: string;
+  profileDir: string | undefined;
+}
+
+const VARIANTS: { name: string; percent: string; root: string }[] = [
+  { name: 'off', percent: '0', root: ROOT },
+  { name: 'unsampled', percent: '0.000001', root: ROOT },
+  { name: 'shadow', percent: '100', root: ROOT },
+  ...(values['shadow-from'] ?? []).map((s) => {
+    const [name, root] = s.split('=');
+    if (!name || !root) throw new Error(`--shadow-from name=DIR, got ${s}`);
+    return { name, percent: '100', root };
+  }),
+];
+/** the compiled entry of `tsPath` in another checkout */
+const compiledIn = (root: string, tsPath: string) => (root === ROOT ? compiled(tsPath) : join(root, 'dist', tsPath.replace(/\.ts$/, '.js')));
+
+async function gateway(i: number, dir: string, backends: Record<string, string>, flagsDir: string): Promise<Gateway> {
+  const v = VARIANTS[i]!;
+  const port = portBase + 1 + i;
+  const probeFile = join(dir, `${v.name}-probe.jsonl`);
+  const profileDir = values['cpu-prof'] && v.name === 'shadow' ? join(dir, 'prof') : undefined;
+  const logFd = openSync(join(dir, `${v.name}.log`), 'w');
+  const child = spawnChild(
+    `gateway-${v.name}`,
+    process.execPath,
+    [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...DEFAULT_GATEWAY_NODE_ARGS.split(' '),
+      '--enable-source-maps',
+      '--import',
+      pathToFileURL(compiledIn(v.root, 'load-tests/probe.ts')).href,
+      compiledIn(v.root, 'src/server.ts'),
+    ],
+    {
+      cwd: v.root,
+      stdout: logFd,
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS'].includes(k))),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LEGACY_URL: backends.legacy,
+        PRICING_URL: backends.pricing,
+        INVENTORY_URL: backends.inventory,
+        PROMOTIONS_URL: backends.promotions,
+        FLAGS_DIR: flagsDir,
+        ADMIN_TOKEN: TOKEN,
+        AUDIT_LOG_PATH: join(dir, `${v.name}-audit.jsonl`),
+        LOG_LEVEL: 'info',
+        LOADTEST_PROBE_FILE: probeFile,
+        SHADOW_PRICING_PERCENT: v.percent,
+        // the budget and the cap far above the offered load: every sampled read is shadowed
+        SHADOW_MAX_PER_SECOND: '100000',
+        SHADOW_MAX_CONCURRENT: '256',
+      },
+    },
+  );
+  closeSync(logFd);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/readyz`, child, 60_000);
+  return { name: v.name, url, child, probeFile, profileDir };
+}
+
+const products: RequestGen = (i) => ({ path: `/api/v1/sites/${SITE}/products/${SKUS[i % SKUS.length]}`, headers: { 'x-user-id': `u${i % 1000}` } });
+
+/** The probe's worst per-second event-loop delay p99 over [fromMs, toMs]. */
+function loopDelay(probeFile: string, fromMs: number, toMs: number): number {
+  let worst = 0;
+  for (const line of readFileSync(probeFile, 'utf8').split('\n')) {
+    if (!line) continue;
+    const p = JSON.parse(line) as { t: number; loopDelayP99Ms: number };
+    if (p.t > fromMs + 1000 && p.t <= toMs + 500) worst = Math.max(worst, p.loopDelayP99Ms);
+  }
+  return worst;
+}
+
+interface Row {
+  round: number;
+  gateway: string;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  cpuMsPerReq: number;
+  loopDelayP99Ms: number;
+}
+
+async function parityCounts(g: Gateway): Promise<Record<string, number>> {
+  const r = await fetch(`${g.url}/admin/parity/pricing`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return ((await r.json()) as { counts: Record<string, number> }).counts;
+}
+
+installCleanup();
+const dir = mkdtempSync(join(tmpdir(), 'shadow-p99-'));
+try {
+  await ensureBuilt(log);
+  const world = spawnChild('backends', process.execPath, ['--enable-source-maps', compiled('load-tests/world.ts'), 'legacy,pricing,inventory,promotions'], { cwd: ROOT, stdout: 'pipe' });
+  const backends = await readReadyLine<Record<string, string>>(world, 'ready', 60_000);
+  const flagsDir = join(dir, 'flags');
+  mkdirSync(flagsDir);
+  await writeFlags(flagsDir, { pricing: 50 }); // half the users on each arm: the shadow goes both ways
+  const gws: Gateway[] = [];
+  for (let i = 0; i < VARIANTS.length; i++) gws.push(await gateway(i, dir, backends, flagsDir));
+  log(`backends pid ${world.pid}; gateways ${gws.map((g) => `${g.name} pid ${g.child.pid} ${g.url}`).join(', ')}`);
+  log(`rate ${rate} req/s per gateway, ${durationS} s per round, ${rounds} rounds, every gateway driven at once (open loop)`);
+  await Promise.all(gws.map((g) => warmup({ url: g.url, connections: 20, request: products }, 3)));
+  const rows: Row[] = [];
+  let monoFrom: number | undefined;
+  let monoTo = 0;
+  for (let round_ = 1; round_ <= rounds; round_++) {
+    const c0 = gws.map((g) => sampleProc(g.child.pid)!);
+    const t0 = Date.now();
+    const runs: RunResult[] = await Promise.all(gws.map((g) => runLoad({ url: g.url, connections: 20, durationS, rate, request: products })));
+    const t1 = Date.now();
+    const c1 = gws.map((g) => sampleProc(g.child.pid)!);
+    monoFrom ??= runs[0]!.monoStartUs;
+    monoTo = runs[0]!.monoEndUs;
+    gws.forEach((g, i) => {
+      const r = runs[i]!;
+      rows.push({
+        round: round_,
+        gateway: g.name,
+        requests: r.requests,
+        non2xx: r.non2xx,
+        errors: r.errors,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        cpuMsPerReq: round(((c1[i]!.cpuS - c0[i]!.cpuS) * 1000) / r.requests, 3),
+        loopDelayP99Ms: loopDelay(g.probeFile, t0, t1),
+      });
+    });
+    for (const r of rows.slice(-gws.length))
+      log(`round ${r.round}  ${r.gateway.padEnd(9)} ${String(r.requests).padStart(6)} req  non2xx ${r.non2xx}  err ${r.errors}  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.cpuMsPerReq.toFixed(3)} ms/req  loop delay p99 ≤ ${r.loopDelayP99Ms} ms`);
+  }
+  log('\nmedian over the rounds:');
+  const med = (name: string, k: 'p50' | 'p99' | 'cpuMsPerReq' | 'loopDelayP99Ms') => round(median(rows.filter((r) => r.gateway === name).map((r) => r[k])), 3);
+  for (const g of gws) log(`  ${g.name.padEnd(9)} p50 ${med(g.name, 'p50')} ms  p99 ${med(g.name, 'p99')} ms  CPU ${med(g.name, 'cpuMsPerReq').toFixed(3)} ms/req  loop delay p99 ≤ ${med(g.name, 'loopDelayP99Ms')} ms`);
+  const perRound = (a: string, b: string, k: 'p99' | 'cpuMsPerReq') =>
+    Array.from({ length: rounds }, (_, i) => {
+      const x = rows.find((r) => r.round === i + 1 && r.gateway === a)![k];
+      const y = rows.find((r) => r.round === i + 1 && r.gateway === b)![k];
+      return k === 'p99' ? `${round(x - y, 1)} ms` : `${round((x / y - 1) * 100, 1)} %`;
+    }).join(', ');
+  for (const g of gws.filter((g) => g.name !== 'off')) log(`  p99 ${g.name} − off, per round: ${perRound(g.name, 'off', 'p99')}`);
+  for (const g of gws.filter((g) => g.name !== 'off')) log(`  CPU/req ${g.name} vs off, per round: ${perRound(g.name, 'off', 'cpuMsPerReq')}`);
+  for (const g of gws) log(`  parity counts (${g.name}): ${JSON.stringify(await parityCounts(g))}`);
+  const shadow = gws.find((g) => g.name === 'shadow')!;
+  if (shadow.profileDir) {
+    await stopChild(shadow.child); // --cpu-prof writes the profile at exit
+    const file = readdirSync(shadow.profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      const s = summarizeCpu(join(shadow.profileDir, file), monoFrom, monoTo);
+      log(`\nCPU profile of the shadow gateway (${s.window}, ${s.totalMs} ms sampled)`);
+      log(formatRows('self time by package / module', 'ms', s.byCategory.slice(0, 12)));
+      log(formatRows('inclusive time of our own functions', 'ms', s.ownInclusive.slice(0, 25)));
+      log(formatRows('top self time by function', 'ms', s.topSelf.slice(0, 20)));
+    }
+  }
+} finally {
+  await stopAll();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -3,6 +3,7 @@
  * It owns the plugin order (fastify checks plugin dependencies, it does not load them).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
@@ -321,7 +322,9 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
  */
 async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetry: Telemetry, events: EventBus): Promise<ShadowParity> {
   const { shed } = config;
+  const loopDelayMs = shadowLoopDelay(app, config);
   const underPressure = (): boolean => {
+    if (loopDelayMs() > config.shadow.maxEventLoopDelayMs && config.shadow.maxEventLoopDelayMs > 0) return true;
     if (!app.hasDecorator('memoryUsage')) return false;
     const m = app.memoryUsage();
     return (
@@ -349,6 +352,34 @@ async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetr
     ...(store ? { store } : {}),
     log: app.log,
   });
+}
+
+/**
+ * The event-loop delay shadows are admitted against (SHADOW_MAX_EVENT_LOOP_DELAY_MS): the worst
+ * delay of the last half second. A loop that is late is running client work, or shadow work that
+ * delays it; either way new shadow calls wait for a quieter moment (they are shed, and counted).
+ * Only sampled by a gateway that shadows some context, by the lateness of one 100 ms timer (ten
+ * wake-ups a second; a `monitorEventLoopDelay` histogram at 10 ms would wake the loop a hundred
+ * times a second, a cost every unsampled read of a shadowing gateway would share), nothing per request.
+ */
+function shadowLoopDelay(app: FastifyInstance, config: GatewayConfig): () => number {
+  const shadows = contexts().some((d) => (config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0) > 0);
+  if (!shadows || config.shadow.maxEventLoopDelayMs === 0) return () => 0;
+  const TICK_MS = 100;
+  const late = [0, 0, 0, 0, 0]; // the last five ticks' lateness: half a second
+  let i = 0;
+  let expected = performance.now() + TICK_MS;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    late[i++ % late.length] = Math.max(0, now - expected);
+    expected = now + TICK_MS;
+  }, TICK_MS);
+  timer.unref();
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(timer);
+    done();
+  });
+  return () => Math.max(...late);
 }
 
 /**

@@ -55,8 +55,10 @@ export function scopeOf(gw: Gateway, request: FastifyRequest, input: ScopeInput)
   const al = request.headers['accept-language'];
   if (typeof al === 'string') propagate['accept-language'] = al;
   const readOnly = input.readOnly ?? (request.method === 'GET' || request.method === 'HEAD');
-  request.gwScope = new Scope(decision, propagate, request.log, Date.now() + gw.config.requestBudgetMs, readOnly);
-  return request.gwScope;
+  const scope = new Scope(decision, propagate, request.log, Date.now() + gw.config.requestBudgetMs, readOnly);
+  scope.boundToResponse = true; // the onResponse / onRequestAbort hooks below release its deferred work
+  request.gwScope = scope;
+  return scope;
 }
 
 async function requestScopePlugin(app: FastifyInstance): Promise<void> {
@@ -87,11 +89,13 @@ async function requestScopePlugin(app: FastifyInstance): Promise<void> {
       { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10, route },
       'request completed',
     );
+    scope?.responded();
     done();
   });
   // A client that leaves before the answer gets no access line from onResponse: say so.
   app.addHook('onRequestAbort', (request: FastifyRequest, done: HookHandlerDoneFunction) => {
     request.log.info({ method: request.method, url: redactUrl(request.url) }, 'request aborted by the client');
+    request.gwScope?.responded();
     done();
   });
 }

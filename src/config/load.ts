@@ -66,6 +66,8 @@ export interface GatewayConfig {
     percent: Readonly<Partial<Record<ContextName, number>>>;
     maxConcurrent: number;
     maxPerSecond: number;
+    /** event-loop delay (ms, worst of the last half second) above which shadows are shed; 0 = off */
+    maxEventLoopDelayMs: number;
     samples: number;
     topFields: number;
     alarm: Readonly<{ rate: number; windowMs: number; minSamples: number }>;
@@ -214,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       ),
       maxConcurrent: e.SHADOW_MAX_CONCURRENT,
       maxPerSecond: e.SHADOW_MAX_PER_SECOND,
+      maxEventLoopDelayMs: e.SHADOW_MAX_EVENT_LOOP_DELAY_MS,
       samples: e.PARITY_SAMPLES,
       topFields: e.PARITY_TOP_FIELDS,
       alarm: Object.freeze({ rate: e.PARITY_ALARM_RATE, windowMs: e.PARITY_ALARM_WINDOW_MS, minSamples: e.PARITY_ALARM_MIN_SAMPLES }),

@@ -1,8 +1,8 @@
 /**
  * Shadow traffic and runtime parity (docs/parity.md). For a sampled share of a context's reads,
  * the port wrapper (src/composition/ports.ts) hands the routed arm's answer here once it has
- * resolved; this calls the other arm, off the request path (setImmediate, never awaited by the
- * route), compares both canonical answers under the context's rules, and reports:
+ * resolved; this calls the other arm, off the request path (after the client's response has been
+ * sent, never awaited by the route), compares both canonical answers under the context's rules, and reports:
  *
  * - match / mismatch / noise / error / shed counts (ParityReader, gateway_parity_total);
  * - mismatching fields by pattern, bounded (top K, then `other`);
@@ -165,15 +165,17 @@ export class ShadowParity implements ParityReader {
 
   /**
    * A sampled read was answered by `served` with `answer` (already resolved). Snapshots the
-   * answer now (the caller may mutate it) and schedules the comparison after the current turn.
+   * answer now (the caller may mutate it); the shadow call is admitted or shed, and started, once
+   * the client's response has been sent (`scope.afterResponse`).
    */
   observe(context: ContextName, method: string, scope: Scope, served: Arm, answer: unknown, call: ArmCall): void {
     const c = this.byContext.get(context);
     if (!c) return;
-    if (!this.admit()) return this.count(c, 'shed');
-    this.inFlight++;
     const snapshot = toCanonical(answer);
-    setImmediate(() => {
+    // the shadow call starts once the client has its answer: none of its work is in front of it
+    scope.afterResponse(() => {
+      if (!this.admit()) return this.count(c, 'shed');
+      this.inFlight++;
       this.compare(c, method, scope, served, snapshot, call)
         .catch((err: unknown) => {
           this.opts.log.warn({ event: 'parity.failed', context, err }, `parity: comparison of ${context} failed`);

@@ -18,6 +18,15 @@ export class Scope {
   /** cache namespaces (contexts, `catalog`) answered from a stale copy because the upstream failed (`x-strangler-stale`) */
   readonly stale = new Set<string>();
   private readonly memo = new Map<string, Promise<unknown>>();
+  /** work deferred until the client's response has been sent (afterResponse), or undefined */
+  private deferred: (() => void)[] | undefined;
+  /**
+   * Set by the request plumbing (src/request-scope.ts) on a request's own scope: its response
+   * hook calls `responded()`. Without it (a scope of no request) deferred work runs on the next
+   * turn of the loop.
+   */
+  boundToResponse = false;
+  private answered = false;
 
   /** what every upstream call of this request carries: propagated headers and the deadline */
   readonly outbound: { readonly headers: Record<string, string>; readonly deadline: number };
@@ -42,6 +51,29 @@ export class Scope {
   use(context: ContextName): 'legacy' | 'new' {
     this.touched.add(context);
     return this.decision[context]!;
+  }
+
+  /**
+   * Runs `task` once the client's response has been sent (or the client left), on a later turn:
+   * work that must not delay the answer (a shadow call, docs/parity.md) waits for it.
+   */
+  afterResponse(task: () => void): void {
+    if (!this.boundToResponse || this.answered) {
+      setImmediate(task);
+      return;
+    }
+    (this.deferred ??= []).push(task);
+  }
+
+  /** The response has been sent (or the request aborted): deferred work may start. */
+  responded(): void {
+    this.answered = true;
+    const tasks = this.deferred;
+    if (!tasks) return;
+    this.deferred = undefined;
+    setImmediate(() => {
+      for (const t of tasks) t();
+    });
   }
 
   once<T>(key: string, load: () => Promise<T>): Promise<T> {

@@ -23,6 +23,7 @@ const ENV = {
   SHADOW_PRICING_PERCENT: '100',
   SHADOW_MAX_PER_SECOND: '100000',
   SHADOW_MAX_CONCURRENT: '256',
+  SHADOW_MAX_EVENT_LOOP_DELAY_MS: '0', // comparisons counted exactly: no shedding on a busy test machine
   // 10 samples per guardrail: at 1 % the first step needs ~1000 reads before it may advance, by
   // which time a 2 % fault has produced ~20 mismatches in ~1000 comparisons (threshold 0.5 %)
   ROLLOUT_MIN_SAMPLES: '10',

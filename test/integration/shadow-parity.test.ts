@@ -82,6 +82,7 @@ const ENV = {
   SHADOW_PRICING_PERCENT: '100',
   SHADOW_MAX_PER_SECOND: '100000',
   SHADOW_MAX_CONCURRENT: '256',
+  SHADOW_MAX_EVENT_LOOP_DELAY_MS: '0', // comparisons counted exactly: no shedding on a busy test machine
   PARITY_ALARM_MIN_SAMPLES: '20',
   PARITY_ALARM_RATE: '0.2',
 };
@@ -257,6 +258,53 @@ t.test('writes are never shadowed; a failing shadow call changes no answer', asy
   const c = await settled(w, 'pricing', 21);
   t.equal(c.error, 10, 'each failed shadow call counted as an error, not a verdict');
   t.equal(c.mismatch, 0);
+});
+
+t.test('past the concurrency cap shadows are shed and counted; the clients wait for none of them', async (t) => {
+  const w = await startWorld(t, {}, { ...ENV, SHADOW_MAX_CONCURRENT: '1' }); // pricing served by legacy; the new arm is the shadow
+  const clean = await Promise.all(SKUS.slice(0, 10).map((sku) => priceOf(w, sku)));
+  await settled(w, 'pricing', 10);
+  const before = w.app.gw.parity!.counts('pricing');
+  await faults(w, { latencyMs: 1500 }); // the shadow arm answers after 1.5 s
+  const started = Date.now();
+  const during = await Promise.all(
+    SKUS.slice(0, 10).map(async (sku) => {
+      const t0 = Date.now();
+      const r = await priceOf(w, sku);
+      return { ...r, ms: Date.now() - t0 };
+    }),
+  );
+  t.ok(Date.now() - started < 1500, `ten reads answered in ${Date.now() - started} ms, before the one admitted shadow call could have returned`);
+  t.same(
+    during.map((r) => [r.status, r.price]),
+    clean.map((r) => [r.status, r.price]),
+    'the same answers',
+  );
+  const c = await settled(w, 'pricing', total(before) + 10);
+  t.equal(c.shed - before.shed, 9, 'one shadow call in flight at a time: the other nine shed');
+  t.equal(c.match - before.match, 1, 'the admitted one still compared');
+  const metrics = (await w.app.inject({ url: '/metrics' })).body;
+  t.match(metrics, new RegExp(`gateway_parity_total\\{context="pricing",result="shed"\\} ${c.shed}\n`), 'shed shadows are in the metrics');
+});
+
+t.test('while the event loop is late, sampled reads are shed, not shadowed; once it is on time again they are shadowed', async (t) => {
+  const w = await startWorld(t, {}, { ...ENV, SHADOW_MAX_EVENT_LOOP_DELAY_MS: '40' });
+  const busy = (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  };
+  const blocker = setInterval(() => busy(100), 20); // the loop 100 ms late, again and again
+  await new Promise((r) => setTimeout(r, 700)); // a half-second window of it has been read
+  const late = await Promise.all(SKUS.slice(0, 5).map((sku) => priceOf(w, sku)));
+  clearInterval(blocker);
+  t.same(late.map((r) => r.status), [200, 200, 200, 200, 200], 'the clients are answered');
+  const c = await settled(w, 'pricing', 5);
+  t.same(c, { match: 0, mismatch: 0, noise: 0, error: 0, shed: 5 }, 'every shadow shed while the loop was late');
+  await new Promise((r) => setTimeout(r, 1200)); // two quiet windows
+  for (const sku of SKUS.slice(0, 5)) await priceOf(w, sku);
+  const after = await settled(w, 'pricing', 10);
+  t.equal(after.match + after.shed, 10);
+  t.ok(after.match >= 1, `on time again: shadowed and compared (${after.match} of 5; a busy test machine may still shed some)`);
 });
 
 const redisSkip = await serviceGate(t, 'Redis', '127.0.0.1', 6379);

@@ -147,6 +147,28 @@ t.test('fields are bounded: past topFields, "other"; samples keep the newest N',
   t.same(shadow.samples('pricing').map((s) => s.differences[0]!.path), ['prices.a', 'prices.d', 'prices.c'], 'newest first, at most 3');
 });
 
+const tick = () => new Promise((r) => setImmediate(r));
+
+t.test('a request scope holds the shadow call until its response has been sent', async (t) => {
+  const { shadow } = runner();
+  const calls: Arm[] = [];
+  const s = scope();
+  s.boundToResponse = true;
+  shadow.observe('pricing', 'prices', s, 'legacy', new Map(), async (arm) => {
+    calls.push(arm);
+    return new Map();
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(calls, [], 'no shadow call while the response is pending');
+  s.responded();
+  t.same(calls, [], 'not in the response hook itself: on a later turn');
+  await tick();
+  t.same(calls, ['new'], 'started once the response has been sent');
+  s.afterResponse(() => calls.push('legacy'));
+  await tick();
+  t.same(calls, ['new', 'legacy'], 'work deferred after the response runs on the next turn');
+});
+
 t.test('shed: concurrency cap, per-second budget, load; and a share of 0 is never sampled', async (t) => {
   let now = 1_000_000;
   let pressure = false;
@@ -158,15 +180,18 @@ t.test('shed: concurrency cap, per-second budget, load; and a share of 0 is neve
   };
   shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
   shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  await tick(); // admitted or shed when the shadow call would start, after the response
   t.equal(shadow.counts('pricing').shed, 1, 'one in flight: the second is shed');
   await new Promise((r) => setTimeout(r, 60));
   shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
   await new Promise((r) => setTimeout(r, 60));
   shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  await tick();
   t.equal(shadow.counts('pricing').shed, 2, 'the per-second budget of 2 spent');
   now += 1000;
   pressure = true;
   shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  await tick();
   t.equal(shadow.counts('pricing').shed, 3, 'under pressure: shed first');
   await new Promise((r) => setTimeout(r, 60));
   t.equal(calls.length, 2, 'shed reads made no call');
