@@ -64,18 +64,31 @@ export interface JudgeInput {
   readonly parity: ParityCounts | undefined;
 }
 
-/** The latency (ms) under which `q` of the observations fall: the upper bound of that bucket. */
+/**
+ * The latency (ms) under which `q` of the observations fall, interpolated linearly inside the
+ * bucket that holds it (as Prometheus' histogram_quantile does). Taking the bucket's upper bound
+ * instead made the p99 ratio jump in bucket steps: two arms 1.1x apart read as 50/30 = 1.67x or
+ * 75/30 = 2.5x, and a clean rollout rolled back (docs/perf/2026-12-05-rollout-rehearsal.md).
+ * The last bucket has no upper bound: its lower bound is returned.
+ */
 export function quantileMs(buckets: readonly number[], q: number): number | null {
   let total = 0;
   for (const n of buckets) total += n;
   if (total === 0) return null;
-  const rank = Math.ceil(q * total);
+  const rank = q * total;
   let seen = 0;
+  const last = LATENCY_BOUNDS_MS.length - 1;
   for (let i = 0; i < buckets.length; i++) {
-    seen += buckets[i]!;
-    if (seen >= rank) return LATENCY_BOUNDS_MS[i] ?? LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]!;
+    const n = buckets[i]!;
+    if (n > 0 && seen + n >= rank) {
+      const lo = i === 0 ? 0 : LATENCY_BOUNDS_MS[Math.min(i - 1, last)]!;
+      if (i >= last) return lo;
+      const hi = LATENCY_BOUNDS_MS[i]!;
+      return lo + ((hi - lo) * (rank - seen)) / n;
+    }
+    seen += n;
   }
-  return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]!;
+  return LATENCY_BOUNDS_MS[last]!;
 }
 
 const rate = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);

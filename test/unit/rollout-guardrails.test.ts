@@ -29,11 +29,36 @@ function arm(requests: number, errors = 0, fallbacks = 0, ms = 10, slow = 0, slo
 }
 const get = (j: ReturnType<typeof judge>, name: string) => j.guardrails.find((g) => g.name === name)!;
 
-t.test('p99 from buckets: the upper bound of the bucket holding the 99th percentile', async (t) => {
+t.test('p99 from buckets: interpolated inside the bucket holding the 99th percentile', async (t) => {
   t.equal(quantileMs(emptyArm().latency, 0.99), null, 'no samples, no figure');
-  t.equal(quantileMs(arm(100, 0, 0, 10).latency, 0.99), 10);
-  t.equal(quantileMs(arm(100, 0, 0, 10, 1, 900).latency, 0.99), 10, '1 slow in 100 is the 100th percentile, not the 99th');
-  t.equal(quantileMs(arm(100, 0, 0, 10, 2, 900).latency, 0.99), 1000, '2 slow in 100 are');
+  // 100 at 10 ms sit in the (7, 10] bucket: the 99th of them is 99 % of the way through it
+  t.ok(Math.abs(quantileMs(arm(100, 0, 0, 10).latency, 0.99)! - 9.97) < 1e-9);
+  t.ok(quantileMs(arm(100, 0, 0, 10, 1, 900).latency, 0.99)! <= 10, '1 slow in 100 is the 100th percentile, not the 99th');
+  t.ok(quantileMs(arm(100, 0, 0, 10, 2, 900).latency, 0.99)! > 750, '2 slow in 100 are: the 99th falls in the (750, 1000] bucket');
+  t.equal(quantileMs(arm(100, 0, 0, 10, 50, 30_000).latency, 0.99), 10_000, 'in the open-ended last bucket: its lower bound, not a guess');
+});
+
+t.test('p99 ratio of two arms a little apart across a bucket edge stays a little apart', async (t) => {
+  // legacy: p99 just under 30 ms; new: just over. Upper bounds read 50/30 = 1.67x and rolled back.
+  const legacy = emptyArm();
+  legacy.requests = 1000;
+  legacy.latency[LATENCY_BOUNDS_MS.indexOf(20)]! += 980; // (15, 20]
+  legacy.latency[LATENCY_BOUNDS_MS.indexOf(30)]! += 20; // (20, 30]
+  const modern = emptyArm();
+  modern.requests = 1000;
+  modern.latency[LATENCY_BOUNDS_MS.indexOf(30)]! += 985; // (20, 30]
+  modern.latency[LATENCY_BOUNDS_MS.indexOf(50)]! += 15; // (30, 50]
+  const j = judge({ step: { legacy, modern }, previousLegacy: undefined, parity: undefined }, { ...CFG, p99FloorMs: 1 });
+  const p99 = get(j, 'p99Ratio');
+  t.ok(p99.value! > 1 && p99.value! < 1.5, `ratio ${p99.value} is modest, not a bucket step`);
+  t.equal(p99.ok, true);
+  // and a real regression still breaches: new arm's p99 in (75, 100]
+  const slow = emptyArm();
+  slow.requests = 1000;
+  slow.latency[LATENCY_BOUNDS_MS.indexOf(30)]! += 970;
+  slow.latency[LATENCY_BOUNDS_MS.indexOf(100)]! += 30;
+  const k = judge({ step: { legacy, modern: slow }, previousLegacy: undefined, parity: undefined }, { ...CFG, p99FloorMs: 1 });
+  t.equal(get(k, 'p99Ratio').ok, false, `ratio ${get(k, 'p99Ratio').value} breaches`);
 });
 
 t.test('a healthy step with enough samples on both arms is ready', async (t) => {
@@ -59,8 +84,8 @@ t.test('each guardrail breaches over its threshold, and says by how much', async
   t.equal(describeBreach(errors.breach!), 'errorRateDelta 3.00 % over the threshold 1.00 % (1000 samples)');
 
   const slow = judge({ step: { legacy: arm(1000, 0, 0, 20), modern: arm(1000, 0, 0, 20, 50, 200) }, previousLegacy: undefined, parity: undefined }, CFG);
-  t.match(slow.breach, { name: 'p99Ratio', value: 8, ok: false }, '200 ms over legacy at the 25 ms floor');
-  t.equal(describeBreach(slow.breach!), 'p99Ratio 8.00x over the threshold 1.50x (1000 samples)');
+  t.match(slow.breach, { name: 'p99Ratio', value: 7.6, ok: false }, '5 % at 200 ms: p99 190 ms (interpolated in (150, 200]) over legacy at the 25 ms floor');
+  t.equal(describeBreach(slow.breach!), 'p99Ratio 7.60x over the threshold 1.50x (1000 samples)');
 
   const fallbacks = judge({ step: { legacy: arm(1000), modern: arm(200, 0, 5) }, previousLegacy: undefined, parity: undefined }, CFG);
   t.match(fallbacks.breach, { name: 'fallbackRate', value: 0.025, ok: false });
@@ -93,7 +118,7 @@ t.test('the 100 % step: legacy has no traffic, the previous step\'s legacy figur
   t.equal(alone.legacyFrom, 'absolute', 'a plan that starts at 100 %: absolute limits');
   t.ok(alone.ready);
   const aloneBad = judge({ step: { legacy: emptyArm(), modern: arm(400, 0, 0, 100) }, previousLegacy: undefined, parity: undefined }, CFG);
-  t.match(aloneBad.breach, { name: 'p99Ratio', value: 4 }, '100 ms against the 25 ms floor');
+  t.match(aloneBad.breach, { name: 'p99Ratio', value: 3.99 }, 'p99 99.75 ms (interpolated in (75, 100]) against the 25 ms floor');
 });
 
 t.test('a step is the difference of cumulative figures; holds parse', async (t) => {
