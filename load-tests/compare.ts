@@ -118,6 +118,19 @@ interface Restartable {
   restart(): Promise<void>;
 }
 
+/** The bare @fastify/http-proxy in front of `legacy`, on a port of its own, restartable (a child in `extra`). */
+export async function startBareProxy(legacy: string, extra: Child[]): Promise<{ proc: Watched; url: string; restart: () => Promise<void> }> {
+  const port = await freePort();
+  const proc: Watched = { name: 'bare', pid: 0 };
+  const restart = await restartable(
+    proc,
+    extra,
+    () => spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(port) }, stdout: 'pipe', cwd: ROOT }),
+    (child) => readReadyLine<string>(child, 'ready', 60_000),
+  );
+  return { proc, url: `http://127.0.0.1:${port}`, restart };
+}
+
 export async function runCompare(opts: CliOptions, log: (m: string) => void): Promise<void> {
   const durationS = opts.durationS ?? 10;
   const path = opts.path ?? PASSTHROUGH_PATH;
@@ -146,16 +159,8 @@ export async function runCompare(opts: CliOptions, log: (m: string) => void): Pr
     if (legacy) {
       // an external gateway (GATEWAY_URL) started no embedded process, so nothing built dist/ yet
       await ensureBuilt(log);
-      const barePort = await freePort();
-      const bareProc: Watched = { name: 'bare', pid: 0 };
-      const restartBare = await restartable(
-        bareProc,
-        extra,
-        () => spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(barePort) }, stdout: 'pipe', cwd: ROOT }),
-        (child) => readReadyLine<string>(child, 'ready', 60_000),
-      );
+      const { proc: bareProc, url: bareUrl, restart: restartBare } = await startBareProxy(legacy, extra);
       restarts.push({ key: 'bare', restart: restartBare });
-      const bareUrl = `http://127.0.0.1:${barePort}`;
       log(`  ${'bare @fastify/http-proxy'.padEnd(32)} pid ${bareProc.pid}  ${bareUrl}`);
       targets.push({ key: 'bare', name: 'bare @fastify/http-proxy', url: bareUrl, request: pass, wrkPaths: { prefix: path }, proc: bareProc });
       if (nginxBin) {

@@ -10,17 +10,17 @@
  * a bench-only module preloaded into those variants only. A feature's cost is the shipped
  * gateway's CPU per request minus the variant's, round by round; the median is reported.
  */
-import { runLoad, warmup, type Watched } from './lib/load.js';
-import { freePort, readReadyLine, restartable, spawnChild, stopChild, waitForQuietMachine, type Child } from './lib/procs.js';
+import { runLoad, warmup } from './lib/load.js';
+import { stopChild, waitForQuietMachine, type Child } from './lib/procs.js';
 import { ensureBuilt, startStack, type GatewayVariantOptions } from './lib/stack.js';
 import { allContexts } from './lib/flags.js';
-import { ROOT, compiled } from './lib/paths.js';
+import { compiled } from './lib/paths.js';
 import { ensureTool, runWrk } from './lib/tools.js';
 import { median, round } from './lib/stats.js';
 import type { CliOptions } from './lib/args.js';
 import { fmt, machine, REPORTS_DIR, table, writeReport } from './lib/report.js';
 import { PASSTHROUGH_PATH, passthroughRequest } from './scenarios.js';
-import { meter } from './compare.js';
+import { meter, startBareProxy } from './compare.js';
 
 /** The features switched off one at a time, and the variant with all of them off. */
 export const LEDGER_VARIANTS: readonly (GatewayVariantOptions & { feature: string })[] = [
@@ -67,19 +67,12 @@ export async function runLedger(opts: CliOptions, log: (m: string) => void): Pro
   const runs: Run[] = [];
   try {
     const legacy = stack.legacyUrl!;
-    const barePort = await freePort();
-    const bareProc: Watched = { name: 'bare', pid: 0 };
-    const restartBare = await restartable(
-      bareProc,
-      extra,
-      () => spawnChild('bare-proxy', process.execPath, [compiled('load-tests/bare-proxy.ts')], { env: { ...process.env, LEGACY_URL: legacy, PORT: String(barePort) }, stdout: 'pipe', cwd: ROOT }),
-      (child) => readReadyLine<string>(child, 'ready', 60_000),
-    );
+    const { proc: bareProc, url: bareUrl, restart: restartBare } = await startBareProxy(legacy, extra);
     const gwProc = stack.watch.find((w) => w.name === 'gateway')!;
     const targets = [
       { name: 'gateway', url: stack.gatewayUrl!, proc: gwProc, restart: stack.restartGateway! },
       ...stack.variants.map((v) => ({ name: v.name, url: v.url, proc: v.proc, restart: () => v.restart() })),
-      { name: 'bare', url: `http://127.0.0.1:${barePort}`, proc: bareProc, restart: restartBare },
+      { name: 'bare', url: bareUrl, proc: bareProc, restart: restartBare },
     ];
     const request = passthroughRequest(path);
     for (let r = 0; r < opts.rounds; r++) {
