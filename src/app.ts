@@ -10,7 +10,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { SECURITY_SCHEMES } from './openapi.js';
 import type { GatewayConfig } from './config/load.js';
-import { contextIdentities, sealContexts, type UpstreamName } from './contexts/names.js';
+import { sealContexts, type UpstreamName } from './contexts/names.js';
 import { loggerOptions, requestIdFrom } from './observability/logger.js';
 import { Telemetry } from './observability/telemetry.js';
 import observability from './observability/plugin.js';
@@ -20,10 +20,9 @@ import { RouteAudit } from './admin/route-audit.js';
 import { createAuditTrail } from './admin/audit-stream.js';
 import type { AuditTrail } from './admin/audit.js';
 import { RoutingDecisions } from './routing/decision-memo.js';
-import { Upstream } from './upstream/http.js';
 import { SiteRegistry } from './occ/legacy-sites.js';
 import { LegacyCarts } from './occ/legacy-carts.js';
-import { extraSubgraphClients, legacyRelay } from './upstream/clients.js';
+import { contextUpstreams, extraSubgraphClients, legacyRelay } from './upstream/clients.js';
 import { CATALOG_CACHE_POLICY, LegacyCatalog } from './occ/legacy-catalog.js';
 import { DataCache } from './cache/cache.js';
 import type { CachePolicy } from './cache/policy.js';
@@ -57,6 +56,7 @@ import stickyIdentity from './sticky-identity.js';
 import { EventBus } from './events/bus.js';
 import { AmqpEvents } from './events/amqp.js';
 import { ShadowParity } from './parity/shadow.js';
+import { ShadowProcess } from './parity/shadow-process.js';
 import { RedisParityStore } from './parity/redis-store.js';
 import { createRollouts } from './rollout/index.js';
 import { hostname } from 'node:os';
@@ -141,7 +141,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
 
   refuseOversizedContinue(app, config.bodyLimit);
 
-  const upstreams = makeUpstreams(config, opts.upstreamUrls, telemetry);
+  const upstreams = contextUpstreams(config, opts.upstreamUrls, telemetry);
   const extraSubgraphs = extraSubgraphClients(config, telemetry);
   const relay = legacyRelay(config, upstreams.legacy, telemetry);
   const clients = [...Object.values(upstreams), ...extraSubgraphs.map((s) => s.upstream)];
@@ -195,7 +195,7 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
     config.amqpUrl === undefined
       ? undefined
       : new AmqpEvents({ url: config.amqpUrl, ...config.events, bus: events, metrics: telemetry.metrics.events, log: app.log });
-  const parity = await buildParity(app, config, telemetry, events);
+  const parity = await buildParity(app, config, telemetry, events, opts.upstreamUrls);
   const audit = new RouteAudit(auditTrail, flags, app.log, instance, events);
   const decisions = new RoutingDecisions(flags, app.log);
   const rollouts = createRollouts(config, { flags, audit, events, parity: () => gw.parity, log: app.log, instance: events.source });
@@ -320,7 +320,13 @@ export async function buildGateway(opts: BuildOptions): Promise<FastifyInstance>
  * its descriptor's policy; counts shared through Redis when REDIS_URL is set. Shadow calls are
  * shed first under load: at half of any load-shedding limit, before clients are shed at the limit.
  */
-async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetry: Telemetry, events: EventBus): Promise<ShadowParity> {
+async function buildParity(
+  app: FastifyInstance,
+  config: GatewayConfig,
+  telemetry: Telemetry,
+  events: EventBus,
+  upstreamUrls: Readonly<Partial<Record<UpstreamName, string>>>,
+): Promise<ShadowParity> {
   const { shed } = config;
   const loopDelayMs = shadowLoopDelay(app, config);
   const underPressure = (): boolean => {
@@ -338,8 +344,16 @@ async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetr
     store = new RedisParityStore(config.redisUrl, config.shadow.redisPrefix, (err) => app.log.warn({ event: 'parity.redis_failed', err }, 'parity: shared counts not written to Redis'));
     await store.connect().catch((err: unknown) => app.log.warn({ event: 'parity.redis_unavailable', err }, 'parity: Redis unreachable at boot; shared counts resume when it is back'));
   }
+  const shares = contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow }));
+  const shadowed = shares.filter((c) => c.percent > 0).map((c) => c.name);
+  // the shadow process (SHADOW_ISOLATION=process): started only when some context is shadowed
+  const runner =
+    config.shadow.isolation === 'process' && shadowed.length > 0
+      ? await ShadowProcess.start({ config, upstreamUrls, contexts: shadowed, budgetMs: config.requestBudgetMs, nice: config.shadow.nice, log: app.log })
+      : undefined;
+  if (runner) app.log.info({ event: 'parity.shadow_process', pid: runner.pid, nice: runner.nice, contexts: shadowed }, `parity: shadow calls run in process ${runner.pid} at niceness ${runner.nice}`);
   return new ShadowParity({
-    contexts: contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow })),
+    contexts: shares,
     maxConcurrent: config.shadow.maxConcurrent,
     maxPerSecond: config.shadow.maxPerSecond,
     samples: config.shadow.samples,
@@ -350,6 +364,7 @@ async function buildParity(app: FastifyInstance, config: GatewayConfig, telemetr
     events,
     underPressure,
     ...(store ? { store } : {}),
+    ...(runner ? { runner } : {}),
     log: app.log,
   });
 }
@@ -411,26 +426,4 @@ function refuseOversizedContinue(app: FastifyInstance, bodyLimit: number): void 
     });
     res.end(body);
   });
-}
-
-/** One client per upstream: legacy and every context of the registry, each with metrics, spans and a breaker. */
-function makeUpstreams(config: GatewayConfig, urls: Readonly<Partial<Record<UpstreamName, string>>>, telemetry: Telemetry): Record<UpstreamName, Upstream> {
-  const mk = (name: UpstreamName, path = '') => {
-    const base = urls[name] ?? config.upstreams[name];
-    if (base === undefined) throw new Error(`no URL for upstream ${name}: set it in the environment or pass it in upstreamUrls`);
-    const baseUrl = `${base}${path}`;
-    return new Upstream({
-      name,
-      baseUrl,
-      observer: telemetry.upstream(name, baseUrl),
-      timeoutMs: config.timeouts[name] ?? config.upstreamTimeoutMs,
-      connections: config.upstreamConnections,
-      breaker: config.breaker,
-      retry: config.retry,
-    });
-  };
-  // The OCC client speaks to the monolith's /occ/v2 root; the passthrough keeps full paths.
-  const upstreams = { legacy: mk('legacy', '/occ/v2') } as Record<UpstreamName, Upstream>;
-  for (const { name } of contextIdentities()) upstreams[name] = mk(name);
-  return upstreams;
 }

@@ -131,7 +131,7 @@ export function withShadow<P extends object>(context: ContextName, served: Arms<
       answer.then(
         (result) => {
           if (scope.fallbacks.has(context)) return;
-          shadow.observe(context, name, scope, arm, result, (other, s) => {
+          shadow.observe(context, name, scope, arm, result, rest, (other, s) => {
             const port = raw[other] as Record<string, PortMethod>;
             return port[name]!.call(port, s, ...rest);
           });

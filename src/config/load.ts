@@ -68,6 +68,9 @@ export interface GatewayConfig {
     maxPerSecond: number;
     /** event-loop delay (ms, worst of the last half second) above which shadows are shed; 0 = off */
     maxEventLoopDelayMs: number;
+    /** where shadow calls run: a child process at `nice` (src/parity/shadow-process.ts), or the gateway's own loop */
+    isolation: 'process' | 'inline';
+    nice: number;
     samples: number;
     topFields: number;
     alarm: Readonly<{ rate: number; windowMs: number; minSamples: number }>;
@@ -217,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxConcurrent: e.SHADOW_MAX_CONCURRENT,
       maxPerSecond: e.SHADOW_MAX_PER_SECOND,
       maxEventLoopDelayMs: e.SHADOW_MAX_EVENT_LOOP_DELAY_MS,
+      isolation: e.SHADOW_ISOLATION,
+      nice: e.SHADOW_PROCESS_NICE,
       samples: e.PARITY_SAMPLES,
       topFields: e.PARITY_TOP_FIELDS,
       alarm: Object.freeze({ rate: e.PARITY_ALARM_RATE, windowMs: e.PARITY_ALARM_WINDOW_MS, minSamples: e.PARITY_ALARM_MIN_SAMPLES }),

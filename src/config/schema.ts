@@ -90,6 +90,12 @@ export const EnvSchema = Type.Object({
   SHADOW_MAX_CONCURRENT: Type.Integer({ minimum: 1, default: 16, description: 'Shadow calls in flight at once, every context together; a sampled read past it is shed (docs/parity.md)' }),
   SHADOW_MAX_PER_SECOND: Type.Integer({ minimum: 1, default: 100, description: 'Shadow calls started per second, every context together; a sampled read past it is shed' }),
   SHADOW_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 50, description: 'Event-loop delay (worst of the last half second) above which sampled reads are shed instead of shadowed (0 = off)' }),
+  SHADOW_ISOLATION: Type.Union([Type.Literal('process'), Type.Literal('inline')], {
+    default: 'process',
+    description:
+      'Where shadow calls and comparisons run: `process`, a child process at a lower OS priority with its own upstream connections (client work is never queued behind them), or `inline`, on the gateway\'s own event loop',
+  }),
+  SHADOW_PROCESS_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 19, description: 'OS niceness of the shadow process (SHADOW_ISOLATION=process): 19 runs it only on CPU the gateway leaves idle' }),
   PARITY_SAMPLES: Type.Integer({ minimum: 0, maximum: 1000, default: 20, description: 'Mismatch samples kept per context (redacted canonical payloads, for GET /admin/parity/<ctx>)' }),
   PARITY_TOP_FIELDS: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'Distinct mismatching field paths counted per context; later ones count as "other" (bounded metric labels)' }),
   PARITY_ALARM_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'Mismatch rate (mismatches / compared) over the alarm window that emits a parity.alarm event' }),

@@ -38,5 +38,15 @@ export const ParityDetailResponseSchema = Type.Object({
   fields: Type.Array(Type.Object({ path: Type.String(), mismatches: Count }), { description: 'mismatching field patterns, most first; bounded (PARITY_TOP_FIELDS, then "other")' }),
   noise: Type.Optional(Type.Array(Type.String(), { description: 'field patterns learned as noise (the same arm asked twice disagrees)' })),
   samples: Type.Array(ParitySampleSchema, { description: 'the last mismatch samples, newest first (PARITY_SAMPLES)' }),
+  comparedIn: Type.Optional(
+    Type.Object(
+      {
+        mode: Type.Union([Type.Literal('process'), Type.Literal('inline')]),
+        pid: Type.Optional(Type.Integer({ description: 'the shadow process (mode process), absent while it restarts' })),
+        nice: Type.Optional(Type.Integer({ description: 'its OS niceness' })),
+      },
+      { description: "where this context's shadow calls and comparisons run (SHADOW_ISOLATION)" },
+    ),
+  ),
 });
 export type ParityDetailResponse = Static<typeof ParityDetailResponseSchema>;

@@ -1,20 +1,18 @@
 /**
  * Shadow traffic and runtime parity (docs/parity.md). For a sampled share of a context's reads,
  * the port wrapper (src/composition/ports.ts) hands the routed arm's answer here once it has
- * resolved; this calls the other arm, off the request path (after the client's response has been
- * sent, never awaited by the route), compares both canonical answers under the context's rules, and reports:
+ * resolved; once the client's response has been sent, the other arm is called and both canonical
+ * answers compared under the context's rules (./comparator.ts): in the shadow process
+ * (./shadow-process.ts, SHADOW_ISOLATION=process, the default), or on this loop (`inline`, and for
+ * a context or a job the shadow process cannot take). This keeps the books:
  *
  * - match / mismatch / noise / error / shed counts (ParityReader, gateway_parity_total);
  * - mismatching fields by pattern, bounded (top K, then `other`);
  * - the last N mismatch samples, redacted, with request and trace ids;
  * - business signals (money per currency, stock status, promotions);
  * - a `parity.alarm` event when the mismatch rate over a window crosses a threshold;
- * - counts summed across instances in Redis when REDIS_URL is set.
- *
- * Noise floor, the Diffy way: on a difference, the legacy arm (the reference) is asked again; a
- * field that differs between two answers of the same arm is noise, remembered per pattern. The
- * reference is legacy, not the served arm: asked twice, a faulty new arm would show its fault as
- * noise about as often as it shows it at all.
+ * - counts summed across instances in Redis when REDIS_URL is set;
+ * - the noise patterns learned (./comparator.ts: the legacy arm asked twice).
  */
 import type { ContextName } from '../contexts/names.js';
 import type { ShadowPolicy } from './policy.js';
@@ -22,10 +20,11 @@ import type { EventBus } from '../events/bus.js';
 import { Scope, type ScopeLogger } from '../upstream/scope.js';
 import type { ParityCounts, ParityReader } from './types.js';
 import { NO_PARITY } from './types.js';
-import { CompiledRules, diff, redact, toCanonical, type Canonical, type Difference } from './compare.js';
+import { redact, toCanonical, type Canonical, type Difference } from './compare.js';
+import { Comparator, MAX_NOISE_PATTERNS, type Arm, type Outcome, type ShadowRunner } from './comparator.js';
 
 export type ParityResult = keyof ParityCounts;
-export type Arm = 'legacy' | 'new';
+export type { Arm } from './comparator.js';
 
 /** Where the counts go besides this instance: Prometheus (src/observability/metrics.ts). */
 export interface ParityMetrics {
@@ -67,6 +66,8 @@ export interface ShadowOptions {
   /** true while the gateway is near its load-shedding limits: shadow calls are shed first */
   underPressure: () => boolean;
   store?: SharedParityStore;
+  /** where comparisons run off this loop (the shadow process); absent: inline */
+  runner?: ShadowRunner;
   log: ScopeLogger;
   /** injectable for tests */
   now?: () => number;
@@ -88,18 +89,13 @@ class ContextParity {
   readonly samples: ParitySample[] = [];
   /** patterns seen to differ between two answers of the reference arm */
   readonly noise = new Set<string>();
-  readonly rules: CompiledRules;
   readonly window: Window = { buckets: [], alarmed: false };
   constructor(
     readonly name: ContextName,
     readonly percent: number,
     readonly policy: ShadowPolicy | undefined,
-  ) {
-    this.rules = new CompiledRules(policy);
-  }
+  ) {}
 }
-
-const MAX_NOISE_PATTERNS = 200;
 
 export class ShadowParity implements ParityReader {
   private readonly byContext = new Map<ContextName, ContextParity>();
@@ -108,10 +104,13 @@ export class ShadowParity implements ParityReader {
   private startedThisSecond = 0;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** comparisons run on this loop: SHADOW_ISOLATION=inline, a context the runner lacks, a job it cannot take */
+  private readonly inline: Comparator;
 
   constructor(private readonly opts: ShadowOptions) {
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
+    this.inline = new Comparator(opts.contexts);
     for (const c of opts.contexts) this.byContext.set(c.name, new ContextParity(c.name, c.percent, c.policy));
   }
 
@@ -158,6 +157,14 @@ export class ShadowParity implements ParityReader {
     return [...(this.byContext.get(context)?.samples ?? [])];
   }
 
+  /** Where `context` is compared: the shadow process (its pid and niceness), or this loop. */
+  comparedIn(context: ContextName): { mode: 'process' | 'inline'; pid?: number; nice?: number } {
+    const r = this.opts.runner;
+    if (!r?.handles(context)) return { mode: 'inline' };
+    const { pid, nice } = r.describe();
+    return { mode: 'process', ...(pid === undefined ? {} : { pid }), nice };
+  }
+
   /** Field patterns learned as noise. */
   noise(context: ContextName): string[] {
     return [...(this.byContext.get(context)?.noise ?? [])].sort();
@@ -168,7 +175,7 @@ export class ShadowParity implements ParityReader {
    * answer now (the caller may mutate it); the shadow call is admitted or shed, and started, once
    * the client's response has been sent (`scope.afterResponse`).
    */
-  observe(context: ContextName, method: string, scope: Scope, served: Arm, answer: unknown, call: ArmCall): void {
+  observe(context: ContextName, method: string, scope: Scope, served: Arm, answer: unknown, args: readonly unknown[], call: ArmCall): void {
     const c = this.byContext.get(context);
     if (!c) return;
     const snapshot = toCanonical(answer);
@@ -176,7 +183,7 @@ export class ShadowParity implements ParityReader {
     scope.afterResponse(() => {
       if (!this.admit()) return this.count(c, 'shed');
       this.inFlight++;
-      this.compare(c, method, scope, served, snapshot, call)
+      this.compare(c, method, scope, served, snapshot, args, call)
         .catch((err: unknown) => {
           this.opts.log.warn({ event: 'parity.failed', context, err }, `parity: comparison of ${context} failed`);
           this.count(c, 'error');
@@ -204,36 +211,33 @@ export class ShadowParity implements ParityReader {
     return new Scope(scope.decision, { ...scope.propagate, 'x-strangler-shadow': '1' }, scope.log, this.now() + this.opts.budgetMs, true);
   }
 
-  private async compare(c: ContextParity, method: string, scope: Scope, served: Arm, answer: Canonical, call: ArmCall): Promise<void> {
-    const other: Arm = served === 'legacy' ? 'new' : 'legacy';
-    let shadow: Canonical;
-    try {
-      shadow = toCanonical(await call(other, this.freshScope(scope)));
-    } catch (err) {
-      scope.log.info({ event: 'parity.shadow_failed', context: c.name, arm: other, err }, `parity: shadow call to ${c.name} (${other}) failed`);
-      return this.count(c, 'error');
-    }
-    const legacy = served === 'legacy' ? answer : shadow;
-    const modern = served === 'legacy' ? shadow : answer;
-    const differences = diff(legacy, modern, c.rules, method);
-    if (differences.length === 0) return this.verdict(c, 'match');
-    let real = differences.filter((d) => !c.noise.has(d.pattern));
-    if (real.length > 0) {
-      // the noise floor: the reference arm asked again; what differs between its own two answers is noise
-      let again: Canonical;
-      try {
-        again = toCanonical(await call('legacy', this.freshScope(scope)));
-      } catch {
-        return this.count(c, 'error');
-      }
-      for (const d of diff(legacy, again, c.rules, method)) if (c.noise.size < MAX_NOISE_PATTERNS) c.noise.add(d.pattern);
-      real = real.filter((d) => !c.noise.has(d.pattern));
-    }
-    if (real.length === 0) return this.verdict(c, 'noise');
-    this.mismatch(c, scope, served, legacy, modern, real);
+  private async compare(c: ContextParity, method: string, scope: Scope, served: Arm, answer: Canonical, args: readonly unknown[], call: ArmCall): Promise<void> {
+    const { runner } = this.opts;
+    const remote = runner?.handles(c.name)
+      ? runner.run({ context: c.name, method, args, served, answer, decision: scope.decision, propagate: scope.propagate, deadline: this.now() + this.opts.budgetMs })
+      : undefined;
+    const outcome = await (remote ?? this.inline.compare(c.name, method, served, answer, (arm) => call(arm, this.freshScope(scope))));
+    this.settle(c, scope, served, outcome);
   }
 
-  private mismatch(c: ContextParity, scope: Scope, served: Arm, legacy: Canonical, modern: Canonical, real: Difference[]): void {
+  /** An outcome, wherever it was compared: counted, sampled, signalled. */
+  private settle(c: ContextParity, scope: Scope, served: Arm, outcome: Outcome): void {
+    for (const pattern of outcome.learned) if (c.noise.size < MAX_NOISE_PATTERNS) c.noise.add(pattern);
+    switch (outcome.result) {
+      case 'match':
+      case 'noise':
+        return this.verdict(c, outcome.result);
+      case 'mismatch':
+        return this.mismatch(c, scope, served, outcome.legacy, outcome.modern, outcome.differences);
+      case 'error':
+        scope.log.info({ event: 'parity.shadow_failed', context: c.name, arm: outcome.arm, reason: outcome.reason }, `parity: shadow call to ${c.name} (${outcome.arm}) failed`);
+        return this.count(c, 'error');
+      case 'shed':
+        return this.count(c, 'shed');
+    }
+  }
+
+  private mismatch(c: ContextParity, scope: Scope, served: Arm, legacy: Canonical, modern: Canonical, real: readonly Difference[]): void {
     const { metrics } = this.opts;
     for (const pattern of new Set(real.map((d) => d.pattern))) {
       const key = c.fields.has(pattern) || c.fields.size < this.opts.topFields ? pattern : 'other';
@@ -308,6 +312,7 @@ export class ShadowParity implements ParityReader {
   }
 
   async close(): Promise<void> {
+    await this.opts.runner?.close();
     await this.opts.store?.close();
   }
 }

@@ -8,6 +8,7 @@ import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/load.js';
 import type { Telemetry, UpstreamTelemetry } from '../observability/telemetry.js';
 import { Upstream } from './http.js';
+import { contextIdentities, type UpstreamName } from '../contexts/names.js';
 
 /** A subgraph a new service exposes (GRAPHQL_SUBGRAPHS `<name>=<url>`), composed as is. */
 export interface ExtraSubgraphClient {
@@ -57,4 +58,29 @@ export function legacyRelay(config: GatewayConfig, legacy: Upstream, telemetry: 
     connectTimeout: Math.min(timeoutMs, 5_000),
   });
   return { pool, observer: telemetry.upstream('legacy', legacy.origin), timeoutMs, close: () => pool.close() };
+}
+
+/**
+ * One client per upstream: legacy and every context of the registry, each with metrics, spans and a
+ * breaker. The gateway's (src/app.ts) and the shadow process's own (src/parity/shadow-worker.ts).
+ */
+export function contextUpstreams(config: GatewayConfig, urls: Readonly<Partial<Record<UpstreamName, string>>>, telemetry: Telemetry): Record<UpstreamName, Upstream> {
+  const mk = (name: UpstreamName, path = '') => {
+    const base = urls[name] ?? config.upstreams[name];
+    if (base === undefined) throw new Error(`no URL for upstream ${name}: set it in the environment or pass it in upstreamUrls`);
+    const baseUrl = `${base}${path}`;
+    return new Upstream({
+      name,
+      baseUrl,
+      observer: telemetry.upstream(name, baseUrl),
+      timeoutMs: config.timeouts[name] ?? config.upstreamTimeoutMs,
+      connections: config.upstreamConnections,
+      breaker: config.breaker,
+      retry: config.retry,
+    });
+  };
+  // The OCC client speaks to the monolith's /occ/v2 root; the passthrough keeps full paths.
+  const upstreams = { legacy: mk('legacy', '/occ/v2') } as Record<UpstreamName, Upstream>;
+  for (const { name } of contextIdentities()) upstreams[name] = mk(name);
+  return upstreams;
 }

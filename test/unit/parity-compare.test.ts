@@ -95,7 +95,7 @@ const scope = (id = 'req-1') => new Scope({ pricing: 'legacy' } as never, { 'x-r
 /** Observes one read and waits for its verdict. */
 async function observe(shadow: ShadowParity, served: Arm, answer: unknown, other: (arm: Arm) => unknown): Promise<void> {
   const before = Object.values(shadow.counts('pricing')).reduce((a, b) => a + b, 0);
-  shadow.observe('pricing', 'prices', scope(), served, answer, async (arm) => other(arm));
+  shadow.observe('pricing', 'prices', scope(), served, answer, [], async (arm) => other(arm));
   for (let i = 0; i < 200; i++) {
     if (Object.values(shadow.counts('pricing')).reduce((a, b) => a + b, 0) > before) return;
     await new Promise((r) => setImmediate(r));
@@ -154,7 +154,7 @@ t.test('a request scope holds the shadow call until its response has been sent',
   const calls: Arm[] = [];
   const s = scope();
   s.boundToResponse = true;
-  shadow.observe('pricing', 'prices', s, 'legacy', new Map(), async (arm) => {
+  shadow.observe('pricing', 'prices', s, 'legacy', new Map(), [], async (arm) => {
     calls.push(arm);
     return new Map();
   });
@@ -178,19 +178,19 @@ t.test('shed: concurrency cap, per-second budget, load; and a share of 0 is neve
     calls.push(arm);
     return new Promise((r) => setTimeout(() => r(new Map()), 20));
   };
-  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
-  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), [], slow);
+  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), [], slow);
   await tick(); // admitted or shed when the shadow call would start, after the response
   t.equal(shadow.counts('pricing').shed, 1, 'one in flight: the second is shed');
   await new Promise((r) => setTimeout(r, 60));
-  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), [], slow);
   await new Promise((r) => setTimeout(r, 60));
-  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), [], slow);
   await tick();
   t.equal(shadow.counts('pricing').shed, 2, 'the per-second budget of 2 spent');
   now += 1000;
   pressure = true;
-  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), slow);
+  shadow.observe('pricing', 'prices', scope(), 'legacy', new Map(), [], slow);
   await tick();
   t.equal(shadow.counts('pricing').shed, 3, 'under pressure: shed first');
   await new Promise((r) => setTimeout(r, 60));

@@ -50,6 +50,7 @@ export function parityRoutes(app: FastifyInstance, opts: ParityRouteOptions): vo
         fields: parity.fields(context),
         noise: parity.noise(context),
         samples: parity.samples(context),
+        comparedIn: parity.comparedIn(context),
       };
     },
   );

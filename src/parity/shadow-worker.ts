@@ -1,0 +1,134 @@
+/**
+ * The shadow process (SHADOW_ISOLATION=process, docs/parity.md): started by the gateway
+ * (./shadow-process.ts), it makes the shadow calls and compares the answers (./comparator.ts), so
+ * that none of that work runs on the gateway's event loop, and at a lower OS priority
+ * (SHADOW_PROCESS_NICE), so that it runs on the CPU the gateway leaves idle. It has upstream
+ * clients of its own (connections, breakers: a failing shadow arm never opens the breaker clients
+ * are served through), no cache (a shadow call asks the upstream), and keeps no counts: each
+ * outcome goes back to the gateway, which counts, samples and signals it.
+ *
+ * Its logs go to the gateway's logger (a `log` message), so they land where the gateway's do.
+ * It exits when the gateway closes the channel, or dies.
+ */
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { Telemetry } from '../observability/telemetry.js';
+import { contextUpstreams } from '../upstream/clients.js';
+import { contexts } from '../contexts/registry.js';
+import { sealContexts, type ContextName } from '../contexts/names.js';
+import { LegacyCatalog } from '../occ/legacy-catalog.js';
+import { Scope, type ScopeLogger } from '../upstream/scope.js';
+import type { Upstream } from '../upstream/http.js';
+import type { RoutingDecision } from '../routing/decide.js';
+import { Comparator, failureReason, type Arm } from './comparator.js';
+import type { FromWorker, ToWorker, WorkerInit } from './shadow-process.js';
+
+type PortMethod = (scope: Scope, ...rest: unknown[]) => Promise<unknown>;
+
+const send = (message: FromWorker): void => {
+  if (!process.connected || !process.send) return;
+  try {
+    process.send(message);
+  } catch (err) {
+    // a value that does not clone (a log field): said in words instead
+    if (message.type === 'log') process.send({ type: 'log', level: message.level, obj: { event: message.obj['event'] ?? 'shadow.log', detail: failureReason(err) }, msg: message.msg });
+    else throw err;
+  }
+};
+
+const log: ScopeLogger = {
+  info: (obj, msg) => send({ type: 'log', level: 'info', obj: obj as Record<string, unknown>, msg }),
+  warn: (obj, msg) => send({ type: 'log', level: 'warn', obj: obj as Record<string, unknown>, msg }),
+  error: (obj, msg) => send({ type: 'log', level: 'error', obj: obj as Record<string, unknown>, msg }),
+};
+
+/**
+ * Lowers every thread of this process to `nice` (Linux: per thread, /proc/self/task; the threads
+ * node started before this line would keep the old priority otherwise, and threads started later
+ * inherit it). Elsewhere the process as a whole. Returns the niceness now in force.
+ */
+function lowerPriority(nice: number): number {
+  if (nice === 0) return 0;
+  let tids: number[] = [];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // no /proc: the process
+  }
+  if (tids.length === 0) setPriority(0, nice);
+  for (const tid of tids) setPriority(tid, nice);
+  return nice;
+}
+
+interface World {
+  comparator: Comparator;
+  arms: Map<ContextName, Record<Arm, Record<string, PortMethod>>>;
+  upstreams: Upstream[];
+  telemetry: Telemetry;
+  budgetMs: number;
+}
+
+function build(init: WorkerInit): World {
+  const { config } = init;
+  sealContexts();
+  const telemetry = new Telemetry({ serviceName: config.otel.serviceName, tracesUrl: config.otel.tracesUrl, log: (msg, err) => log.warn({ event: 'otel.export_failed', detail: err?.message }, msg) });
+  const upstreams = contextUpstreams(config, init.upstreamUrls, telemetry);
+  for (const u of Object.values(upstreams)) u.onBreakerChange((state) => log.warn({ event: 'breaker', upstream: u.name, state, shadow: true }, `shadow process: circuit breaker of ${u.name} is ${state}`));
+  const catalog = new LegacyCatalog(upstreams.legacy, undefined);
+  const wanted = new Set(init.contexts);
+  const known = contexts().filter((d) => wanted.has(d.name));
+  const arms = new Map<ContextName, Record<Arm, Record<string, PortMethod>>>();
+  for (const d of known) {
+    const deps = { upstream: upstreams[d.name]!, legacy: upstreams.legacy, catalog, upstreams };
+    arms.set(d.name, { legacy: d.port.legacy(deps) as Record<string, PortMethod>, new: d.port.new(deps) as Record<string, PortMethod> });
+  }
+  return {
+    comparator: new Comparator(known.map((d) => ({ name: d.name, policy: d.policy?.shadow }))),
+    arms,
+    upstreams: Object.values(upstreams),
+    telemetry,
+    budgetMs: init.budgetMs,
+  };
+}
+
+let world: World | undefined;
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'init') {
+    try {
+      const nice = lowerPriority(message.nice);
+      world = build(message);
+      send({ type: 'ready', contexts: [...world.arms.keys()], nice });
+    } catch (err) {
+      send({ type: 'init_failed', reason: failureReason(err) });
+      process.exit(1);
+    }
+    return;
+  }
+  const w = world;
+  if (!w) return;
+  const { id, job } = message;
+  if (Date.now() > job.deadline) {
+    send({ type: 'done', id, outcome: { result: 'shed', reason: 'reached past its deadline', learned: [] } });
+    return;
+  }
+  const arms = w.arms.get(job.context)!;
+  const call = (arm: Arm): Promise<unknown> => {
+    const scope = new Scope(job.decision as RoutingDecision, { ...job.propagate, 'x-strangler-shadow': '1' }, log, Date.now() + w.budgetMs, true);
+    const port = arms[arm];
+    const method = port[job.method];
+    if (typeof method !== 'function') return Promise.reject(new Error(`${job.context} has no port method ${job.method}`));
+    return method.call(port, scope, ...job.args);
+  };
+  w.comparator.compare(job.context, job.method, job.served, job.answer, call).then(
+    (outcome) => send({ type: 'done', id, outcome }),
+    (err: unknown) => send({ type: 'done', id, outcome: { result: 'error', arm: job.served, reason: failureReason(err), learned: [] } }),
+  );
+});
+
+// the gateway closed the channel (close) or died: nothing left to compare for
+process.on('disconnect', () => {
+  const w = world;
+  world = undefined;
+  void Promise.allSettled([...(w?.upstreams ?? []).map((u) => u.close()), w?.telemetry.close()]).finally(() => process.exit(0));
+});
