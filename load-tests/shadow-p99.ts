@@ -5,11 +5,14 @@
  * - `off`:       shadowing not configured (SHADOW_PRICING_PERCENT=0: the ports are not even wrapped);
  * - `unsampled`: shadowing configured, sample never hit (SHADOW_PRICING_PERCENT=0.000001: the
  *                shadowed arms are built and every read draws its sample, about one in 10^8 hits);
- * - `shadow`:    every pricing read shadowed (SHADOW_PRICING_PERCENT=100).
+ * - `shadow`:    every pricing read shadowed (SHADOW_PRICING_PERCENT=100), in the shadow process
+ *                (SHADOW_ISOLATION=process, the default: a child at niceness 19);
+ * - `inline`:    every pricing read shadowed on the gateway's own loop (SHADOW_ISOLATION=inline).
  *
  * All three are driven at once, open loop, at the same rate each (`GET /api/v1/sites/…/products/<sku>`,
  * pricing split 50/50 between the arms), so machine noise hits them alike. Per round and gateway:
- * p50/p99 (client side), the gateway's CPU ms per request (/proc/<pid>/stat), its event-loop delay
+ * p50/p99 (client side), the gateway's CPU ms per request (/proc/<pid>/stat; with its shadow process
+ * added, `+shadow proc`), its event-loop delay
  * p99 (the harness's probe, worst second), and the shadow gateway's parity counts. Then the medians.
  *
  *   node --import tsx load-tests/shadow-p99.ts [--rate 150] [--duration 15] [--rounds 3] [--cpu-prof]
@@ -17,7 +20,9 @@
  * `--cpu-prof`: the shadow gateway runs under node --cpu-prof; its profile (measured rounds only)
  * is summarised at the end. `--shadow-from name=DIR` (repeatable) adds a gateway shadowing 100 %
  * built from another checkout (DIR/dist, after its own `npm run build`): two versions of the
- * shadow path side by side in one run. Gateways listen on 44101… (SHADOW_P99_PORT_BASE moves them).
+ * shadow path side by side in one run. `--alone`: the gateways are driven one after another in each
+ * round instead of at once (CPU per request of each process alone; p99 then meets different noise).
+ * Gateways listen on 44101… (SHADOW_P99_PORT_BASE moves them).
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -45,11 +50,13 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
     'shadow-from': { type: 'string', multiple: true, default: [] },
+    alone: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);
+const alone = values.alone === true;
 const portBase = Number(process.env.SHADOW_P99_PORT_BASE ?? 44100);
 const log = (m: string) => process.stdout.write(`${m}\n`);
 
@@ -57,14 +64,17 @@ interface Gateway {
   name: string;
   url: string;
   child: Child;
+  /** its shadow process (SHADOW_ISOLATION=process), whose CPU is the gateway's too */
+  shadowPid: number | undefined;
   probeFile: string;
   profileDir: string | undefined;
 }
 
-const VARIANTS: { name: string; percent: string; root: string }[] = [
+const VARIANTS: { name: string; percent: string; root: string; isolation?: 'inline' }[] = [
   { name: 'off', percent: '0', root: ROOT },
   { name: 'unsampled', percent: '0.000001', root: ROOT },
   { name: 'shadow', percent: '100', root: ROOT },
+  { name: 'inline', percent: '100', root: ROOT, isolation: 'inline' },
   ...(values['shadow-from'] ?? []).map((s) => {
     const [name, root] = s.split('=');
     if (!name || !root) throw new Error(`--shadow-from name=DIR, got ${s}`);
@@ -111,13 +121,15 @@ async function gateway(i: number, dir: string, backends: Record<string, string>,
         // the budget and the cap far above the offered load: every sampled read is shadowed
         SHADOW_MAX_PER_SECOND: '100000',
         SHADOW_MAX_CONCURRENT: '256',
+        ...(v.isolation ? { SHADOW_ISOLATION: v.isolation } : {}),
       },
     },
   );
   closeSync(logFd);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/readyz`, child, 60_000);
-  return { name: v.name, url, child, probeFile, profileDir };
+  const detail = (await (await fetch(`${url}/admin/parity/pricing`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { comparedIn?: { pid?: number } };
+  return { name: v.name, url, child, shadowPid: detail.comparedIn?.pid, probeFile, profileDir };
 }
 
 const products: RequestGen = (i) => ({ path: `/api/v1/sites/${SITE}/products/${SKUS[i % SKUS.length]}`, headers: { 'x-user-id': `u${i % 1000}` } });
@@ -142,6 +154,8 @@ interface Row {
   p50: number;
   p99: number;
   cpuMsPerReq: number;
+  /** the gateway's and its shadow process's */
+  cpuAllMsPerReq: number;
   loopDelayP99Ms: number;
 }
 
@@ -162,17 +176,39 @@ try {
   const gws: Gateway[] = [];
   for (let i = 0; i < VARIANTS.length; i++) gws.push(await gateway(i, dir, backends, flagsDir));
   log(`backends pid ${world.pid}; gateways ${gws.map((g) => `${g.name} pid ${g.child.pid} ${g.url}`).join(', ')}`);
-  log(`rate ${rate} req/s per gateway, ${durationS} s per round, ${rounds} rounds, every gateway driven at once (open loop)`);
+  log(`rate ${rate} req/s per gateway, ${durationS} s per round, ${rounds} rounds, ${alone ? 'one gateway at a time, in turn' : 'every gateway driven at once'} (open loop)`);
   await Promise.all(gws.map((g) => warmup({ url: g.url, connections: 20, request: products }, 3)));
   const rows: Row[] = [];
   let monoFrom: number | undefined;
   let monoTo = 0;
   for (let round_ = 1; round_ <= rounds; round_++) {
-    const c0 = gws.map((g) => sampleProc(g.child.pid)!);
+    const cpu = (g: Gateway) => sampleProc(g.child.pid)!.cpuS;
+    const shadowCpu = (g: Gateway) => (g.shadowPid === undefined ? 0 : (sampleProc(g.shadowPid)?.cpuS ?? 0));
+    const c0: number[] = [];
+    const s0: number[] = [];
+    const c1: number[] = [];
+    const s1: number[] = [];
+    const load = (g: Gateway) => runLoad({ url: g.url, connections: 20, durationS, rate, request: products });
     const t0 = Date.now();
-    const runs: RunResult[] = await Promise.all(gws.map((g) => runLoad({ url: g.url, connections: 20, durationS, rate, request: products })));
+    let runs: RunResult[];
+    if (alone) {
+      // one gateway at a time, in turn: each one's CPU is its own, not the machine's contention
+      runs = [];
+      for (const g of gws) {
+        c0.push(cpu(g));
+        s0.push(shadowCpu(g));
+        runs.push(await load(g));
+        c1.push(cpu(g));
+        s1.push(shadowCpu(g));
+      }
+    } else {
+      c0.push(...gws.map(cpu));
+      s0.push(...gws.map(shadowCpu));
+      runs = await Promise.all(gws.map(load));
+      c1.push(...gws.map(cpu));
+      s1.push(...gws.map(shadowCpu));
+    }
     const t1 = Date.now();
-    const c1 = gws.map((g) => sampleProc(g.child.pid)!);
     monoFrom ??= runs[0]!.monoStartUs;
     monoTo = runs[0]!.monoEndUs;
     gws.forEach((g, i) => {
@@ -185,17 +221,18 @@ try {
         errors: r.errors,
         p50: r.latency.p50,
         p99: r.latency.p99,
-        cpuMsPerReq: round(((c1[i]!.cpuS - c0[i]!.cpuS) * 1000) / r.requests, 3),
+        cpuMsPerReq: round(((c1[i]! - c0[i]!) * 1000) / r.requests, 3),
+        cpuAllMsPerReq: round(((c1[i]! - c0[i]! + s1[i]! - s0[i]!) * 1000) / r.requests, 3),
         loopDelayP99Ms: loopDelay(g.probeFile, t0, t1),
       });
     });
     for (const r of rows.slice(-gws.length))
-      log(`round ${r.round}  ${r.gateway.padEnd(9)} ${String(r.requests).padStart(6)} req  non2xx ${r.non2xx}  err ${r.errors}  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.cpuMsPerReq.toFixed(3)} ms/req  loop delay p99 ≤ ${r.loopDelayP99Ms} ms`);
+      log(`round ${r.round}  ${r.gateway.padEnd(9)} ${String(r.requests).padStart(6)} req  non2xx ${r.non2xx}  err ${r.errors}  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${r.cpuMsPerReq.toFixed(3)} ms/req (+shadow proc ${r.cpuAllMsPerReq.toFixed(3)})  loop delay p99 ≤ ${r.loopDelayP99Ms} ms`);
   }
   log('\nmedian over the rounds:');
-  const med = (name: string, k: 'p50' | 'p99' | 'cpuMsPerReq' | 'loopDelayP99Ms') => round(median(rows.filter((r) => r.gateway === name).map((r) => r[k])), 3);
-  for (const g of gws) log(`  ${g.name.padEnd(9)} p50 ${med(g.name, 'p50')} ms  p99 ${med(g.name, 'p99')} ms  CPU ${med(g.name, 'cpuMsPerReq').toFixed(3)} ms/req  loop delay p99 ≤ ${med(g.name, 'loopDelayP99Ms')} ms`);
-  const perRound = (a: string, b: string, k: 'p99' | 'cpuMsPerReq') =>
+  const med = (name: string, k: 'p50' | 'p99' | 'cpuMsPerReq' | 'cpuAllMsPerReq' | 'loopDelayP99Ms') => round(median(rows.filter((r) => r.gateway === name).map((r) => r[k])), 3);
+  for (const g of gws) log(`  ${g.name.padEnd(9)} p50 ${med(g.name, 'p50')} ms  p99 ${med(g.name, 'p99')} ms  CPU ${med(g.name, 'cpuMsPerReq').toFixed(3)} ms/req (+shadow proc ${med(g.name, 'cpuAllMsPerReq').toFixed(3)})  loop delay p99 ≤ ${med(g.name, 'loopDelayP99Ms')} ms`);
+  const perRound = (a: string, b: string, k: 'p99' | 'cpuMsPerReq' | 'cpuAllMsPerReq') =>
     Array.from({ length: rounds }, (_, i) => {
       const x = rows.find((r) => r.round === i + 1 && r.gateway === a)![k];
       const y = rows.find((r) => r.round === i + 1 && r.gateway === b)![k];
@@ -203,6 +240,7 @@ try {
     }).join(', ');
   for (const g of gws.filter((g) => g.name !== 'off')) log(`  p99 ${g.name} − off, per round: ${perRound(g.name, 'off', 'p99')}`);
   for (const g of gws.filter((g) => g.name !== 'off')) log(`  CPU/req ${g.name} vs off, per round: ${perRound(g.name, 'off', 'cpuMsPerReq')}`);
+  for (const g of gws.filter((g) => g.shadowPid !== undefined)) log(`  CPU/req ${g.name} with its shadow process vs off, per round: ${perRound(g.name, 'off', 'cpuAllMsPerReq')}`);
   for (const g of gws) log(`  parity counts (${g.name}): ${JSON.stringify(await parityCounts(g))}`);
   const shadow = gws.find((g) => g.name === 'shadow')!;
   if (shadow.profileDir) {

@@ -16,9 +16,17 @@ export function formatParityList(res: ParityListResponse): string {
   return table(['CONTEXT', 'SHADOW', ...HEAD], res.contexts.map((c) => [c.context, `${c.shadowPercent}%`, ...row(c.counts)]));
 }
 
+/** Where the comparisons run (SHADOW_ISOLATION), for a context that is shadowed. */
+function comparedIn(res: ParityDetailResponse): string {
+  const where = res.comparedIn;
+  if (!where || res.shadowPercent === 0) return '';
+  if (where.mode === 'inline') return ", compared on the gateway's loop";
+  return where.pid === undefined ? ', shadow process restarting' : `, compared in shadow process ${where.pid} (nice ${where.nice ?? 0})`;
+}
+
 export function formatParity(res: ParityDetailResponse): string {
   const out = [
-    `${res.context}: shadow ${res.shadowPercent}% of reads`,
+    `${res.context}: shadow ${res.shadowPercent}% of reads${comparedIn(res)}`,
     table(['COUNTS', ...HEAD], [['this instance', ...row(res.counts)], ['all instances', ...row(res.sharedCounts)]]),
   ];
   if (res.fields.length > 0) out.push('', table(['MISMATCHING FIELD', 'MISMATCHES'], res.fields.map((f) => [f.path, String(f.mismatches)])));

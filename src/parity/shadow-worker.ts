@@ -20,27 +20,43 @@ import { LegacyCatalog } from '../occ/legacy-catalog.js';
 import { Scope, type ScopeLogger } from '../upstream/scope.js';
 import type { Upstream } from '../upstream/http.js';
 import type { RoutingDecision } from '../routing/decide.js';
-import { Comparator, failureReason, type Arm } from './comparator.js';
-import type { FromWorker, ToWorker, WorkerInit } from './shadow-process.js';
+import { Comparator, failureReason, type Arm, type Outcome, type ShadowJob } from './comparator.js';
+import { BATCH_MAX, BATCH_MS, type FromWorker, type ToWorker, type WireOutcome, type WorkerInit } from './shadow-process.js';
 
 type PortMethod = (scope: Scope, ...rest: unknown[]) => Promise<unknown>;
 
 const send = (message: FromWorker): void => {
-  if (!process.connected || !process.send) return;
-  try {
-    process.send(message);
-  } catch (err) {
-    // a value that does not clone (a log field): said in words instead
-    if (message.type === 'log') process.send({ type: 'log', level: message.level, obj: { event: message.obj['event'] ?? 'shadow.log', detail: failureReason(err) }, msg: message.msg });
-    else throw err;
-  }
+  if (process.connected && process.send) process.send(message);
 };
 
+/** A log line's fields as JSON can carry them: an error as its code and detail (never a stack). */
+function wireFields(obj: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = v instanceof Error ? failureReason(v) : v;
+  return out;
+}
+
 const log: ScopeLogger = {
-  info: (obj, msg) => send({ type: 'log', level: 'info', obj: obj as Record<string, unknown>, msg }),
-  warn: (obj, msg) => send({ type: 'log', level: 'warn', obj: obj as Record<string, unknown>, msg }),
-  error: (obj, msg) => send({ type: 'log', level: 'error', obj: obj as Record<string, unknown>, msg }),
+  info: (obj, msg) => send({ type: 'log', level: 'info', obj: wireFields(obj), msg }),
+  warn: (obj, msg) => send({ type: 'log', level: 'warn', obj: wireFields(obj), msg }),
+  error: (obj, msg) => send({ type: 'log', level: 'error', obj: wireFields(obj), msg }),
 };
+
+/** Outcomes wait for company as jobs do (./shadow-process.ts BATCH_MS). */
+let results: WireOutcome[] = [];
+let resultsTimer: NodeJS.Timeout | undefined;
+function done(id: number, outcome: Outcome): void {
+  results.push({ id, outcome });
+  if (results.length >= BATCH_MAX) flushResults();
+  else resultsTimer ??= setTimeout(flushResults, BATCH_MS);
+}
+function flushResults(): void {
+  if (resultsTimer) clearTimeout(resultsTimer);
+  resultsTimer = undefined;
+  if (results.length === 0) return;
+  send({ type: 'done', results });
+  results = [];
+}
 
 /**
  * Lowers every thread of this process to `nice` (Linux: per thread, /proc/self/task; the threads
@@ -69,7 +85,7 @@ interface World {
 }
 
 function build(init: WorkerInit): World {
-  const { config } = init;
+  const config = { ...init.config, fallbackContexts: new Set(init.config.fallbackContexts) };
   sealContexts();
   const telemetry = new Telemetry({ serviceName: config.otel.serviceName, tracesUrl: config.otel.tracesUrl, log: (msg, err) => log.warn({ event: 'otel.export_failed', detail: err?.message }, msg) });
   const upstreams = contextUpstreams(config, init.upstreamUrls, telemetry);
@@ -100,19 +116,21 @@ process.on('message', (message: ToWorker) => {
       world = build(message);
       send({ type: 'ready', contexts: [...world.arms.keys()], nice });
     } catch (err) {
-      send({ type: 'init_failed', reason: failureReason(err) });
-      process.exit(1);
+      const failed: FromWorker = { type: 'init_failed', reason: failureReason(err) };
+      if (process.send) process.send(failed, () => process.exit(1));
+      else process.exit(1);
     }
     return;
   }
   const w = world;
   if (!w) return;
-  const { id, job } = message;
-  if (Date.now() > job.deadline) {
-    send({ type: 'done', id, outcome: { result: 'shed', reason: 'reached past its deadline', learned: [] } });
-    return;
-  }
-  const arms = w.arms.get(job.context)!;
+  for (const { id, job } of message.jobs) run(w, id, job);
+});
+
+function run(w: World, id: number, job: ShadowJob): void {
+  if (Date.now() > job.deadline) return done(id, { result: 'shed', reason: 'reached past its deadline', learned: [] });
+  const arms = w.arms.get(job.context);
+  if (!arms) return done(id, { result: 'error', arm: job.served, reason: `the shadow process has no context ${job.context}`, learned: [] });
   const call = (arm: Arm): Promise<unknown> => {
     const scope = new Scope(job.decision as RoutingDecision, { ...job.propagate, 'x-strangler-shadow': '1' }, log, Date.now() + w.budgetMs, true);
     const port = arms[arm];
@@ -121,13 +139,14 @@ process.on('message', (message: ToWorker) => {
     return method.call(port, scope, ...job.args);
   };
   w.comparator.compare(job.context, job.method, job.served, job.answer, call).then(
-    (outcome) => send({ type: 'done', id, outcome }),
-    (err: unknown) => send({ type: 'done', id, outcome: { result: 'error', arm: job.served, reason: failureReason(err), learned: [] } }),
+    (outcome) => done(id, outcome),
+    (err: unknown) => done(id, { result: 'error', arm: job.served, reason: failureReason(err), learned: [] }),
   );
-});
+}
 
 // the gateway closed the channel (close) or died: nothing left to compare for
 process.on('disconnect', () => {
+  if (resultsTimer) clearTimeout(resultsTimer);
   const w = world;
   world = undefined;
   void Promise.allSettled([...(w?.upstreams ?? []).map((u) => u.close()), w?.telemetry.close()]).finally(() => process.exit(0));
