@@ -5,9 +5,10 @@
  * - `off`:       shadowing not configured (SHADOW_PRICING_PERCENT=0: the ports are not even wrapped);
  * - `unsampled`: shadowing configured, sample never hit (SHADOW_PRICING_PERCENT=0.000001: the
  *                shadowed arms are built and every read draws its sample, about one in 10^8 hits);
- * - `shadow`:    every pricing read shadowed (SHADOW_PRICING_PERCENT=100), in the shadow process
- *                (SHADOW_ISOLATION=process, the default: a child at niceness 19);
- * - `inline`:    every pricing read shadowed on the gateway's own loop (SHADOW_ISOLATION=inline).
+ * - `shadow`:    every pricing read shadowed (SHADOW_PRICING_PERCENT=100), on the gateway's own loop
+ *                (SHADOW_ISOLATION=inline, the default);
+ * - `process`:   every pricing read shadowed in the shadow process (SHADOW_ISOLATION=process: a child
+ *                at niceness 19).
  *
  * All three are driven at once, open loop, at the same rate each (`GET /api/v1/sites/…/products/<sku>`,
  * pricing split 50/50 between the arms), so machine noise hits them alike. Per round and gateway:
@@ -70,11 +71,11 @@ interface Gateway {
   profileDir: string | undefined;
 }
 
-const VARIANTS: { name: string; percent: string; root: string; isolation?: 'inline' }[] = [
+const VARIANTS: { name: string; percent: string; root: string; isolation?: 'process' }[] = [
   { name: 'off', percent: '0', root: ROOT },
   { name: 'unsampled', percent: '0.000001', root: ROOT },
   { name: 'shadow', percent: '100', root: ROOT },
-  { name: 'inline', percent: '100', root: ROOT, isolation: 'inline' },
+  { name: 'process', percent: '100', root: ROOT, isolation: 'process' },
   ...(values['shadow-from'] ?? []).map((s) => {
     const [name, root] = s.split('=');
     if (!name || !root) throw new Error(`--shadow-from name=DIR, got ${s}`);

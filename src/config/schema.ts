@@ -91,9 +91,9 @@ export const EnvSchema = Type.Object({
   SHADOW_MAX_PER_SECOND: Type.Integer({ minimum: 1, default: 100, description: 'Shadow calls started per second, every context together; a sampled read past it is shed' }),
   SHADOW_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 50, description: 'Event-loop delay (worst of the last half second) above which sampled reads are shed instead of shadowed (0 = off)' }),
   SHADOW_ISOLATION: Type.Union([Type.Literal('process'), Type.Literal('inline')], {
-    default: 'process',
+    default: 'inline',
     description:
-      'Where shadow calls and comparisons run: `process`, a child process at a lower OS priority with its own upstream connections (client work is never queued behind them), or `inline`, on the gateway\'s own event loop',
+      'Where shadow calls and comparisons run: `inline`, on the gateway\'s own event loop, or `process`, a child process at a lower OS priority with its own upstream connections and breakers (docs/parity.md)',
   }),
   SHADOW_PROCESS_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 19, description: 'OS niceness of the shadow process (SHADOW_ISOLATION=process): 19 runs it only on CPU the gateway leaves idle' }),
   PARITY_SAMPLES: Type.Integer({ minimum: 0, maximum: 1000, default: 20, description: 'Mismatch samples kept per context (redacted canonical payloads, for GET /admin/parity/<ctx>)' }),

@@ -3,7 +3,7 @@
  * the port wrapper (src/composition/ports.ts) hands the routed arm's answer here once it has
  * resolved; once the client's response has been sent, the other arm is called and both canonical
  * answers compared under the context's rules (./comparator.ts): in the shadow process
- * (./shadow-process.ts, SHADOW_ISOLATION=process, the default), or on this loop (`inline`, and for
+ * (./shadow-process.ts, SHADOW_ISOLATION=process), or on this loop (`inline`, the default, and for
  * a context or a job the shadow process cannot take). This keeps the books:
  *
  * - match / mismatch / noise / error / shed counts (ParityReader, gateway_parity_total);

@@ -197,7 +197,7 @@ t.test('a 2 % value fault in the new pricing service is flagged within 500 shado
   t.match(all.out, /^inventory +0% +0 +0 +0 +0 +0 +-$/m);
   const one = await strangler(['parity', 'pricing']);
   t.equal(one.code, 0, one.err);
-  t.match(one.out, /^pricing: shadow 100% of reads, compared in shadow process \d+ \(nice 19\)$/m);
+  t.match(one.out, /^pricing: shadow 100% of reads, compared on the gateway's loop$/m);
   t.match(one.out, /^prices\.\*\.amount +\d+$/m, 'the mismatching field');
   t.match(one.out, /request shadow-\S+ +trace [0-9a-f]{32} +served by legacy/, 'a sample with its ids');
   t.match(one.out, /prices\.\d+\.amount: legacy \d+ {2}new \d+/);

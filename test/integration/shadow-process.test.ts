@@ -21,6 +21,7 @@ const ENV = {
   SHADOW_MAX_PER_SECOND: '100000',
   SHADOW_MAX_CONCURRENT: '256',
   SHADOW_MAX_EVENT_LOOP_DELAY_MS: '0',
+  SHADOW_ISOLATION: 'process',
 };
 
 const total = (c: ParityCounts) => c.match + c.mismatch + c.noise + c.error + c.shed;
@@ -126,8 +127,9 @@ t.test('the shadow process dies: comparisons in flight are errors, those sampled
   t.same([...new Set([...held, ...during, ...again].map((r) => r.status))], [200], 'every client answered');
 });
 
-t.test('SHADOW_ISOLATION=inline: no process, the gateway compares on its own loop', async (t) => {
-  const w = await startWorld(t, {}, { ...ENV, SHADOW_ISOLATION: 'inline' });
+t.test('SHADOW_ISOLATION=inline (the default): no process, the gateway compares on its own loop', async (t) => {
+  const { SHADOW_ISOLATION: _process, ...defaults } = ENV;
+  const w = await startWorld(t, {}, defaults);
   t.same(await comparedIn(w), { mode: 'inline' });
   for (const sku of SKUS.slice(0, 5)) await read(w, sku);
   t.equal((await settled(w, 5)).match, 5);
