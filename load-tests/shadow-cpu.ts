@@ -20,7 +20,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureBuilt } from './lib/stack.js';
+import { embeddedGatewayEnv, ensureBuilt } from './lib/stack.js';
 import { runLoad, warmup, type RequestGen } from './lib/load.js';
 import { installCleanup, readReadyLine, sampleProc, spawnChild, stopAll, stopChild, waitForHttp } from './lib/procs.js';
 import { writeFlags } from './lib/flags.js';
@@ -74,13 +74,8 @@ try {
         cwd: ROOT,
         stdout: 'ignore',
         env: {
-          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS'].includes(k))),
-          HOST: '127.0.0.1',
+          ...embeddedGatewayEnv(backends, {}),
           PORT: String(port),
-          LEGACY_URL: backends.legacy,
-          PRICING_URL: backends.pricing,
-          INVENTORY_URL: backends.inventory,
-          PROMOTIONS_URL: backends.promotions,
           FLAGS_DIR: flagsDir,
           ADMIN_TOKEN: TOKEN,
           AUDIT_LOG_PATH: join(dir, `${v.name}-${r}-audit.jsonl`),

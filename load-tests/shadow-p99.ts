@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ensureBuilt } from './lib/stack.js';
+import { embeddedGatewayEnv, ensureBuilt } from './lib/stack.js';
 import { runLoad, warmup, type RequestGen, type RunResult } from './lib/load.js';
 import { installCleanup, readReadyLine, sampleProc, spawnChild, stopAll, stopChild, waitForHttp, type Child } from './lib/procs.js';
 import { writeFlags } from './lib/flags.js';
@@ -106,13 +106,8 @@ async function gateway(i: number, dir: string, backends: Record<string, string>,
       cwd: v.root,
       stdout: logFd,
       env: {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS'].includes(k))),
-        HOST: '127.0.0.1',
+        ...embeddedGatewayEnv(backends, {}),
         PORT: String(port),
-        LEGACY_URL: backends.legacy,
-        PRICING_URL: backends.pricing,
-        INVENTORY_URL: backends.inventory,
-        PROMOTIONS_URL: backends.promotions,
         FLAGS_DIR: flagsDir,
         ADMIN_TOKEN: TOKEN,
         AUDIT_LOG_PATH: join(dir, `${v.name}-audit.jsonl`),

@@ -134,6 +134,23 @@ let built: Promise<void> | undefined;
  * tsx each process also carries a loader thread with its own heap (~40 MB of RSS) and
  * transpiles on load. The build is incremental: a second run takes a second or two.
  */
+/**
+ * The environment of a gateway in front of the embedded world: the caller's, less what would
+ * point it elsewhere (Unleash, Redis, AMQP, NODE_OPTIONS), with the backends' URLs (`legacy` and
+ * one per context of the registry) and `extra` on top.
+ */
+export function embeddedGatewayEnv(urls: Readonly<Record<string, string | undefined>>, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LEGACY_URL: urls.legacy,
+    ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, urls[c.name]])),
+    ...extra,
+  };
+  for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
 export function ensureBuilt(log: (m: string) => void = () => undefined): Promise<void> {
   built ??= (async () => {
     const t0 = Date.now();
@@ -186,17 +203,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const probeFile = join(dir, 'probe.jsonl');
     const heapProfilePath = opts.profileDir ? join(opts.profileDir, 'gateway.heapprofile') : undefined;
     const sourceMapsPath = opts.profileDir ? join(opts.profileDir, 'gateway.sourcemaps.json') : undefined;
-    const baseEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      HOST: '127.0.0.1',
-      LEGACY_URL: legacy.urls.legacy,
-      ...Object.fromEntries(contextIdentities().map((c) => [c.upstream.urlEnv, services.urls[c.name]])),
-      FLAGS_DIR: flagsDir,
-      LOG_LEVEL: opts.logLevel,
-      ADMIN_TOKEN: adminToken,
-    };
-    // the embedded world, whatever the caller's shell points at
-    for (const k of ['UNLEASH_URL', 'UNLEASH_API_TOKEN', 'REDIS_URL', 'AMQP_URL', 'NODE_OPTIONS']) delete baseEnv[k];
+    const baseEnv = embeddedGatewayEnv({ ...services.urls, legacy: legacy.urls.legacy }, { FLAGS_DIR: flagsDir, LOG_LEVEL: opts.logLevel, ADMIN_TOKEN: adminToken });
     // One gateway process (the main one, or a variant): a port, a log file, node flags, env.
     const startGateway = async (name: string, env: NodeJS.ProcessEnv, imports: readonly string[], profile: boolean) => {
       const port = await freePort();
