@@ -328,7 +328,9 @@ async function buildParity(
   upstreamUrls: Readonly<Partial<Record<UpstreamName, string>>>,
 ): Promise<ShadowParity> {
   const { shed } = config;
-  const loopDelayMs = shadowLoopDelay(app, config);
+  const shares = contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow }));
+  const shadowed = shares.filter((c) => c.percent > 0).map((c) => c.name);
+  const loopDelayMs = shadowLoopDelay(app, config, shadowed.length > 0);
   const underPressure = (): boolean => {
     if (loopDelayMs() > config.shadow.maxEventLoopDelayMs && config.shadow.maxEventLoopDelayMs > 0) return true;
     if (!app.hasDecorator('memoryUsage')) return false;
@@ -344,8 +346,6 @@ async function buildParity(
     store = new RedisParityStore(config.redisUrl, config.shadow.redisPrefix, (err) => app.log.warn({ event: 'parity.redis_failed', err }, 'parity: shared counts not written to Redis'));
     await store.connect().catch((err: unknown) => app.log.warn({ event: 'parity.redis_unavailable', err }, 'parity: Redis unreachable at boot; shared counts resume when it is back'));
   }
-  const shares = contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow }));
-  const shadowed = shares.filter((c) => c.percent > 0).map((c) => c.name);
   // the shadow process (SHADOW_ISOLATION=process): started only when some context is shadowed
   const runner =
     config.shadow.isolation === 'process' && shadowed.length > 0
@@ -377,8 +377,7 @@ async function buildParity(
  * wake-ups a second; a `monitorEventLoopDelay` histogram at 10 ms would wake the loop a hundred
  * times a second, a cost every unsampled read of a shadowing gateway would share), nothing per request.
  */
-function shadowLoopDelay(app: FastifyInstance, config: GatewayConfig): () => number {
-  const shadows = contexts().some((d) => (config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0) > 0);
+function shadowLoopDelay(app: FastifyInstance, config: GatewayConfig, shadows: boolean): () => number {
   if (!shadows || config.shadow.maxEventLoopDelayMs === 0) return () => 0;
   const TICK_MS = 100;
   const late = [0, 0, 0, 0, 0]; // the last five ticks' lateness: half a second

@@ -12,6 +12,7 @@
 import type { ContextName } from '../contexts/names.js';
 import { GatewayError } from '../errors.js';
 import type { ShadowPolicy } from './policy.js';
+import { Scope, type ScopeLogger } from '../upstream/scope.js';
 import { CompiledRules, diff, toCanonical, type Canonical, type Difference } from './compare.js';
 
 export type Arm = 'legacy' | 'new';
@@ -24,6 +25,15 @@ export type Outcome =
   | { readonly result: 'error'; readonly arm: Arm; readonly reason: string; readonly learned: readonly string[] }
   /** not compared: the shadow process was down, or reached the job past its deadline */
   | { readonly result: 'shed'; readonly reason: string; readonly learned: readonly string[] };
+
+/**
+ * The scope of one shadow call, wherever it runs: no memo shared with the request (two answers,
+ * not one read twice), its own deadline, the request's routing and propagated headers, and
+ * `x-strangler-shadow: 1` for the backend's logs. Read-only: a shadow is a read.
+ */
+export function shadowScope(decision: Scope['decision'], propagate: Readonly<Record<string, string>>, log: ScopeLogger, budgetMs: number): Scope {
+  return new Scope(decision, { ...propagate, 'x-strangler-shadow': '1' }, log, Date.now() + budgetMs, true);
+}
 
 /** Calls the port method being compared on one raw arm (no fallback), with a scope of its own. */
 export type CallArm = (arm: Arm) => Promise<unknown>;
@@ -46,11 +56,6 @@ export class Comparator {
       this.rules.set(c.name, new CompiledRules(c.policy));
       this.noise.set(c.name, new Set());
     }
-  }
-
-  /** Whether this comparator knows `context` (its rules). */
-  has(context: ContextName): boolean {
-    return this.rules.has(context);
   }
 
   /**
@@ -102,7 +107,7 @@ export interface ShadowJob {
   readonly served: Arm;
   readonly answer: Canonical;
   /** the request's routing decision and propagated headers (x-request-id, traceparent) */
-  readonly decision: Readonly<Record<string, 'legacy' | 'new'>>;
+  readonly decision: Scope['decision'];
   readonly propagate: Readonly<Record<string, string>>;
   /** ms since epoch: a job not started by then is shed (its answer would be stale news) */
   readonly deadline: number;

@@ -123,6 +123,9 @@ interface Pending {
   giveUpAt: number;
 }
 
+/** The outcome of a job sampled while the process is not there to take it. */
+const RESTARTING: Outcome = Object.freeze({ result: 'shed', reason: 'the shadow process is restarting', learned: [] });
+
 /** A job the process has not answered this long after its deadline is given up (counted shed). */
 const GIVE_UP_AFTER_DEADLINE_MS = 5000;
 /** A process that lived this long before dying restarts at once; sooner, with a growing backoff. */
@@ -177,7 +180,7 @@ export class ShadowProcess implements ShadowRunner {
 
   run(job: ShadowJob): Promise<Outcome> | undefined {
     const child = this.child;
-    if (!child || !this.ready) return Promise.resolve({ result: 'shed', reason: 'the shadow process is restarting', learned: [] });
+    if (!child || !this.ready) return Promise.resolve(RESTARTING);
     if (!plainData(job.args)) return undefined; // an argument JSON would change (a function): the caller compares inline
     const id = this.nextId++;
     this.outbox.push({ id, job });
@@ -201,7 +204,7 @@ export class ShadowProcess implements ShadowRunner {
       child.send({ type: 'jobs', jobs } satisfies ToWorker);
       return;
     }
-    for (const { id } of jobs) this.settle(id, { result: 'shed', reason: 'the shadow process is restarting', learned: [] });
+    for (const { id } of jobs) this.settle(id, RESTARTING);
   }
 
   private settle(id: number, outcome: Outcome): void {

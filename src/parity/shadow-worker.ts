@@ -17,10 +17,9 @@ import { contextUpstreams } from '../upstream/clients.js';
 import { contexts } from '../contexts/registry.js';
 import { sealContexts, type ContextName } from '../contexts/names.js';
 import { LegacyCatalog } from '../occ/legacy-catalog.js';
-import { Scope, type ScopeLogger } from '../upstream/scope.js';
+import type { Scope, ScopeLogger } from '../upstream/scope.js';
 import type { Upstream } from '../upstream/http.js';
-import type { RoutingDecision } from '../routing/decide.js';
-import { Comparator, failureReason, type Arm, type Outcome, type ShadowJob } from './comparator.js';
+import { Comparator, failureReason, shadowScope, type Arm, type Outcome, type ShadowJob } from './comparator.js';
 import { BATCH_MAX, BATCH_MS, type FromWorker, type ToWorker, type WireOutcome, type WorkerInit } from './shadow-process.js';
 
 type PortMethod = (scope: Scope, ...rest: unknown[]) => Promise<unknown>;
@@ -132,7 +131,7 @@ function run(w: World, id: number, job: ShadowJob): void {
   const arms = w.arms.get(job.context);
   if (!arms) return done(id, { result: 'error', arm: job.served, reason: `the shadow process has no context ${job.context}`, learned: [] });
   const call = (arm: Arm): Promise<unknown> => {
-    const scope = new Scope(job.decision as RoutingDecision, { ...job.propagate, 'x-strangler-shadow': '1' }, log, Date.now() + w.budgetMs, true);
+    const scope = shadowScope(job.decision, job.propagate, log, w.budgetMs);
     const port = arms[arm];
     const method = port[job.method];
     if (typeof method !== 'function') return Promise.reject(new Error(`${job.context} has no port method ${job.method}`));

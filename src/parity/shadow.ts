@@ -17,11 +17,11 @@
 import type { ContextName } from '../contexts/names.js';
 import type { ShadowPolicy } from './policy.js';
 import type { EventBus } from '../events/bus.js';
-import { Scope, type ScopeLogger } from '../upstream/scope.js';
+import type { Scope, ScopeLogger } from '../upstream/scope.js';
 import type { ParityCounts, ParityReader } from './types.js';
 import { NO_PARITY } from './types.js';
 import { redact, toCanonical, type Canonical, type Difference } from './compare.js';
-import { Comparator, MAX_NOISE_PATTERNS, type Arm, type Outcome, type ShadowRunner } from './comparator.js';
+import { Comparator, MAX_NOISE_PATTERNS, shadowScope, type Arm, type Outcome, type ShadowRunner } from './comparator.js';
 
 export type ParityResult = keyof ParityCounts;
 export type { Arm } from './comparator.js';
@@ -206,17 +206,12 @@ export class ShadowParity implements ParityReader {
     return true;
   }
 
-  private freshScope(scope: Scope): Scope {
-    // a scope of its own: no memo shared with the request (two answers, not one read twice), its own deadline
-    return new Scope(scope.decision, { ...scope.propagate, 'x-strangler-shadow': '1' }, scope.log, this.now() + this.opts.budgetMs, true);
-  }
-
   private async compare(c: ContextParity, method: string, scope: Scope, served: Arm, answer: Canonical, args: readonly unknown[], call: ArmCall): Promise<void> {
     const { runner } = this.opts;
     const remote = runner?.handles(c.name)
       ? runner.run({ context: c.name, method, args, served, answer, decision: scope.decision, propagate: scope.propagate, deadline: this.now() + this.opts.budgetMs })
       : undefined;
-    const outcome = await (remote ?? this.inline.compare(c.name, method, served, answer, (arm) => call(arm, this.freshScope(scope))));
+    const outcome = await (remote ?? this.inline.compare(c.name, method, served, answer, (arm) => call(arm, shadowScope(scope.decision, scope.propagate, scope.log, this.opts.budgetMs))));
     this.settle(c, scope, served, outcome);
   }
 
