@@ -15,7 +15,7 @@ import { CONTEXTS, contextIdentities, type ContextName } from '../src/contexts/n
 import { shadowPercentEnv } from '../src/config/schema.js';
 import type { RouteView, RoutesResponse } from '../src/admin/schemas.js';
 import type { ParityDetailResponse } from '../src/parity/schemas.js';
-import type { Override, RolloutState } from '../src/rollout/schemas.js';
+import type { GuardrailOverrides, Override, RolloutState } from '../src/rollout/schemas.js';
 import type { ParityCounts } from '../src/parity/types.js';
 import type { CliOptions } from './lib/args.js';
 import { runLoad, warmup, type Marker, type RunResult } from './lib/load.js';
@@ -107,7 +107,7 @@ export interface RehearseReport {
   target: string;
   external: boolean;
   context: string;
-  options: { plan: number[]; holdS: number; rate: number; connections: number; budgetS: number; shadowPercent: number | null; fault: Record<string, unknown> | null; minSamples: number | null; gatewayEnv: Record<string, string> };
+  options: { plan: number[]; holdS: number; rate: number; connections: number; budgetS: number; shadowPercent: number | null; fault: Record<string, unknown> | null; minSamples: number | null; guardrails: GuardrailOverrides | null; gatewayEnv: Record<string, string> };
   verdict: { outcome: 'completed' | 'rolled_back' | 'not_finished'; text: string; guardrail: string | null; step: number | null; percent: number };
   steps: StepRow[];
   seconds: RehearseSecond[];
@@ -355,7 +355,12 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
       for (let k = 1; !loadDone; k++) {
         await sleep(Math.max(0, t0 + k * 1000 - performance.now()));
         if (k === LEAD_S) {
-          const res = await adminCall(admin, 'POST', `/rollouts/${ctx}`, { steps: opts.plan, hold: Math.round(opts.holdS * 1000), reason: 'load-test rehearsal (npm run load -- rehearse)' });
+          const res = await adminCall(admin, 'POST', `/rollouts/${ctx}`, {
+            steps: opts.plan,
+            hold: Math.round(opts.holdS * 1000),
+            reason: 'load-test rehearsal (npm run load -- rehearse)',
+            ...(opts.guardrails ? { guardrails: opts.guardrails } : {}),
+          });
           if (res.status !== 201) throw new Error(`POST /admin/rollouts/${ctx} answered ${res.status}: ${JSON.stringify(res.json).slice(0, 400)}`);
           log(`  @${k}s rollout started: ${opts.plan.join(' → ')} %`);
         }
@@ -502,7 +507,7 @@ export async function runRehearse(opts: CliOptions, log: (m: string) => void): P
     target,
     external: stack.external,
     context: ctx,
-    options: { plan: opts.plan, holdS: opts.holdS, rate, connections: opts.connections, budgetS, shadowPercent, fault: opts.fault ?? null, minSamples, gatewayEnv: stack.external ? {} : opts.gatewayEnv },
+    options: { plan: opts.plan, holdS: opts.holdS, rate, connections: opts.connections, budgetS, shadowPercent, fault: opts.fault ?? null, minSamples, guardrails: opts.guardrails ?? null, gatewayEnv: stack.external ? {} : opts.gatewayEnv },
     verdict,
     steps,
     seconds,

@@ -1,5 +1,7 @@
 /** Command line of `npm run load -- <scenario|compare|all|list> [options]`. */
 import { parseArgs } from 'node:util';
+import { guardrailOverrides } from '../../src/cli/guardrail-args.js';
+import type { GuardrailOverrides } from '../../src/rollout/schemas.js';
 
 export interface CliOptions {
   command: string;
@@ -33,6 +35,8 @@ export interface CliOptions {
   /** rehearse, embedded world: SHADOW_<CTX>_PERCENT, and ROLLOUT_MIN_SAMPLES when set */
   shadow: number;
   minSamples: number | undefined;
+  /** rehearse: the rollout's own guardrail limits (--guardrail, --p99-floor), sent with its start: for a given gateway too */
+  guardrails: GuardrailOverrides | undefined;
   /** rehearse, embedded world: more gateway environment (--env KEY=VALUE, repeatable), e.g. the production guardrail thresholds */
   gatewayEnv: Record<string, string>;
 }
@@ -95,6 +99,9 @@ from the plan, the hold and the guardrails' minimum samples; at its end a runnin
                     removed at the end, e.g. '{"valueSkewRate":0.02}' (a rehearsal of a rollback)
   --shadow P        embedded world: SHADOW_<CTX>_PERCENT (default 100)
   --min-samples N   embedded world: ROLLOUT_MIN_SAMPLES (default: the gateway's, 200)
+  --guardrail NAME=THRESHOLD[:MIN_SAMPLES], --p99-floor MS
+                    the rollout's own guardrail limits, as strangler rollout start takes them
+                    (a given gateway too), e.g. --guardrail p99Ratio=2:500 --p99-floor 75
   --env KEY=VALUE   embedded world: more gateway environment, repeatable (e.g. your production
                     ROLLOUT_P99_RATIO, ROLLOUT_P99_FLOOR_MS, SHADOW_MAX_PER_SECOND)
 
@@ -138,6 +145,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       shadow: { type: 'string' },
       'min-samples': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
+      guardrail: { type: 'string', multiple: true, default: [] },
+      'p99-floor': { type: 'string' },
     },
   });
   const plan = values.plan.split(',').map((p) => Number(p.trim()));
@@ -186,6 +195,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     fault,
     shadow: num(values.shadow, 'shadow', 0) ?? 100,
     minSamples: num(values['min-samples'], 'min-samples', 1),
+    guardrails: guardrailOverrides(values.guardrail, values['p99-floor']),
     gatewayEnv,
   };
 }

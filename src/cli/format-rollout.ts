@@ -26,7 +26,7 @@ export function formatRollout(s: RolloutState): string {
         s.guardrails.map((g) => [
           g.name,
           guardrailValue(g),
-          g.name === 'p99Ratio' ? `${g.threshold}x` : `${(g.threshold * 100).toFixed(2)} %`,
+          g.name === 'p99Ratio' ? `${g.threshold}x (floor ${s.limits.p99FloorMs} ms)` : `${(g.threshold * 100).toFixed(2)} %`,
           `${g.samples}/${g.minSamples}`,
           g.ok === null ? 'waiting' : g.ok ? 'ok' : 'BREACH',
         ]),

@@ -15,7 +15,17 @@ import { CONTEXTS } from '../contexts/names.js';
 import { formatAudit, formatChange, formatStatus } from './format.js';
 import { ParityDetailResponseSchema, ParityListResponseSchema } from '../parity/schemas.js';
 import { formatParity, formatParityList } from './parity-format.js';
-import { OverrideClearedSchema, OverrideSchema, OverridesResponseSchema, RolloutStateSchema, RolloutsResponseSchema, HOLD_PATTERN } from '../rollout/schemas.js';
+import {
+  OverrideClearedSchema,
+  OverrideSchema,
+  OverridesResponseSchema,
+  RolloutStateSchema,
+  RolloutsResponseSchema,
+  HOLD_PATTERN,
+  type GuardrailOverrides,
+  type RolloutStartBody,
+} from '../rollout/schemas.js';
+import { guardrailOverrides } from './guardrail-args.js';
 import { formatOverrides, formatRollout, formatRollouts } from './format-rollout.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, auth: 3, notFound: 4, unreachable: 5 });
@@ -35,7 +45,10 @@ commands:
   audit [--limit N] [--context C]      recent changes, newest first
   parity [context]                     shadow comparison: counts per context; with one, fields, noise, last mismatches
   rollout start <context> --steps 1,5,25,50,100 --hold 5m [--reason TEXT]
+        [--guardrail NAME=THRESHOLD[:MIN_SAMPLES]]... [--p99-floor MS]
                                        step the context up, each step judged by the guardrails
+                                       (the gateway's ROLLOUT_* limits, or this rollout's own: e.g.
+                                       --guardrail p99Ratio=2:1000 --guardrail errorRateDelta=0.005)
   rollout status [<context>]           every rollout, or one with its guardrails and history
   rollout pause|resume|abort <context> [--reason TEXT]
   override set <context> --reason TEXT force legacy, whatever the flag (works with the flag source down)
@@ -93,6 +106,8 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
         context: { type: 'string' },
         steps: { type: 'string' },
         hold: { type: 'string' },
+        guardrail: { type: 'string', multiple: true },
+        'p99-floor': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -182,7 +197,14 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
           const steps = values.steps.split(',').map((p) => intArg('--steps', p.trim(), 1, 100));
           if (!new RegExp(HOLD_PATTERN).test(values.hold) && !/^\d+$/.test(values.hold)) throw new CliError(`--hold must be a duration like 30s, 5m, 200ms (got "${values.hold}")`, EXIT.usage);
           const hold = /^\d+$/.test(values.hold) ? Number(values.hold) : values.hold;
-          const res = await client.send('POST', `/admin/rollouts/${encodeURIComponent(context)}`, { steps, hold, ...reason }, RolloutStateSchema);
+          let guardrails: GuardrailOverrides | undefined;
+          try {
+            guardrails = guardrailOverrides(values.guardrail ?? [], values['p99-floor']);
+          } catch (err) {
+            throw new CliError((err as Error).message, EXIT.usage);
+          }
+          const body: RolloutStartBody = { steps, hold, ...reason, ...(guardrails ? { guardrails } : {}) };
+          const res = await client.send('POST', `/admin/rollouts/${encodeURIComponent(context)}`, body, RolloutStateSchema);
           print(formatRollout(res), res);
           return EXIT.ok;
         }

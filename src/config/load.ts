@@ -5,6 +5,7 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { readGraphqlConfig, type GraphqlConfig } from './graphql.js';
 import { envSchema, shadowPercentEnv, type Env } from './schema.js';
 import { CONTEXTS, contextIdentities, identityOf, LEGACY_UPSTREAM, type ContextName, type UpstreamName } from '../contexts/names.js';
+import type { GuardrailConfig } from '../rollout/guardrails.js';
 
 // The context names live in the bottom layer of the registry; re-exported for existing callers.
 export { CONTEXTS, type ContextName, type UpstreamName };
@@ -83,13 +84,7 @@ export interface GatewayConfig {
     tickMs: number;
     leaseMs: number;
     redisPrefix: string;
-    guardrails: Readonly<{
-      errorRateDelta: Readonly<{ threshold: number; minSamples: number }>;
-      p99Ratio: Readonly<{ threshold: number; minSamples: number }>;
-      fallbackRate: Readonly<{ threshold: number; minSamples: number }>;
-      parityMismatchRate: Readonly<{ threshold: number; minSamples: number }>;
-      p99FloorMs: number;
-    }>;
+    guardrails: GuardrailConfig;
   }>;
   readonly logLevel: Env['LOG_LEVEL'];
   /** OpenTelemetry: where spans are exported (undefined: not exported) and the service name */
@@ -241,7 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       redisPrefix: e.ROLLOUT_REDIS_PREFIX,
       guardrails: Object.freeze({
         errorRateDelta: { threshold: Number(e.ROLLOUT_ERROR_RATE_DELTA), minSamples: e.ROLLOUT_MIN_SAMPLES },
-        p99Ratio: { threshold: Number(e.ROLLOUT_P99_RATIO), minSamples: e.ROLLOUT_MIN_SAMPLES },
+        p99Ratio: { threshold: Number(e.ROLLOUT_P99_RATIO), minSamples: e.ROLLOUT_P99_MIN_SAMPLES ?? e.ROLLOUT_MIN_SAMPLES },
         fallbackRate: { threshold: Number(e.ROLLOUT_FALLBACK_RATE), minSamples: e.ROLLOUT_MIN_SAMPLES },
         parityMismatchRate: { threshold: Number(e.ROLLOUT_PARITY_MISMATCH_RATE), minSamples: e.ROLLOUT_MIN_SAMPLES },
         p99FloorMs: e.ROLLOUT_P99_FLOOR_MS,

@@ -104,6 +104,9 @@ export const EnvSchema = Type.Object({
   PARITY_REDIS_PREFIX: Type.String({ minLength: 1, default: 'strangler:parity:', description: 'Prefix of the per-context parity count hashes in Redis (sharedCounts across instances)' }),
   ROLLOUT_TICK_MS: Type.Integer({ minimum: 10, default: 1000, description: 'How often the rollout controller judges running rollouts (docs/rollouts.md)' }),
   ROLLOUT_MIN_SAMPLES: Type.Integer({ minimum: 1, default: 200, description: 'Requests per arm a rollout step needs before its guardrails judge it (parity: comparisons)' }),
+  ROLLOUT_P99_MIN_SAMPLES: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Requests per arm the p99 guardrail needs before it judges a step; unset: ROLLOUT_MIN_SAMPLES. A p99 of N requests rests on its N/100 slowest' }),
+  ),
   ROLLOUT_ERROR_RATE_DELTA: fraction('0.01', "Guardrail: the new arm's 5xx rate minus legacy's above which a rollout rolls back"),
   ROLLOUT_P99_RATIO: fraction('1.5', "Guardrail: the new arm's p99 over legacy's above which a rollout rolls back"),
   ROLLOUT_P99_FLOOR_MS: Type.Integer({ minimum: 0, default: 25, description: 'Latencies below this count as this in the p99 ratio (two fast arms are not "3x slower")' }),

@@ -20,8 +20,8 @@ import type { FlagProvider, FlagWrite } from '../routing/flag-provider.js';
 import { routeStateOf } from '../routing/route-state.js';
 import type { ParityCounts, ParityReader } from '../parity/types.js';
 import { subtract, type ArmRecorder } from './figures.js';
-import { describeBreach, judge, type GuardrailConfig } from './guardrails.js';
-import type { HistoryType, RolloutState } from './schemas.js';
+import { describeBreach, judge, waiting, withOverrides, type GuardrailConfig } from './guardrails.js';
+import type { GuardrailOverrides, HistoryType, RolloutState } from './schemas.js';
 import type { Lease, RolloutStore, StoredRollout } from './store.js';
 import type { Overrides } from './override.js';
 
@@ -38,6 +38,7 @@ export interface ControllerDeps {
   lease: Lease;
   /** the kill override: a rollback the flag source cannot take is applied through it */
   overrides?: Overrides;
+  /** the gateway's limits (ROLLOUT_*): a rollout started without `guardrails` of its own is judged by these */
   guardrails: GuardrailConfig;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
@@ -76,15 +77,30 @@ export class RolloutController {
   }
 
   async get(context: ContextName): Promise<RolloutState | undefined> {
-    return (await this.deps.store.get(context))?.state;
+    return (await this.read(context))?.state;
   }
 
   async list(): Promise<RolloutState[]> {
-    const all = await Promise.all(CONTEXTS.map((c) => this.deps.store.get(c)));
+    const all = await Promise.all(CONTEXTS.map((c) => this.read(c)));
     return all.filter((r): r is StoredRollout => r !== undefined).map((r) => r.state);
   }
 
-  async start(context: ContextName, steps: readonly number[], holdMs: number, actor: string, reason: string | null): Promise<RolloutState> {
+  /**
+   * The stored rollout. One stored before rollouts kept their own limits (an older gateway
+   * sharing the Redis store) is judged by this gateway's.
+   */
+  private async read(context: ContextName): Promise<StoredRollout | undefined> {
+    const r = await this.deps.store.get(context);
+    if (r && !(r.state as Partial<RolloutState>).limits) r.state.limits = withOverrides(this.deps.guardrails, undefined);
+    return r;
+  }
+
+  /**
+   * Starts a rollout at its first step. `guardrails` are this rollout's own thresholds, minimum
+   * samples and p99 floor over the gateway's; they are kept with the rollout (`limits`), so
+   * whichever instance holds the lease judges it by the same rules.
+   */
+  async start(context: ContextName, steps: readonly number[], holdMs: number, actor: string, reason: string | null, guardrails?: GuardrailOverrides): Promise<RolloutState> {
     for (let i = 1; i < steps.length; i++) {
       if (steps[i]! <= steps[i - 1]!) throw new GatewayError(400, 'GW_ERR_REQUEST_INVALID', `steps must increase strictly: ${steps.join(', ')}`);
     }
@@ -94,6 +110,7 @@ export class RolloutController {
         throw new GatewayError(409, 'GW_ERR_ADMIN_ROLLOUT_CONFLICT', `a rollout of ${context} is ${prev.state.status} (step ${prev.state.stepIndex + 1}/${prev.state.steps.length}, ${prev.state.percent} %): pause, resume or abort it first`);
       }
       const percent = steps[0]!;
+      const limits = withOverrides(this.deps.guardrails, guardrails);
       await this.writeFlag(context, percent, `rollout started by ${actor}${reason ? `: ${reason}` : ''}`);
       const now = new Date().toISOString();
       const state: RolloutState = {
@@ -107,7 +124,8 @@ export class RolloutController {
         stepStartedAt: now,
         actor,
         reason,
-        guardrails: [],
+        limits,
+        guardrails: waiting(limits),
         history: [{ at: now, type: 'started', percent, actor, reason }],
       };
       const stored = await this.deps.store.put(context, prev?.version ?? 0, { state, ...(await this.baselines(context, null)) });
@@ -151,7 +169,7 @@ export class RolloutController {
     apply: (r: StoredRollout) => Promise<Omit<StoredRollout, 'version'>>,
   ): Promise<RolloutState> {
     return this.locked(context, async () => {
-      const r = await this.deps.store.get(context);
+      const r = await this.read(context);
       if (!r) throw new GatewayError(404, 'GW_ERR_ADMIN_ROLLOUT_NOT_FOUND', `no rollout of ${context}`);
       if (!from.includes(r.state.status)) {
         throw new GatewayError(409, 'GW_ERR_ADMIN_ROLLOUT_CONFLICT', `the rollout of ${context} is ${r.state.status}: cannot ${type === 'paused' ? 'pause' : type === 'resumed' ? 'resume' : 'abort'} it`);
@@ -187,15 +205,15 @@ export class RolloutController {
   }
 
   private async judgeOne(context: ContextName): Promise<void> {
-    const r = await this.deps.store.get(context);
+    const r = await this.read(context);
     if (!r || r.state.status !== 'running') return;
     const now = await this.deps.recorder.read(context);
     const step = subtract(now, r.baseline);
     const reader = this.deps.parity();
     const parityNow = reader ? await reader.sharedCounts(context) : undefined;
     const parity = parityNow ? diffParity(parityNow, r.parityBaseline ?? parityNow) : undefined;
-    const j = judge({ step, previousLegacy: r.previousLegacy ?? undefined, parity }, this.deps.guardrails);
     const s = r.state;
+    const j = judge({ step, previousLegacy: r.previousLegacy ?? undefined, parity }, s.limits);
     s.guardrails = j.guardrails;
     const at = new Date().toISOString();
     if (j.breach) {
@@ -245,7 +263,7 @@ export class RolloutController {
     s.percent = percent;
     s.stepStartedAt = at;
     s.reason = why;
-    s.guardrails = [];
+    s.guardrails = waiting(s.limits);
     s.history.push({ at, type: 'step', percent, actor: CONTROLLER_ACTOR, reason: why });
     if (await this.save(context, { ...r, ...(await this.baselines(context, previousLegacy)) })) {
       this.emit('rollout.step', s, CONTROLLER_ACTOR, { percent, reason: why });

@@ -17,22 +17,30 @@
  */
 import type { ParityCounts } from '../parity/types.js';
 import { LATENCY_BOUNDS_MS, type ArmFigures, type StepFigures } from './figures.js';
+import type { GuardrailLimits, GuardrailOverrides } from './schemas.js';
 
 export const GUARDRAILS = ['errorRateDelta', 'p99Ratio', 'fallbackRate', 'parityMismatchRate'] as const;
 export type GuardrailName = (typeof GUARDRAILS)[number];
 
-export interface GuardrailLimit {
-  readonly threshold: number;
-  readonly minSamples: number;
+export type GuardrailLimit = Readonly<GuardrailLimits[GuardrailName]>;
+/** What a rollout is judged by (its `limits`, ./schemas.ts); the gateway's defaults come from ROLLOUT_* */
+export type GuardrailConfig = Readonly<{ [K in keyof GuardrailLimits]: Readonly<GuardrailLimits[K]> }>;
+
+/** The gateway's limits with a start request's `guardrails` over them, field by field. */
+export function withOverrides(base: GuardrailConfig, over: GuardrailOverrides | undefined): GuardrailLimits {
+  const limits: GuardrailLimits = {
+    errorRateDelta: { ...base.errorRateDelta, ...over?.errorRateDelta },
+    p99Ratio: { ...base.p99Ratio, ...over?.p99Ratio },
+    fallbackRate: { ...base.fallbackRate, ...over?.fallbackRate },
+    parityMismatchRate: { ...base.parityMismatchRate, ...over?.parityMismatchRate },
+    p99FloorMs: over?.p99FloorMs ?? base.p99FloorMs,
+  };
+  return limits;
 }
 
-export interface GuardrailConfig {
-  readonly errorRateDelta: GuardrailLimit;
-  readonly p99Ratio: GuardrailLimit;
-  readonly fallbackRate: GuardrailLimit;
-  readonly parityMismatchRate: GuardrailLimit;
-  /** latencies below this count as this (ms) in p99Ratio */
-  readonly p99FloorMs: number;
+/** A step's guardrails before its first judgement: each waiting, with no samples. */
+export function waiting(limits: GuardrailConfig): GuardrailResult[] {
+  return GUARDRAILS.map((name) => ({ name, threshold: limits[name].threshold, value: null, samples: 0, minSamples: limits[name].minSamples, ok: null }));
 }
 
 export interface GuardrailResult {

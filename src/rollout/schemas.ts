@@ -12,6 +12,34 @@ export type RolloutStatus = Static<typeof RolloutStatusSchema>;
 
 export const GuardrailNameSchema = Type.Union([Type.Literal('errorRateDelta'), Type.Literal('p99Ratio'), Type.Literal('fallbackRate'), Type.Literal('parityMismatchRate')]);
 
+const Threshold = (description: string, max: number) => Type.Number({ minimum: 0, maximum: max, description });
+const MinSamples = Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'samples the guardrail needs in a step before it may pass or breach' });
+const limit = (threshold: ReturnType<typeof Threshold>) => Type.Object({ threshold, minSamples: MinSamples }, { additionalProperties: false });
+const LIMITS = {
+  errorRateDelta: limit(Threshold("the new arm's 5xx rate minus legacy's, as a fraction (0.01: one point)", 1)),
+  p99Ratio: limit(Threshold("the new arm's p99 over legacy's", 1000)),
+  fallbackRate: limit(Threshold("share of the new arm's requests answered by legacy because it failed", 1)),
+  parityMismatchRate: limit(Threshold('mismatches over shadow comparisons in the step', 1)),
+  p99FloorMs: Type.Integer({ minimum: 0, maximum: 600_000, description: 'latencies below this count as this in the p99 ratio' }),
+};
+
+/** What one rollout's guardrails judge by: the gateway's ROLLOUT_* settings with the start request's `guardrails` over them. */
+export const GuardrailLimitsSchema = Type.Object(LIMITS, { additionalProperties: false });
+export type GuardrailLimits = Static<typeof GuardrailLimitsSchema>;
+
+/** The start request's `guardrails`: any threshold, minimum or floor to judge this rollout by instead of the gateway's setting. */
+export const GuardrailOverridesSchema = Type.Object(
+  {
+    errorRateDelta: Type.Optional(Type.Partial(LIMITS.errorRateDelta, { additionalProperties: false })),
+    p99Ratio: Type.Optional(Type.Partial(LIMITS.p99Ratio, { additionalProperties: false })),
+    fallbackRate: Type.Optional(Type.Partial(LIMITS.fallbackRate, { additionalProperties: false })),
+    parityMismatchRate: Type.Optional(Type.Partial(LIMITS.parityMismatchRate, { additionalProperties: false })),
+    p99FloorMs: Type.Optional(LIMITS.p99FloorMs),
+  },
+  { additionalProperties: false, description: "this rollout's own guardrail thresholds, minimum samples and p99 floor; what is left out is the gateway's (ROLLOUT_*)" },
+);
+export type GuardrailOverrides = Static<typeof GuardrailOverridesSchema>;
+
 export const GuardrailStateSchema = Type.Object({
   name: GuardrailNameSchema,
   threshold: Type.Number(),
@@ -37,7 +65,8 @@ export const RolloutStateSchema = Type.Object({
   stepStartedAt: Type.String(),
   actor: Type.String(),
   reason: Type.Union([Type.String(), Type.Null()], { description: 'the latest reason: the operator\'s, or the breached guardrail and by how much' }),
-  guardrails: Type.Array(GuardrailStateSchema),
+  limits: GuardrailLimitsSchema,
+  guardrails: Type.Array(GuardrailStateSchema, { description: "the current step's judgement (before the first: each guardrail waiting, with no samples)" }),
   history: Type.Array(
     Type.Object({ at: Type.String(), type: HistoryTypeSchema, percent: Type.Integer({ minimum: 0, maximum: 100 }), actor: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) }),
   ),
@@ -54,6 +83,7 @@ export const RolloutStartBodySchema = Type.Object(
     steps: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), { minItems: 1, maxItems: 20, description: 'percentages, strictly increasing, e.g. [1, 5, 25, 50, 100]' }),
     hold: Type.Union([Type.String({ pattern: HOLD_PATTERN }), Type.Integer({ minimum: 0 })], { description: 'least time per step: "5m", "30s", "200ms", or milliseconds' }),
     reason: Type.Optional(Reason),
+    guardrails: Type.Optional(GuardrailOverridesSchema),
   },
   { additionalProperties: false },
 );

@@ -113,13 +113,15 @@ t.test('a value fault: the rehearsal shows the rollback, names the guardrail, an
   const { w, url, dir } = await gateway(t);
   const before = await flags(w);
   const faultsBefore = await faults(w);
-  const { report, text } = await rehearse(t, url, dir, ['--fault', '{"valueSkewRate":0.05}'], w.backends.pricing.url);
+  const { report, text } = await rehearse(t, url, dir, ['--fault', '{"valueSkewRate":0.05}', '--guardrail', 'parityMismatchRate=:40'], w.backends.pricing.url);
   t.comment(text.split('\n').filter((l) => /verdict|parity|│/.test(l)).join('\n'));
 
   t.match(report.verdict, { outcome: 'rolled_back', guardrail: 'parityMismatchRate' });
   t.match(report.verdict.text, /^rolled back at step \d \((50|100) %\) because parityMismatchRate/);
   t.equal(report.rollout?.status, 'rolled_back');
   t.equal(report.steps.at(-1)?.ended, 'rolled_back');
+  t.same(report.options.guardrails, { parityMismatchRate: { minSamples: 40 } }, 'the rollout\'s own guardrail limits, as given');
+  t.same(report.rollout?.limits.parityMismatchRate, { threshold: 0.005, minSamples: 40 }, 'sent with the start to the given gateway, over its own 30');
   t.ok(report.markers.some((m) => m.label === 'ROLLBACK → 0 %' && /parityMismatchRate/.test(m.detail)), 'the rollback marked, the guardrail named');
   t.ok(report.markers.some((m) => m.label === 'fault set'), 'the fault marked');
   t.ok(report.parity.counted && report.parity.counted.mismatch > 0, `mismatches counted (${JSON.stringify(report.parity.counted)})`);

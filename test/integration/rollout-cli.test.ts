@@ -35,6 +35,14 @@ t.test('the CLI drives rollouts and the override through the admin API', async (
   t.match(await cli('override', 'list', '--json'), { code: EXIT.ok, out: /"reason": "incident 7"/ });
   t.match(await cli('override', 'clear', 'pricing'), { code: EXIT.ok, out: /kill override cleared/ });
   t.match(await cli('override', 'list'), { code: EXIT.ok, out: /no kill overrides/ });
+  t.match(await cli('rollout', 'start', 'pricing', '--steps', '5', '--hold', '1h', '--guardrail', 'latency=2'), { code: EXIT.usage, err: /no guardrail "latency"/ });
+  t.match(await cli('rollout', 'start', 'pricing', '--steps', '5', '--hold', '1h', '--guardrail', 'p99Ratio=2:many'), { code: EXIT.usage, err: /minimum of samples must be an integer/ });
+  t.match(await cli('rollout', 'start', 'pricing', '--steps', '5', '--hold', '1h', '--guardrail', 'fallbackRate=3'), { code: EXIT.usage, err: /fallbackRate\/threshold Expected number to be less or equal to 1/ }, "the gateway's own check");
+  const own = await cli('rollout', 'start', 'pricing', '--steps', '5,50', '--hold', '1h', '--guardrail', 'p99Ratio=2:500', '--guardrail', 'errorRateDelta=0.005', '--p99-floor', '75ms');
+  t.equal(own.code, EXIT.ok, own.err);
+  t.match(own.out, /p99Ratio +- +2x \(floor 75 ms\) +0\/500 +waiting/);
+  t.match(own.out, /errorRateDelta +- +0\.50 % +0\/3 +waiting/);
+  t.match(own.out, /fallbackRate +- +2\.00 % +0\/3 +waiting/, "the gateway's limits where the rollout sets none");
 });
 
 t.test('a rollback the flag source cannot take goes through the kill override', async (t) => {

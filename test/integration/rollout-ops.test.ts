@@ -86,3 +86,53 @@ t.test('kill override: legacy at once, while the flag source is broken, until cl
     { action: 'override', actor: 'alice', reason: /override set: legacy: prices wrong in prod/ },
   ]);
 });
+
+t.test("a rollout's own guardrails: kept with it, shown before the first judgement, and what it is judged by", async (t) => {
+  // the helper's gateway floor (1000 ms) hides a 300 ms latency fault: the gateway's limits alone would let it pass
+  const w = await rolloutWorld(t);
+  await faults(w.backends.pricing.url, { latencyMs: 300 });
+  const bad = await Promise.all(
+    [{ p99Ratio: { threshold: -1 } }, { latency: { threshold: 2 } }, { p99Ratio: { minSamples: 0 } }, { fallbackRate: { threshold: 2 } }].map((guardrails) =>
+      w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [50, 100], hold: 0, guardrails } }),
+    ),
+  );
+  for (const r of bad) {
+    t.equal(r.statusCode, 400, r.body);
+    t.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
+    t.equal(r.json().code, 'GW_ERR_REQUEST_INVALID');
+  }
+  t.equal(await flagPercent(w), 0, 'a refused start writes no flag');
+
+  const started = await w.app.inject({
+    method: 'POST',
+    url: '/admin/rollouts/pricing',
+    headers: AUTH,
+    payload: { steps: [50, 100], hold: 0, guardrails: { p99Ratio: { minSamples: 12 }, p99FloorMs: 100, errorRateDelta: { threshold: 0.05 } } },
+  });
+  t.equal(started.statusCode, 201, started.body);
+  const s0 = started.json();
+  t.same(s0.limits, {
+    errorRateDelta: { threshold: 0.05, minSamples: 3 },
+    p99Ratio: { threshold: 1.5, minSamples: 12 },
+    fallbackRate: { threshold: 0.02, minSamples: 3 },
+    parityMismatchRate: { threshold: 0.005, minSamples: 3 },
+    p99FloorMs: 100,
+  }, "the start's limits over the gateway's, field by field");
+  t.same(
+    s0.guardrails.map((g: { name: string; samples: number; minSamples: number; ok: null }) => [g.name, g.samples, g.minSamples, g.ok]),
+    [['errorRateDelta', 0, 3, null], ['p99Ratio', 0, 12, null], ['fallbackRate', 0, 3, null], ['parityMismatchRate', 0, 3, null]],
+    'every guardrail waiting before the first judgement',
+  );
+  // 4 reads per arm (50 %): the other guardrails have their 3, the p99 has not its 12
+  await drive(w, 8);
+  await w.app.gw.rollouts.controller.tick();
+  const early = (await w.app.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).json();
+  const p99 = early.guardrails.find((g: { name: string }) => g.name === 'p99Ratio');
+  t.ok(p99.samples > 0 && p99.samples < 12, `p99 samples ${p99.samples}: the smaller arm of 8 reads`);
+  t.equal(p99.ok, null, 'the p99 waits for its own minimum');
+  t.equal(early.status, 'running');
+  const s = await driveUntil(w, (s) => s.status !== 'running' || s.stepIndex > 0, 20, 10);
+  t.equal(s.status, 'rolled_back', 'judged by its own 100 ms floor, not the gateway\'s 1000');
+  t.match(s.reason, /p99Ratio/);
+  t.ok(s.guardrails.find((g) => g.name === 'p99Ratio')!.samples >= 12);
+});

@@ -94,7 +94,7 @@ t.test('rollouts with Redis', { skip }, async (t) => {
       for (const app of apps) await app.gw.rollouts.controller.tick();
     };
 
-    const start = await a.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [30, 60, 100], hold: '100ms' } });
+    const start = await a.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [30, 60, 100], hold: '100ms', guardrails: { p99Ratio: { minSamples: 4 } } } });
     t.equal(start.statusCode, 201);
     t.match((await b.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).json(), { status: 'running', percent: 30 }, 'the other instance reads the same rollout');
     t.equal((await b.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [5], hold: 0 } })).statusCode, 409, 'and refuses a second start');
@@ -114,7 +114,13 @@ t.test('rollouts with Redis', { skip }, async (t) => {
       if (s.status !== 'running') break;
     }
     t.same(seen.get(b)!.map((e) => [e.type, e.data.percent]), [['rollout.step', 100], ['rollout.completed', 100]], 'b took over and finished');
-    t.match((await a.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).json(), { status: 'completed', percent: 100 });
+    const done = (await a.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).json();
+    t.match(done, { status: 'completed', percent: 100, limits: { p99Ratio: { minSamples: 4 } } });
+    t.match(
+      done.guardrails.find((g: { name: string }) => g.name === 'p99Ratio'),
+      { minSamples: 4, ok: true },
+      "b judged the last step by the rollout's own limits (its own ROLLOUT_MIN_SAMPLES is 3)",
+    );
 
     // the kill override set on b holds on a (a reads the shared overrides every 500 ms)
     await b.inject({ method: 'PUT', url: '/admin/routes/pricing/override', headers: AUTH, payload: { reason: 'incident 42' } });

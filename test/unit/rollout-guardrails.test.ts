@@ -5,7 +5,9 @@
  */
 import t from 'tap';
 import { LATENCY_BOUNDS_MS, emptyArm, subtract, type ArmFigures } from '../../src/rollout/figures.js';
-import { describeBreach, judge, quantileMs, type GuardrailConfig } from '../../src/rollout/guardrails.js';
+import { describeBreach, judge, quantileMs, waiting, withOverrides, type GuardrailConfig } from '../../src/rollout/guardrails.js';
+import { guardrailOverrides } from '../../src/cli/guardrail-args.js';
+import { loadConfig } from '../../src/config/load.js';
 import { holdMs } from '../../src/rollout/schemas.js';
 
 const CFG: GuardrailConfig = {
@@ -129,4 +131,53 @@ t.test('a step is the difference of cumulative figures; holds parse', async (t) 
   t.equal(holdMs('200ms'), 200);
   t.equal(holdMs(1500), 1500);
   t.throws(() => holdMs('soon'));
+});
+
+t.test("a rollout's own limits over the gateway's, field by field", async (t) => {
+  t.same(withOverrides(CFG, undefined), CFG);
+  const own = withOverrides(CFG, { p99Ratio: { minSamples: 1000 }, fallbackRate: { threshold: 0.1 }, p99FloorMs: 75 });
+  t.same(own.p99Ratio, { threshold: 1.5, minSamples: 1000 });
+  t.same(own.fallbackRate, { threshold: 0.1, minSamples: 100 });
+  t.equal(own.p99FloorMs, 75);
+  t.same(own.errorRateDelta, CFG.errorRateDelta);
+  t.same(CFG.p99Ratio, { threshold: 1.5, minSamples: 100 }, "the gateway's limits are left as they were");
+  // judged by them: 500 requests per arm pass the gateway's minimum of 100, not the rollout's 1000
+  const step = { modern: arm(500, 0, 0, 10, 10, 500), legacy: arm(500) };
+  t.equal(get(judge({ step, previousLegacy: undefined, parity: undefined }, CFG), 'p99Ratio').ok, false);
+  t.equal(get(judge({ step, previousLegacy: undefined, parity: undefined }, own), 'p99Ratio').ok, null);
+  t.same(
+    waiting(own).map((g) => [g.name, g.minSamples, g.samples, g.ok]),
+    [['errorRateDelta', 100, 0, null], ['p99Ratio', 1000, 0, null], ['fallbackRate', 100, 0, null], ['parityMismatchRate', 100, 0, null]],
+  );
+});
+
+t.test('ROLLOUT_P99_MIN_SAMPLES: the p99 guardrail\'s own minimum, else ROLLOUT_MIN_SAMPLES', async (t) => {
+  const base = { FLAGS_DIR: '/tmp', ROLLOUT_MIN_SAMPLES: '300' };
+  t.equal(loadConfig(base).rollout.guardrails.p99Ratio.minSamples, 300);
+  const own = loadConfig({ ...base, ROLLOUT_P99_MIN_SAMPLES: '2000' }).rollout.guardrails;
+  t.equal(own.p99Ratio.minSamples, 2000);
+  t.equal(own.errorRateDelta.minSamples, 300);
+  t.throws(() => loadConfig({ ...base, ROLLOUT_P99_MIN_SAMPLES: '0' }), /ROLLOUT_P99_MIN_SAMPLES/);
+});
+
+t.test('--guardrail NAME=THRESHOLD[:MIN_SAMPLES] and --p99-floor', async (t) => {
+  t.equal(guardrailOverrides([], undefined), undefined, 'none: the gateway\'s limits');
+  t.same(guardrailOverrides(['p99Ratio=2:1000', 'errorRateDelta=0.005', 'fallbackRate=:50'], '75ms'), {
+    p99Ratio: { threshold: 2, minSamples: 1000 },
+    errorRateDelta: { threshold: 0.005 },
+    fallbackRate: { minSamples: 50 },
+    p99FloorMs: 75,
+  });
+  t.same(guardrailOverrides([], '40'), { p99FloorMs: 40 });
+  for (const [flags, floor, why] of [
+    [['p99Ratio'], undefined, /NAME=THRESHOLD/],
+    [['latency=2'], undefined, /no guardrail "latency" \(one of errorRateDelta, p99Ratio, fallbackRate, parityMismatchRate\)/],
+    [['p99Ratio='], undefined, /give a threshold, a minimum of samples/],
+    [['p99Ratio=fast'], undefined, /threshold must be a decimal/],
+    [['p99Ratio=2:1e3'], undefined, /must be an integer/],
+    [['p99Ratio=2', 'p99Ratio=3'], undefined, /given twice/],
+    [[], '1s', /--p99-floor must be milliseconds/],
+  ] as const) {
+    t.throws(() => guardrailOverrides(flags, floor), why, String(flags));
+  }
 });

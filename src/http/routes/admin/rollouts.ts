@@ -79,8 +79,8 @@ export default async function rolloutRoutes(app: FastifyInstance, opts: RolloutR
       preValidation: known,
     },
     async (request, reply) => {
-      const { steps, hold, reason } = request.body;
-      const state = await controller.start(contextOf(request.params.context), steps, holdMs(hold), actorOf(request), reason ?? null);
+      const { steps, hold, reason, guardrails } = request.body;
+      const state = await controller.start(contextOf(request.params.context), steps, holdMs(hold), actorOf(request), reason ?? null, guardrails);
       return reply.code(201).send(state);
     },
   );
