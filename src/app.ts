@@ -351,7 +351,11 @@ async function buildParity(
     config.shadow.isolation === 'process' && shadowed.length > 0
       ? await ShadowProcess.start({ config, upstreamUrls, contexts: shadowed, budgetMs: config.requestBudgetMs, nice: config.shadow.nice, log: app.log })
       : undefined;
-  if (runner) app.log.info({ event: 'parity.shadow_process', pid: runner.pid, nice: runner.nice, contexts: shadowed }, `parity: shadow calls run in process ${runner.pid} at niceness ${runner.nice}`);
+  if (runner) {
+    app.log.info({ event: 'parity.shadow_process', pid: runner.pid, nice: runner.nice, contexts: shadowed }, `parity: shadow calls run in process ${runner.pid} at niceness ${runner.nice}`);
+    // its upstream calls, breakers, CPU and memory on the gateway's /metrics
+    telemetry.metrics.addSource(() => runner.metrics());
+  }
   return new ShadowParity({
     contexts: shares,
     maxConcurrent: config.shadow.maxConcurrent,

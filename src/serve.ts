@@ -59,7 +59,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   const app = await buildGateway({ config, upstreamUrls: urls, logStream: bufferedStdout() });
   const worker = isClusterWorker();
-  if (worker) app.telemetry.metrics.aggregateAcrossWorkers(workerMetrics(app.telemetry.metrics.registries()));
+  if (worker) app.telemetry.metrics.aggregateAcrossWorkers(workerMetrics(() => app.telemetry.metrics.collect()));
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port; // PORT=0: the one the OS chose

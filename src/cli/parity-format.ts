@@ -19,7 +19,7 @@ export function formatParityList(res: ParityListResponse): string {
 /** Where the comparisons run (SHADOW_ISOLATION), for a context that is shadowed. */
 function comparedIn(res: ParityDetailResponse): string {
   const where = res.comparedIn;
-  if (!where || res.shadowPercent === 0) return '';
+  if (!where || where.mode === 'none' || res.shadowPercent === 0) return '';
   if (where.mode === 'inline') return ", compared on the gateway's loop";
   return where.pid === undefined ? ', shadow process restarting' : `, compared in shadow process ${where.pid} (nice ${where.nice ?? 0})`;
 }

@@ -7,14 +7,14 @@
  * timeout (stuck, or dying) is left out of that scrape rather than failing it.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { aggregateFamilies, type FamilyJson } from './metrics.js';
 
 const ASK = 'gateway:metrics-request';
 const ANSWER = 'gateway:metrics-response';
 const COLLECT = 'gateway:metrics-collect';
 const COLLECTED = 'gateway:metrics-collected';
 
-type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+type MetricsJson = FamilyJson[];
 interface Ask {
   type: typeof ASK;
   id: number;
@@ -48,12 +48,12 @@ const isCollected = is<Collected>(COLLECTED);
  * In a worker: report `registries` when the primary collects, and return the function that asks
  * the primary for the aggregate over every worker.
  */
-export function workerMetrics(registries: Registry[], timeoutMs = 5000): () => Promise<string> {
+export function workerMetrics(collect: () => Promise<MetricsJson[]>, timeoutMs = 5000): () => Promise<string> {
   let next = 0;
   const pending = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
   process.on('message', (m: unknown) => {
     if (isCollect(m)) {
-      void Promise.all(registries.map((r) => r.getMetricsAsJSON())).then((metrics) => {
+      void collect().then((metrics) => {
         if (process.connected) process.send?.({ type: COLLECTED, id: m.id, metrics } satisfies Collected);
       });
       return;
@@ -107,7 +107,7 @@ export function serveClusterMetrics(listening: () => Iterable<Worker>, timeoutMs
       finish: () => {
         if (!collections.delete(id)) return;
         clearTimeout(timer);
-        AggregatorRegistry.aggregate(c.got)
+        aggregateFamilies(c.got)
           .metrics()
           .then(
             (text) => reply({ text }),

@@ -9,7 +9,7 @@
  */
 import { RecentTraffic } from './recent-traffic.js';
 import { ArmTraffic } from './arm-traffic.js';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONTEXTS, flagOf, type ContextName } from '../contexts/names.js';
 import type { RoutingDecision } from '../routing/decide.js';
 import type { BreakerState, CallOutcome } from '../upstream/http.js';
@@ -34,6 +34,26 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 export function methodLabel(method: string): string {
   return METHODS.has(method) ? method : 'OTHER';
 }
+
+/**
+ * A metric family as a registry reports it in JSON (`getMetricsAsJSON`), as it crosses between
+ * processes: cluster workers to their primary, the shadow process to its gateway. prom-client's
+ * own type for it wants runtime-only members (`collect`) the JSON does not carry.
+ */
+export interface FamilyJson {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram' | 'summary';
+  aggregator: 'sum' | 'max' | 'min' | 'average' | 'first' | 'omit';
+  values: { labels: Record<string, string | number>; value: number; metricName?: string }[];
+}
+
+/** One registry of `lists` of families, those of the same name summed (or as their `aggregator` says). */
+export function aggregateFamilies(lists: readonly (readonly FamilyJson[])[]): Registry {
+  return AggregatorRegistry.aggregate(lists as unknown as Parameters<typeof AggregatorRegistry.aggregate>[0]);
+}
+
+export const familiesOf = async (registry: Registry): Promise<FamilyJson[]> => (await registry.getMetricsAsJSON()) as unknown as FamilyJson[];
 
 /** Requests no route matched (404s): one label value, whatever the URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -298,15 +318,32 @@ export class GatewayMetrics {
     this.acrossWorkers = collect;
   }
 
-  /** The registries a cluster worker reports to the primary: the process's and the gateway's. */
-  registries(): Registry[] {
-    return [processMetrics(), this.registry];
+  private readonly sources: (() => Promise<FamilyJson[]>)[] = [];
+
+  /**
+   * Families another process reports for this gateway (the shadow process, src/parity/shadow-process.ts),
+   * read at every scrape and added to the gateway's own: series of the same name and labels are summed.
+   */
+  addSource(read: () => Promise<FamilyJson[]>): void {
+    this.sources.push(read);
+  }
+
+  /** The gateway's families and its sources', as one list each. */
+  private async gatewayFamilies(): Promise<FamilyJson[][]> {
+    const extra = await Promise.all(this.sources.map((read) => read().catch((): FamilyJson[] => [])));
+    return [await familiesOf(this.registry), ...extra];
+  }
+
+  /** What a cluster worker reports to the primary: the process's families, the gateway's and its sources'. */
+  async collect(): Promise<FamilyJson[][]> {
+    return [await familiesOf(processMetrics()), ...(await this.gatewayFamilies())];
   }
 
   /** The exposition text: the process metrics, then the gateway's (of every worker in a cluster). */
   async render(): Promise<string> {
     if (this.acrossWorkers) return this.acrossWorkers();
-    return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
+    const own = this.sources.length === 0 ? await this.registry.metrics() : await aggregateFamilies(await this.gatewayFamilies()).metrics();
+    return `${await processMetrics().metrics()}\n${own}`;
   }
 }
 

@@ -41,7 +41,7 @@ export const ParityDetailResponseSchema = Type.Object({
   comparedIn: Type.Optional(
     Type.Object(
       {
-        mode: Type.Union([Type.Literal('process'), Type.Literal('inline')]),
+        mode: Type.Union([Type.Literal('process'), Type.Literal('inline'), Type.Literal('none')], { description: 'none: the context is not shadowed' }),
         pid: Type.Optional(Type.Integer({ description: 'the shadow process (mode process), absent while it restarts' })),
         nice: Type.Optional(Type.Integer({ description: 'its OS niceness' })),
       },

@@ -20,6 +20,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { aggregateFamilies, familiesOf, type FamilyJson } from '../observability/metrics.js';
 import type { GatewayConfig } from '../config/load.js';
 import type { ContextName, UpstreamName } from '../contexts/names.js';
 import type { ScopeLogger } from '../upstream/scope.js';
@@ -48,12 +49,16 @@ export interface WireOutcome {
   readonly outcome: Outcome;
 }
 
-export type ToWorker = WorkerInit | { readonly type: 'jobs'; readonly jobs: readonly WireJob[] };
+/** The shadow process's metrics cross as a registry reports them in JSON. */
+export type MetricsJson = FamilyJson[];
+
+export type ToWorker = WorkerInit | { readonly type: 'jobs'; readonly jobs: readonly WireJob[] } | { readonly type: 'metrics'; readonly id: number };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly contexts: readonly ContextName[]; readonly nice: number }
   | { readonly type: 'init_failed'; readonly reason: string }
   | { readonly type: 'done'; readonly results: readonly WireOutcome[] }
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly obj: Record<string, unknown>; readonly msg: string | undefined };
 
 export interface ShadowProcessOptions {
@@ -130,6 +135,11 @@ const RESTARTING: Outcome = Object.freeze({ result: 'shed', reason: 'the shadow 
 const GIVE_UP_AFTER_DEADLINE_MS = 5000;
 /** A process that lived this long before dying restarts at once; sooner, with a growing backoff. */
 const STABLE_MS = 60_000;
+/** A scrape waits this long for the process's metrics, then goes on without its latest. */
+const METRICS_TIMEOUT_MS = 1000;
+
+/** Counters and histograms only: a gauge of a process that is gone is not carried over. */
+const cumulative = (list: MetricsJson): MetricsJson => list.filter((m) => m.type !== 'gauge');
 
 export class ShadowProcess implements ShadowRunner {
   private child: ChildProcess | undefined;
@@ -146,6 +156,12 @@ export class ShadowProcess implements ShadowRunner {
   private sweeper: NodeJS.Timeout | undefined;
   /** the niceness the process reported */
   nice = 0;
+  /** metrics requests waiting for the process's answer */
+  private readonly asked = new Map<number, (metrics: MetricsJson | undefined) => void>();
+  private nextAsk = 1;
+  /** the latest metrics of the running process, and the totals of those before it (restarts) */
+  private lastMetrics: MetricsJson = [];
+  private carried: MetricsJson = [];
 
   private constructor(private readonly opts: ShadowProcessOptions) {}
 
@@ -276,6 +292,9 @@ export class ShadowProcess implements ShadowRunner {
           case 'log':
             opts.log[m.level]({ ...m.obj, shadowProcess: child.pid }, m.msg);
             return;
+          case 'metrics':
+            this.asked.get(m.id)?.(m.metrics);
+            return;
         }
       });
       child.on('error', (err) => {
@@ -305,6 +324,10 @@ export class ShadowProcess implements ShadowRunner {
     this.child = undefined;
     this.ready = false;
     this.outbox = []; // their promises are in `pending`: errors below
+    // its counters restart at 0 in the next process: what it had counted stays in the totals
+    this.carried = [...this.carried, ...cumulative(this.lastMetrics)];
+    this.lastMetrics = [];
+    for (const answer of this.asked.values()) answer(undefined);
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.resolve({ result: 'error', arm: p.arm, reason: 'the shadow process exited', learned: [] });
@@ -329,6 +352,34 @@ export class ShadowProcess implements ShadowRunner {
         },
       );
     }, delay).unref();
+  }
+
+  /**
+   * The process's metrics for the gateway's /metrics (docs/parity.md): its upstream calls under the
+   * gateway's own `gateway_upstream_*` names (inline, shadow calls count there too), its breakers
+   * as `gateway_shadow_breaker_*`, its CPU and memory. Counters keep counting across restarts.
+   * A process that does not answer within a second is left at what it said last.
+   */
+  async metrics(): Promise<MetricsJson> {
+    const child = this.child;
+    if (child?.connected && this.ready) {
+      const id = this.nextAsk++;
+      const got = await new Promise<MetricsJson | undefined>((resolve) => {
+        const timer = setTimeout(() => answer(undefined), METRICS_TIMEOUT_MS);
+        const answer = (metrics: MetricsJson | undefined) => {
+          clearTimeout(timer);
+          this.asked.delete(id);
+          resolve(metrics);
+        };
+        this.asked.set(id, answer);
+        child.send({ type: 'metrics', id } satisfies ToWorker);
+      });
+      if (got && this.child === child) this.lastMetrics = got;
+    }
+    if (this.carried.length === 0) return this.lastMetrics;
+    // the totals of earlier processes, folded into one set (and kept folded)
+    this.carried = cumulative(await familiesOf(aggregateFamilies([this.carried])));
+    return [...this.carried, ...this.lastMetrics];
   }
 
   /** Ends the process: it closes its connections and exits; killed if it has not within 2 s. */

@@ -13,6 +13,7 @@
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Telemetry } from '../observability/telemetry.js';
+import { familiesOf } from '../observability/metrics.js';
 import { contextUpstreams } from '../upstream/clients.js';
 import { contexts } from '../contexts/registry.js';
 import { sealContexts, type ContextName } from '../contexts/names.js';
@@ -20,7 +21,7 @@ import { LegacyCatalog } from '../occ/legacy-catalog.js';
 import type { Scope, ScopeLogger } from '../upstream/scope.js';
 import type { Upstream } from '../upstream/http.js';
 import { Comparator, failureReason, shadowScope, type Arm, type Outcome, type ShadowJob } from './comparator.js';
-import { BATCH_MAX, BATCH_MS, type FromWorker, type ToWorker, type WireOutcome, type WorkerInit } from './shadow-process.js';
+import { BATCH_MAX, BATCH_MS, type FromWorker, type MetricsJson, type ToWorker, type WireOutcome, type WorkerInit } from './shadow-process.js';
 
 type PortMethod = (scope: Scope, ...rest: unknown[]) => Promise<unknown>;
 
@@ -88,7 +89,13 @@ function build(init: WorkerInit): World {
   sealContexts();
   const telemetry = new Telemetry({ serviceName: config.otel.serviceName, tracesUrl: config.otel.tracesUrl, log: (msg, err) => log.warn({ event: 'otel.export_failed', detail: err?.message }, msg) });
   const upstreams = contextUpstreams(config, init.upstreamUrls, telemetry);
-  for (const u of Object.values(upstreams)) u.onBreakerChange((state) => log.warn({ event: 'breaker', upstream: u.name, state, shadow: true }, `shadow process: circuit breaker of ${u.name} is ${state}`));
+  for (const u of Object.values(upstreams)) {
+    telemetry.metrics.breakerChanged(u.name, u.breakerState, false);
+    u.onBreakerChange((state) => {
+      telemetry.metrics.breakerChanged(u.name, state);
+      log.warn({ event: 'breaker', upstream: u.name, state, shadow: true }, `shadow process: circuit breaker of ${u.name} is ${state}`);
+    });
+  }
   const catalog = new LegacyCatalog(upstreams.legacy, undefined);
   const wanted = new Set(init.contexts);
   const known = contexts().filter((d) => wanted.has(d.name));
@@ -122,9 +129,41 @@ process.on('message', (message: ToWorker) => {
     return;
   }
   const w = world;
+  if (message.type === 'metrics') {
+    void reportMetrics(w).then(
+      (metrics) => send({ type: 'metrics', id: message.id, metrics }),
+      () => send({ type: 'metrics', id: message.id, metrics: [] }),
+    );
+    return;
+  }
   if (!w) return;
   for (const { id, job } of message.jobs) run(w, id, job);
 });
+
+/** This process's breakers are not those clients are served through: they report under their own names. */
+const RENAMED: Readonly<Record<string, string>> = {
+  gateway_upstream_breaker_state: 'gateway_shadow_breaker_state',
+  gateway_upstream_breaker_transitions_total: 'gateway_shadow_breaker_transitions_total',
+};
+
+/**
+ * What the gateway's /metrics shows of this process (./shadow-process.ts `metrics`): its upstream
+ * calls, its breakers renamed, and its own CPU and memory.
+ */
+async function reportMetrics(w: World | undefined): Promise<MetricsJson> {
+  const out: MetricsJson = [];
+  for (const m of w ? await familiesOf(w.telemetry.metrics.registry) : []) {
+    if (!m.name.startsWith('gateway_upstream_') || m.values.length === 0) continue;
+    const name = RENAMED[m.name];
+    out.push(name ? { ...m, name, help: `${m.help} (the shadow process's own, SHADOW_ISOLATION=process)` } : m);
+  }
+  const cpu = process.cpuUsage();
+  out.push(
+    { name: 'gateway_shadow_process_cpu_seconds_total', help: 'CPU time (user and system) of the shadow process (SHADOW_ISOLATION=process), over its restarts', type: 'counter', aggregator: 'sum', values: [{ labels: {}, value: (cpu.user + cpu.system) / 1e6 }] },
+    { name: 'gateway_shadow_process_resident_memory_bytes', help: 'Resident memory of the shadow process (SHADOW_ISOLATION=process)', type: 'gauge', aggregator: 'sum', values: [{ labels: {}, value: process.memoryUsage.rss() }] },
+  );
+  return out;
+}
 
 function run(w: World, id: number, job: ShadowJob): void {
   if (Date.now() > job.deadline) return done(id, { result: 'shed', reason: 'reached past its deadline', learned: [] });

@@ -158,7 +158,8 @@ export class ShadowParity implements ParityReader {
   }
 
   /** Where `context` is compared: the shadow process (its pid and niceness), or this loop. */
-  comparedIn(context: ContextName): { mode: 'process' | 'inline'; pid?: number; nice?: number } {
+  comparedIn(context: ContextName): { mode: 'process' | 'inline' | 'none'; pid?: number; nice?: number } {
+    if (this.percent(context) === 0) return { mode: 'none' };
     const r = this.opts.runner;
     if (!r?.handles(context)) return { mode: 'inline' };
     const { pid, nice } = r.describe();

@@ -6,6 +6,7 @@
  * answer; `inline` keeps them on the gateway's loop; closing the gateway ends the process.
  */
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { startWorld, type World } from '../helpers/world.js';
@@ -62,13 +63,21 @@ function threadNices(pid: number): number[] {
   });
 }
 
-/** Calls the gateway's own pricing client made (its upstream histogram's count). */
-async function gatewayPricingCalls(w: World): Promise<number> {
-  const body = (await w.app.inject({ url: '/metrics' })).body;
+/** Pricing calls in an exposition (the upstream histogram's count). */
+function pricingCalls(exposition: string): number {
   let n = 0;
-  for (const m of body.matchAll(/^gateway_upstream_call_duration_seconds_count\{[^}]*upstream="pricing"[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  for (const m of exposition.matchAll(/^gateway_upstream_call_duration_seconds_count\{[^}]*upstream="pricing"[^}]*\} (\d+)$/gm)) n += Number(m[1]);
   return n;
 }
+/** Calls the gateway's own pricing client made: its own registry, without the shadow process's. */
+const gatewayPricingCalls = async (w: World) => pricingCalls(await w.app.telemetry.metrics.registry.metrics());
+/** Pricing calls on /metrics: the gateway's and the shadow process's. */
+const scrapedPricingCalls = async (w: World) => pricingCalls((await w.app.inject({ url: '/metrics' })).body);
+const sample = (exposition: string, name: string): number | undefined => {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(exposition);
+  return m ? Number(m[1]) : undefined;
+};
+const promtool = spawnSync('promtool', ['--version']).error === undefined;
 
 const linux = existsSync('/proc/self/task') ? false : 'needs Linux /proc to read thread priorities';
 
@@ -78,6 +87,8 @@ t.test('shadow calls run in a process of their own, every thread at the configur
   t.equal(where.mode, 'process');
   t.ok(where.pid !== undefined && where.pid !== process.pid, `a process of its own (${where.pid})`);
   t.equal(where.nice, 19);
+  const inventory = (await w.app.inject({ url: '/admin/parity/inventory', headers: AUTH })).json();
+  t.same(inventory.comparedIn, { mode: 'none' }, 'a context nobody shadows is compared nowhere');
   const nices = threadNices(where.pid!);
   t.ok(nices.length > 1, `${nices.length} threads`);
   t.same([...new Set(nices)], [19], 'every thread of it at niceness 19, those node started before it lowered itself too');
@@ -88,6 +99,16 @@ t.test('shadow calls run in a process of their own, every thread at the configur
   const c = await settled(w, SKUS.length);
   t.same(c, { match: 0, mismatch: SKUS.length, noise: 0, error: 0, shed: 0 }, 'every skewed price flagged by the shadow process');
   t.equal(await gatewayPricingCalls(w), 0, "the gateway's own pricing client made no call: the shadow process did");
+  const metrics = (await w.app.inject({ url: '/metrics' })).body;
+  t.ok(pricingCalls(metrics) > 0, `its calls are on the gateway's /metrics, as inline shadow calls are (${pricingCalls(metrics)}: concurrent ones coalesce)`);
+  t.match(metrics, /^gateway_shadow_breaker_state\{upstream="pricing"\} 0$/m, 'its own breakers under their own name');
+  t.notMatch(metrics, /^gateway_upstream_breaker_state\{upstream="pricing"\} [12]$/m, "not mixed into the breakers clients are served through");
+  t.ok((sample(metrics, 'gateway_shadow_process_cpu_seconds_total') ?? 0) > 0, 'its CPU');
+  t.ok((sample(metrics, 'gateway_shadow_process_resident_memory_bytes') ?? 0) > 10e6, 'its memory');
+  if (promtool) {
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    t.same(`${r.stdout}${r.stderr}`.split('\n').filter(Boolean), [], 'promtool check metrics: no finding');
+  }
   const detail = (await w.app.inject({ url: '/admin/parity/pricing', headers: AUTH })).json();
   const ids = new Set(reads.map((r) => r.id));
   t.ok(detail.samples.length > 0 && detail.samples.every((s: { requestId: string }) => ids.has(s.requestId)), 'samples carry the requests’ ids');
@@ -100,9 +121,14 @@ t.test('shadow calls run in a process of their own, every thread at the configur
 
 t.test('the shadow process dies: comparisons in flight are errors, those sampled while it restarts are shed, then it compares again; clients see none of it', async (t) => {
   const w = await startWorld(t, {}, { ...ENV, SHADOW_PROCESS_NICE: '0' });
-  for (const sku of SKUS.slice(0, 5)) await read(w, sku);
+  // one at a time, each compared before the next: one pricing call each (concurrent ones coalesce)
+  for (const [i, sku] of SKUS.slice(0, 5).entries()) {
+    await read(w, sku);
+    await settled(w, i + 1);
+  }
   t.equal((await settled(w, 5)).match, 5);
   const first = (await comparedIn(w)).pid!;
+  t.equal(await scrapedPricingCalls(w), 5, 'its five calls scraped');
 
   await faults(w, { latencyMs: 3000 }); // the shadow arm answers after 3 s: five comparisons held in flight
   const held = await Promise.all(SKUS.slice(0, 5).map((sku) => read(w, sku)));
@@ -121,9 +147,14 @@ t.test('the shadow process dies: comparisons in flight are errors, those sampled
     await new Promise((r) => setTimeout(r, 20));
   }
   t.ok(back.pid !== undefined && back.pid !== first, `restarted (${first} → ${back.pid})`);
-  const again = await Promise.all(SKUS.slice(8, 13).map((sku) => read(w, sku)));
+  const again = [];
+  for (const [i, sku] of SKUS.slice(8, 13).entries()) {
+    again.push(await read(w, sku));
+    await settled(w, 14 + i);
+  }
   const c = await settled(w, 18);
   t.equal(c.match, 10, 'compared again once it is back');
+  t.equal(await scrapedPricingCalls(w), 10, 'the counts of the process that died are kept: /metrics counts on from 5, never back to 0');
   t.same([...new Set([...held, ...during, ...again].map((r) => r.status))], [200], 'every client answered');
 });
 
