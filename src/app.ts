@@ -26,6 +26,7 @@ import { contextUpstreams, extraSubgraphClients, legacyRelay } from './upstream/
 import { CATALOG_CACHE_POLICY, LegacyCatalog } from './occ/legacy-catalog.js';
 import { DataCache } from './cache/cache.js';
 import type { CachePolicy } from './cache/policy.js';
+import { withOperatorRules } from './parity/policy.js';
 import { cachedArm, purgeOnEvents } from './cache/ports.js';
 import { cacheRedis } from './cache/redis.js';
 import { RENDERED_NS, RENDERED_PURGE, RenderedProducts } from './cache/rendered.js';
@@ -328,7 +329,11 @@ async function buildParity(
   upstreamUrls: Readonly<Partial<Record<UpstreamName, string>>>,
 ): Promise<ShadowParity> {
   const { shed } = config;
-  const shares = contexts().map((d) => ({ name: d.name, percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0, policy: d.policy?.shadow }));
+  const shares = contexts().map((d) => ({
+    name: d.name,
+    percent: config.shadow.percent[d.name] ?? d.policy?.shadow?.samplePercent ?? 0,
+    policy: withOperatorRules(d.policy?.shadow, config.shadow.rules[d.name]),
+  }));
   const shadowed = shares.filter((c) => c.percent > 0).map((c) => c.name);
   const loopDelayMs = shadowLoopDelay(app, config, shadowed.length > 0);
   const underPressure = (): boolean => {

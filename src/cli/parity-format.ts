@@ -31,6 +31,11 @@ export function formatParity(res: ParityDetailResponse): string {
   ];
   if (res.fields.length > 0) out.push('', table(['MISMATCHING FIELD', 'MISMATCHES'], res.fields.map((f) => [f.path, String(f.mismatches)])));
   if (res.noise && res.noise.length > 0) out.push('', `noise (ignored: the same arm disagrees with itself): ${res.noise.join(', ')}`);
+  const r = res.rules;
+  const tolerance = Object.entries(r?.tolerance ?? {}).map(([p, by]) => `${p} ±${by}`);
+  if (r && (r.ignore.length > 0 || r.unordered.length > 0 || tolerance.length > 0)) {
+    out.push('', `rules: ${[r.ignore.length > 0 ? `ignored ${r.ignore.join(', ')}` : '', r.unordered.length > 0 ? `unordered ${r.unordered.join(', ')}` : '', tolerance.length > 0 ? `tolerance ${tolerance.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+  }
   if (res.samples.length > 0) {
     out.push('', 'last mismatches (newest first):');
     for (const s of res.samples) {

@@ -3,9 +3,10 @@ import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { readGraphqlConfig, type GraphqlConfig } from './graphql.js';
-import { envSchema, shadowPercentEnv, type Env } from './schema.js';
+import { envSchema, shadowPercentEnv, shadowRuleEnv, type Env } from './schema.js';
 import { CONTEXTS, contextIdentities, identityOf, LEGACY_UPSTREAM, type ContextName, type UpstreamName } from '../contexts/names.js';
 import type { GuardrailConfig } from '../rollout/guardrails.js';
+import type { OperatorRules } from '../parity/policy.js';
 
 // The context names live in the bottom layer of the registry; re-exported for existing callers.
 export { CONTEXTS, type ContextName, type UpstreamName };
@@ -65,6 +66,8 @@ export interface GatewayConfig {
    */
   readonly shadow: Readonly<{
     percent: Readonly<Partial<Record<ContextName, number>>>;
+    /** an operator's comparison rules per context (SHADOW_<CTX>_IGNORE, _UNORDERED, _TOLERANCE), added to the context's policy */
+    rules: Readonly<Partial<Record<ContextName, OperatorRules>>>;
     maxConcurrent: number;
     maxPerSecond: number;
     /** event-loop delay (ms, worst of the last half second) above which shadows are shed; 0 = off */
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       percent: Object.freeze(
         Object.fromEntries(CONTEXTS.flatMap((c) => (withDefaults[shadowPercentEnv(c)] === undefined ? [] : [[c, withDefaults[shadowPercentEnv(c)] as number]]))),
       ),
+      rules: Object.freeze(Object.fromEntries(CONTEXTS.flatMap((c) => operatorRules(c, withDefaults)))),
       maxConcurrent: e.SHADOW_MAX_CONCURRENT,
       maxPerSecond: e.SHADOW_MAX_PER_SECOND,
       maxEventLoopDelayMs: e.SHADOW_MAX_EVENT_LOOP_DELAY_MS,
@@ -296,4 +300,17 @@ export function requireUpstreams(config: GatewayConfig): Record<UpstreamName, st
     );
   }
   return Object.fromEntries(names.map((n) => [n, config.upstreams[n] as string])) as Record<UpstreamName, string>;
+}
+
+/** A context's SHADOW_<CTX>_IGNORE, _UNORDERED and _TOLERANCE (already checked against their patterns), as an entry when any is set. */
+function operatorRules(context: ContextName, env: Record<string, unknown>): [ContextName, OperatorRules][] {
+  const list = (kind: 'IGNORE' | 'UNORDERED' | 'TOLERANCE'): string[] => {
+    const raw = env[shadowRuleEnv(context, kind)];
+    return typeof raw === 'string' ? raw.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  };
+  const ignore = list('IGNORE');
+  const unordered = list('UNORDERED');
+  const tolerance = Object.fromEntries(list('TOLERANCE').map((kv) => [kv.slice(0, kv.lastIndexOf('=')).trim(), Number(kv.slice(kv.lastIndexOf('=') + 1))]));
+  if (ignore.length === 0 && unordered.length === 0 && Object.keys(tolerance).length === 0) return [];
+  return [[context, Object.freeze({ ignore, unordered, tolerance })]];
 }

@@ -130,6 +130,16 @@ export function shadowPercentEnv(context: string): string {
   return `SHADOW_${context.toUpperCase().replace(/-/g, '_')}_PERCENT`;
 }
 
+/** `SHADOW_<CTX>_IGNORE|UNORDERED|TOLERANCE`: an operator's comparison rules for a context, over its policy's. */
+export function shadowRuleEnv(context: string, kind: 'IGNORE' | 'UNORDERED' | 'TOLERANCE'): string {
+  return `SHADOW_${context.toUpperCase().replace(/-/g, '_')}_${kind}`;
+}
+
+/** A comparison rule's field pattern (docs/parity.md): `prices.*.amount`, `list[].code`. */
+const RULE = '[A-Za-z0-9_$*-]+(\\[\\])*(\\.[A-Za-z0-9_$*-]+(\\[\\])*)*';
+const RULE_LIST = `^\\s*${RULE}(\\s*,\\s*${RULE})*\\s*$`;
+const TOLERANCE_LIST = `^\\s*${RULE}=[0-9]+(\\.[0-9]+)?(\\s*,\\s*${RULE}=[0-9]+(\\.[0-9]+)?)*\\s*$`;
+
 /** Every entry: the fixed ones and, for each context in the list now, its URL and timeout. */
 export function envSchema(): typeof EnvSchema {
   const perContext: Record<string, TSchema> = {};
@@ -140,6 +150,15 @@ export function envSchema(): typeof EnvSchema {
     );
     perContext[shadowPercentEnv(name)] = Type.Optional(
       Type.Number({ minimum: 0, maximum: 100, description: `Share (%) of ${name} reads also sent to the other arm and compared (default: the context's policy, else 0; docs/parity.md)` }),
+    );
+    perContext[shadowRuleEnv(name, 'IGNORE')] = Type.Optional(
+      Type.String({ pattern: RULE_LIST, description: `Field patterns of ${name} never compared, comma-separated (e.g. prices.*.formattedValue), added to the context's own` }),
+    );
+    perContext[shadowRuleEnv(name, 'UNORDERED')] = Type.Optional(
+      Type.String({ pattern: RULE_LIST, description: `Lists of ${name} compared without regard to order, comma-separated patterns, added to the context's own` }),
+    );
+    perContext[shadowRuleEnv(name, 'TOLERANCE')] = Type.Optional(
+      Type.String({ pattern: TOLERANCE_LIST, description: `Numbers of ${name} equal within an absolute tolerance, PATTERN=N comma-separated (e.g. prices.*.amount=1: a cent, amounts are minor units), over the context's own` }),
     );
   }
   const { HOST, PORT, LEGACY_URL, LEGACY_TIMEOUT_MS, ...rest } = EnvSchema.properties;

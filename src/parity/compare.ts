@@ -127,10 +127,20 @@ export function diff(legacy: Canonical, modern: Canonical, rules: CompiledRules,
   return out;
 }
 
+/**
+ * Two numbers differ by more than `tolerance`, give or take binary rounding: 19.99 and 20.00 are a
+ * cent apart as an operator reads them (a tolerance of 0.01 holds), though their floating-point
+ * difference is 0.010000000000001563.
+ */
+function differ(a: number, b: number, tolerance: number): boolean {
+  const d = Math.abs(a - b);
+  return d > tolerance && d - tolerance > 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
 function walk(a: Canonical, b: Canonical, path: string, pattern: string, rules: CompiledRules, out: Difference[], limit: number, currency: string | undefined): void {
   if (out.length >= limit || rules.ignored(pattern)) return;
   if (typeof a === 'number' && typeof b === 'number') {
-    if (Math.abs(a - b) > rules.toleranceOf(pattern)) out.push(currency === undefined ? { path, pattern, legacy: a, modern: b } : { path, pattern, legacy: a, modern: b, currency });
+    if (differ(a, b, rules.toleranceOf(pattern))) out.push(currency === undefined ? { path, pattern, legacy: a, modern: b } : { path, pattern, legacy: a, modern: b, currency });
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {

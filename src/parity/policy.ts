@@ -20,3 +20,26 @@ export interface ShadowPolicy {
   /** the business signal a disagreement counts as (metrics: money per currency, stock status, promotions) */
   readonly signal?: 'price' | 'stock' | 'promotion';
 }
+
+/** An operator's comparison rules for a context (SHADOW_<CTX>_IGNORE, _UNORDERED, _TOLERANCE). */
+export interface OperatorRules {
+  readonly ignore: readonly string[];
+  readonly unordered: readonly string[];
+  readonly tolerance: Readonly<Record<string, number>>;
+}
+
+/**
+ * The policy a context is compared by: its own, with an operator's rules added (ignored and
+ * unordered patterns joined, a tolerance per pattern replacing the context's). A context with no
+ * policy of its own gets one (sampling 0 %: SHADOW_<CTX>_PERCENT decides).
+ */
+export function withOperatorRules(policy: ShadowPolicy | undefined, extra: OperatorRules | undefined): ShadowPolicy | undefined {
+  if (!extra) return policy;
+  return {
+    ...policy,
+    samplePercent: policy?.samplePercent ?? 0,
+    ignore: [...new Set([...(policy?.ignore ?? []), ...extra.ignore])],
+    unordered: [...new Set([...(policy?.unordered ?? []), ...extra.unordered])],
+    tolerance: { ...policy?.tolerance, ...extra.tolerance },
+  };
+}

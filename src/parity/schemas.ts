@@ -37,6 +37,16 @@ export const ParityDetailResponseSchema = Type.Object({
   sharedCounts: ParityCountsSchema,
   fields: Type.Array(Type.Object({ path: Type.String(), mismatches: Count }), { description: 'mismatching field patterns, most first; bounded (PARITY_TOP_FIELDS, then "other")' }),
   noise: Type.Optional(Type.Array(Type.String(), { description: 'field patterns learned as noise (the same arm asked twice disagrees)' })),
+  rules: Type.Optional(
+    Type.Object(
+      {
+        ignore: Type.Array(Type.String(), { description: 'field patterns never compared' }),
+        unordered: Type.Array(Type.String(), { description: 'lists compared without regard to order' }),
+        tolerance: Type.Record(Type.String(), Type.Number(), { description: 'numbers equal within this absolute tolerance, per pattern' }),
+      },
+      { description: "the rules this context is compared by: its own policy's, with SHADOW_<CTX>_IGNORE, _UNORDERED and _TOLERANCE added" },
+    ),
+  ),
   samples: Type.Array(ParitySampleSchema, { description: 'the last mismatch samples, newest first (PARITY_SAMPLES)' }),
   comparedIn: Type.Optional(
     Type.Object(

@@ -20,6 +20,7 @@ import { sealContexts, type ContextName } from '../contexts/names.js';
 import { LegacyCatalog } from '../occ/legacy-catalog.js';
 import type { Scope, ScopeLogger } from '../upstream/scope.js';
 import type { Upstream } from '../upstream/http.js';
+import { withOperatorRules } from './policy.js';
 import { Comparator, failureReason, shadowScope, type Arm, type Outcome, type ShadowJob } from './comparator.js';
 import { BATCH_MAX, BATCH_MS, type FromWorker, type MetricsJson, type ToWorker, type WireOutcome, type WorkerInit } from './shadow-process.js';
 
@@ -105,7 +106,7 @@ function build(init: WorkerInit): World {
     arms.set(d.name, { legacy: d.port.legacy(deps) as Record<string, PortMethod>, new: d.port.new(deps) as Record<string, PortMethod> });
   }
   return {
-    comparator: new Comparator(known.map((d) => ({ name: d.name, policy: d.policy?.shadow }))),
+    comparator: new Comparator(known.map((d) => ({ name: d.name, policy: withOperatorRules(d.policy?.shadow, config.shadow.rules[d.name]) }))),
     arms,
     upstreams: Object.values(upstreams),
     telemetry,

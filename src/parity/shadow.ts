@@ -166,6 +166,12 @@ export class ShadowParity implements ParityReader {
     return { mode: 'process', ...(pid === undefined ? {} : { pid }), nice };
   }
 
+  /** The rules this context is compared by: its policy's, with the operator's (SHADOW_<CTX>_IGNORE, …) added. */
+  rules(context: ContextName): { ignore: string[]; unordered: string[]; tolerance: Record<string, number> } {
+    const p = this.byContext.get(context)?.policy;
+    return { ignore: [...(p?.ignore ?? [])], unordered: [...(p?.unordered ?? [])], tolerance: { ...p?.tolerance } };
+  }
+
   /** Field patterns learned as noise. */
   noise(context: ContextName): string[] {
     return [...(this.byContext.get(context)?.noise ?? [])].sort();

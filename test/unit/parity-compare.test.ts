@@ -47,6 +47,15 @@ t.test('rules: ignored fields, numeric tolerance, order-insensitive lists', asyn
   );
 });
 
+t.test('a tolerance holds as written, not as binary floating point computes it', async (t) => {
+  const rules = new CompiledRules({ tolerance: { 'm.rate': 0.01 } });
+  t.equal(Math.abs(19.99 - 20) > 0.01, true, 'the float difference of a cent is over 0.01');
+  t.same(diff({ rate: 19.99 }, { rate: 20 }, rules, 'm'), [], 'a cent apart: within a tolerance of 0.01');
+  t.equal(diff({ rate: 19.98 }, { rate: 20 }, rules, 'm').length, 1, 'two cents apart: not');
+  t.equal(diff({ rate: 0.1 + 0.2 }, { rate: 0.3 }, new CompiledRules(), 'm').length, 0, 'no tolerance: rounding is still no difference');
+  t.equal(diff({ rate: 1000001 }, { rate: 1000002 }, new CompiledRules(), 'm').length, 1, 'a unit is');
+});
+
 t.test('redact: secrets by key, long strings cut, size bounded', async (t) => {
   t.same(redact({ email: 'a@b.c', token: 'x', price: 3, nested: { password: 'p' } }), { email: '[redacted]', token: '[redacted]', price: 3, nested: { password: '[redacted]' } });
   t.equal((redact('x'.repeat(500)) as string).length, 201);

@@ -49,6 +49,7 @@ export function parityRoutes(app: FastifyInstance, opts: ParityRouteOptions): vo
         sharedCounts: await parity.sharedCounts(context),
         fields: parity.fields(context),
         noise: parity.noise(context),
+        rules: parity.rules(context),
         samples: parity.samples(context),
         comparedIn: parity.comparedIn(context),
       };
