@@ -9,7 +9,8 @@ import './style.css';
 import type { ContextSnapshot, Session, Snapshot, StreamEvent } from '../../src/console/schemas.js';
 import type { AuditEntry, AuditResponse } from '../../src/admin/schemas.js';
 // the rollout and parity contracts of the admin API, from their TypeBox schemas (type-only)
-import type { Override, RolloutState, RolloutsResponse } from '../../src/rollout/schemas.js';
+import type { GuardrailOverrides, Override, RolloutState, RolloutsResponse } from '../../src/rollout/schemas.js';
+import { guardrailOverrides } from '../../src/cli/guardrail-args.js';
 import type { ParityDetailResponse, ParityListResponse } from '../../src/parity/schemas.js';
 import { STICKINESS } from '../../src/routing/route-schema.js';
 import { h, pct, ms, num, clear } from './dom.js';
@@ -476,7 +477,7 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
                   { 'data-guardrail': g.name, 'data-state': g.ok === null ? 'waiting' : g.ok ? 'ok' : 'breached' },
                   h('th', { scope: 'row' }, g.name),
                   h('td', {}, g.value === null ? '\u2013' : num(g.value)),
-                  h('td', {}, num(g.threshold)),
+                  h('td', {}, g.name === 'p99Ratio' ? `${num(g.threshold)}\u00d7 (floor ${r.limits.p99FloorMs} ms)` : num(g.threshold)),
                   h('td', {}, `${g.samples}/${g.minSamples}`),
                   h('td', { class: g.ok === false ? 'bad' : '' }, g.ok === null ? 'waiting' : g.ok ? 'ok' : 'breached'),
                 ),
@@ -500,7 +501,22 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
       if (!running && !paused) {
         const steps = h('input', { id: id('steps'), type: 'text', value: '5,25,50,100', pattern: '^\\s*\\d{1,3}(\\s*,\\s*\\d{1,3})*\\s*$' }) as HTMLInputElement;
         const hold = h('input', { id: id('hold'), type: 'text', value: '5m', size: '5' }) as HTMLInputElement;
-        const start = h('form', { class: 'controls', 'aria-label': `Start a rollout of ${context}` }, h('label', { for: id('steps') }, 'Steps (%)'), steps, h('label', { for: id('hold') }, 'Hold'), hold, h('button', { type: 'submit' }, 'Start\u2026'));
+        // this rollout's own limits, as `strangler rollout start --guardrail … --p99-floor …` takes them; empty: the gateway's
+        const limits = h('input', { id: id('guardrails'), type: 'text', size: '28', placeholder: "the gateway's, or p99Ratio=2:1000 …" }) as HTMLInputElement;
+        const floor = h('input', { id: id('p99-floor'), type: 'text', size: '5', placeholder: 'ms' }) as HTMLInputElement;
+        const start = h(
+          'form',
+          { class: 'controls', 'aria-label': `Start a rollout of ${context}` },
+          h('label', { for: id('steps') }, 'Steps (%)'),
+          steps,
+          h('label', { for: id('hold') }, 'Hold'),
+          hold,
+          h('label', { for: id('guardrails') }, 'Guardrails'),
+          limits,
+          h('label', { for: id('p99-floor') }, 'p99 floor'),
+          floor,
+          h('button', { type: 'submit' }, 'Start\u2026'),
+        );
         start.addEventListener('submit', (e) => {
           e.preventDefault();
           const list = steps.value.split(',').map((x) => Number(x.trim()));
@@ -508,7 +524,17 @@ function contextPanel(context: string): Panel & { el: HTMLElement } {
             status.textContent = 'Steps are whole percentages, comma-separated.';
             return;
           }
-          void act(`Start a rollout of ${context} through ${list.join(' \u2192 ')} %, holding ${hold.value} per step?`, 'Start', (reason) => call('POST', `/admin/rollouts/${context}`, { steps: list, hold: hold.value, reason }));
+          let guardrails: GuardrailOverrides | undefined;
+          try {
+            guardrails = guardrailOverrides(limits.value.split(/[\s,]+/).filter(Boolean), floor.value.trim() === '' ? undefined : floor.value.trim());
+          } catch (err) {
+            status.textContent = (err as Error).message.replace(/^--guardrail/, 'Guardrails').replace(/^--p99-floor/, 'p99 floor');
+            return;
+          }
+          const own = limits.value.trim() || floor.value.trim() ? `, judged by ${[limits.value.trim(), floor.value.trim() ? `p99 floor ${floor.value.trim()}` : ''].filter(Boolean).join(', ')}` : '';
+          void act(`Start a rollout of ${context} through ${list.join(' \u2192 ')} %, holding ${hold.value} per step${own}?`, 'Start', (reason) =>
+            call('POST', `/admin/rollouts/${context}`, { steps: list, hold: hold.value, reason, ...(guardrails ? { guardrails } : {}) }),
+          );
         });
         rollout.append(start);
       }

@@ -72,6 +72,13 @@ if (chromiumPresent(t)) {
     // ---- start a rollout of pricing from the console: steps, a hold, a reason, a confirmation
     await page.locator('#steps-pricing').fill('10,50,100');
     await page.locator('#hold-pricing').fill('10m'); // held at 10 % for the whole test: only a breach moves it
+    // this rollout's own limits, as the CLI takes them: a wrong name is refused before anything is sent
+    await page.locator('#guardrails-pricing').fill('latency=2');
+    await page.getByRole('form', { name: 'Start a rollout of pricing' }).getByRole('button', { name: 'Start…' }).click();
+    await page.locator('#action-status-pricing', { hasText: 'Guardrails: no guardrail "latency"' }).waitFor();
+    t.equal((await w.app.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).statusCode, 404, 'nothing started');
+    await page.locator('#guardrails-pricing').fill('p99Ratio=3:500');
+    await page.locator('#p99-floor-pricing').fill('250');
     await page.getByRole('form', { name: 'Start a rollout of pricing' }).getByRole('button', { name: 'Start…' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Reason').fill('pricing service GA, first step');
@@ -80,7 +87,10 @@ if (chromiumPresent(t)) {
     await page.locator('[data-testid="rollout-status-pricing"]', { hasText: 'running at 10 %' }).waitFor({ timeout: 15_000 });
     const started = (await w.app.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).json<RolloutState>();
     t.match(started, { status: 'running', steps: [10, 50, 100], holdMs: 600_000, actor: 'alice', history: [{ type: 'started', percent: 10, actor: 'alice', reason: 'pricing service GA, first step' }] }, 'started as the operator, through the admin API');
+    t.match(started, { limits: { p99Ratio: { threshold: 3, minSamples: 500 }, p99FloorMs: 250 } }, "with the rollout's own limits");
     await page.locator('#rollout-pricing tr[data-guardrail="fallbackRate"]').waitFor();
+    const p99Row = (await page.locator('#rollout-pricing tr[data-guardrail="p99Ratio"]').innerText()).replace(/\s+/g, ' ');
+    t.match(p99Row, /3× \(floor 250 ms\) \d+\/500/, `the console shows them: ${p99Row}`);
     mark('rollout started');
 
     // ---- the new pricing service starts failing every request
