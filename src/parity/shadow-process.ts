@@ -374,7 +374,8 @@ export class ShadowProcess implements ShadowRunner {
         this.asked.set(id, answer);
         child.send({ type: 'metrics', id } satisfies ToWorker);
       });
-      if (got && this.child === child) this.lastMetrics = got;
+      // an empty answer is a report that failed: the last one stands (counters must not drop)
+      if (got && got.length > 0 && this.child === child) this.lastMetrics = got;
     }
     if (this.carried.length === 0) return this.lastMetrics;
     // the totals of earlier processes, folded into one set (and kept folded)
