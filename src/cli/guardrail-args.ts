@@ -3,7 +3,7 @@
  * (and of the load rehearsal): a rollout's own guardrail limits, sent as the start request's
  * `guardrails` (docs/rollouts.md). The gateway validates the values; this checks the grammar.
  */
-import { GUARDRAILS, type GuardrailName } from '../rollout/guardrails.js';
+import { GUARDRAILS, type GuardrailName } from '../rollout/names.js';
 import type { GuardrailOverrides } from '../rollout/schemas.js';
 
 const NUMBER = /^[0-9]+(\.[0-9]+)?$/;

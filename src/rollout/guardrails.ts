@@ -17,10 +17,10 @@
  */
 import type { ParityCounts } from '../parity/types.js';
 import { LATENCY_BOUNDS_MS, type ArmFigures, type StepFigures } from './figures.js';
+import { GUARDRAILS, type GuardrailName } from './names.js';
 import type { GuardrailLimits, GuardrailOverrides } from './schemas.js';
 
-export const GUARDRAILS = ['errorRateDelta', 'p99Ratio', 'fallbackRate', 'parityMismatchRate'] as const;
-export type GuardrailName = (typeof GUARDRAILS)[number];
+export { GUARDRAILS, type GuardrailName } from './names.js';
 
 export type GuardrailLimit = Readonly<GuardrailLimits[GuardrailName]>;
 /** What a rollout is judged by (its `limits`, ./schemas.ts); the gateway's defaults come from ROLLOUT_* */

@@ -4,13 +4,14 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ContextSchema } from '../admin/schemas.js';
+import { GUARDRAILS } from './names.js';
 
 const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'why, recorded in the audit trail and the rollout history' });
 
 export const RolloutStatusSchema = Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('rolled_back'), Type.Literal('aborted')]);
 export type RolloutStatus = Static<typeof RolloutStatusSchema>;
 
-export const GuardrailNameSchema = Type.Union([Type.Literal('errorRateDelta'), Type.Literal('p99Ratio'), Type.Literal('fallbackRate'), Type.Literal('parityMismatchRate')]);
+export const GuardrailNameSchema = Type.Union(GUARDRAILS.map((n) => Type.Literal(n)));
 
 const Threshold = (description: string, max: number) => Type.Number({ minimum: 0, maximum: max, description });
 const MinSamples = Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'samples the guardrail needs in a step before it may pass or breach' });
