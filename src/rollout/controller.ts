@@ -130,7 +130,7 @@ export class RolloutController {
       };
       const stored = await this.deps.store.put(context, prev?.version ?? 0, { state, ...(await this.baselines(context, null)) });
       if (!stored) throw new GatewayError(409, 'GW_ERR_ADMIN_ROLLOUT_CONFLICT', `the rollout of ${context} changed meanwhile: try again`);
-      this.emit('rollout.started', state, actor, { percent, reason });
+      this.emit('rollout.started', state, actor, { percent, reason, steps: state.steps, holdMs, limits });
       return state;
     });
   }

@@ -118,6 +118,7 @@ t.test("a rollout's own guardrails: kept with it, shown before the first judgeme
     parityMismatchRate: { threshold: 0.005, minSamples: 3 },
     p99FloorMs: 100,
   }, "the start's limits over the gateway's, field by field");
+  t.match(w.events.find((e) => e.type === 'rollout.started')?.data, { percent: 50, steps: [50, 100], holdMs: 0, limits: { p99FloorMs: 100, p99Ratio: { minSamples: 12 } } }, 'the started event carries the plan and the limits');
   t.same(
     s0.guardrails.map((g: { name: string; samples: number; minSamples: number; ok: null }) => [g.name, g.samples, g.minSamples, g.ok]),
     [['errorRateDelta', 0, 3, null], ['p99Ratio', 0, 12, null], ['fallbackRate', 0, 3, null], ['parityMismatchRate', 0, 3, null]],
