@@ -23,6 +23,7 @@ import {
   RolloutsResponseSchema,
   HOLD_PATTERN,
   type GuardrailOverrides,
+  type RolloutLimitsBody,
   type RolloutStartBody,
 } from '../rollout/schemas.js';
 import { guardrailOverrides } from './guardrail-args.js';
@@ -51,6 +52,8 @@ commands:
                                        --guardrail p99Ratio=2:1000 --guardrail errorRateDelta=0.005)
   rollout status [<context>]           every rollout, or one with its guardrails and history
   rollout pause|resume|abort <context> [--reason TEXT]
+  rollout limits <context> --guardrail NAME=THRESHOLD[:MIN_SAMPLES]... [--p99-floor MS] [--reason TEXT]
+                                       change a running or paused rollout's limits, over its current ones
   override set <context> --reason TEXT force legacy, whatever the flag (works with the flag source down)
   override clear <context> | override list
 
@@ -197,14 +200,18 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
           const steps = values.steps.split(',').map((p) => intArg('--steps', p.trim(), 1, 100));
           if (!new RegExp(HOLD_PATTERN).test(values.hold) && !/^\d+$/.test(values.hold)) throw new CliError(`--hold must be a duration like 30s, 5m, 200ms (got "${values.hold}")`, EXIT.usage);
           const hold = /^\d+$/.test(values.hold) ? Number(values.hold) : values.hold;
-          let guardrails: GuardrailOverrides | undefined;
-          try {
-            guardrails = guardrailOverrides(values.guardrail ?? [], values['p99-floor']);
-          } catch (err) {
-            throw new CliError((err as Error).message, EXIT.usage);
-          }
+          const guardrails = guardrailFlags(values.guardrail, values['p99-floor']);
           const body: RolloutStartBody = { steps, hold, ...reason, ...(guardrails ? { guardrails } : {}) };
           const res = await client.send('POST', `/admin/rollouts/${encodeURIComponent(context)}`, body, RolloutStateSchema);
+          print(formatRollout(res), res);
+          return EXIT.ok;
+        }
+        if (sub === 'limits') {
+          const context = oneContext(args, 'rollout limits');
+          const guardrails = guardrailFlags(values.guardrail, values['p99-floor']);
+          if (!guardrails) throw new CliError('rollout limits needs --guardrail NAME=THRESHOLD[:MIN_SAMPLES] (repeatable) or --p99-floor MS', EXIT.usage);
+          const body: RolloutLimitsBody = { guardrails, ...reason };
+          const res = await client.send('PUT', `/admin/rollouts/${encodeURIComponent(context)}/limits`, body, RolloutStateSchema);
           print(formatRollout(res), res);
           return EXIT.ok;
         }
@@ -214,7 +221,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
           print(formatRollout(res), res);
           return EXIT.ok;
         }
-        throw new CliError(`rollout needs start, status, pause, resume or abort (got "${sub ?? ''}")`, EXIT.usage);
+        throw new CliError(`rollout needs start, status, pause, resume, abort or limits (got "${sub ?? ''}")`, EXIT.usage);
       }
       case 'override': {
         const [sub, ...args] = rest;
@@ -261,6 +268,15 @@ function gatewayUrl(raw: string): string {
     return u.toString().replace(/\/+$/, '');
   } catch {
     throw new CliError(`invalid gateway URL "${raw}" (expected http(s)://host:port)`, EXIT.usage);
+  }
+}
+
+/** --guardrail and --p99-floor as the start request's (or a limits change's) `guardrails`; undefined: none given. */
+function guardrailFlags(flags: string[] | undefined, p99Floor: string | undefined): GuardrailOverrides | undefined {
+  try {
+    return guardrailOverrides(flags ?? [], p99Floor);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.usage);
   }
 }
 

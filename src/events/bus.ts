@@ -26,6 +26,7 @@ export type GatewayEventType =
   | 'rollout.aborted'
   | 'rollout.rolled_back'
   | 'rollout.completed'
+  | 'rollout.limits_changed'
   | 'parity.alarm'
   | 'kill.set'
   | 'kill.cleared';

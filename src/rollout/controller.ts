@@ -20,7 +20,7 @@ import type { FlagProvider, FlagWrite } from '../routing/flag-provider.js';
 import { routeStateOf } from '../routing/route-state.js';
 import type { ParityCounts, ParityReader } from '../parity/types.js';
 import { subtract, type ArmRecorder } from './figures.js';
-import { describeBreach, judge, waiting, withOverrides, type GuardrailConfig } from './guardrails.js';
+import { describeBreach, describeLimits, judge, result, waiting, withOverrides, type GuardrailConfig } from './guardrails.js';
 import type { GuardrailOverrides, HistoryType, RolloutState } from './schemas.js';
 import type { Lease, RolloutStore, StoredRollout } from './store.js';
 import type { Overrides } from './override.js';
@@ -151,6 +151,21 @@ export class RolloutController {
     });
   }
 
+  /**
+   * New limits for a running or paused rollout, over its current ones (not the gateway's): a
+   * guardrail found too strict or too lax is corrected without aborting (which sets 0 %) and
+   * starting over. The current step keeps its figures; the next judgement uses the new limits.
+   */
+  changeLimits(context: ContextName, guardrails: GuardrailOverrides, actor: string, reason: string | null): Promise<RolloutState> {
+    return this.operator(context, 'limits_changed', ['running', 'paused'], actor, reason, async (r) => {
+      const before = r.state.limits;
+      r.state.limits = withOverrides(before, guardrails);
+      // the last judgement shown against the new limits until the next tick judges again
+      r.state.guardrails = r.state.guardrails.map((g) => result(g.name, r.state.limits[g.name], g.value, g.samples));
+      return r;
+    });
+  }
+
   abort(context: ContextName, actor: string, reason: string | null): Promise<RolloutState> {
     return this.operator(context, 'aborted', ['running', 'paused'], actor, reason, async (r) => {
       await this.writeFlag(context, 0, `rollout aborted by ${actor}${reason ? `: ${reason}` : ''}`);
@@ -172,7 +187,8 @@ export class RolloutController {
       const r = await this.read(context);
       if (!r) throw new GatewayError(404, 'GW_ERR_ADMIN_ROLLOUT_NOT_FOUND', `no rollout of ${context}`);
       if (!from.includes(r.state.status)) {
-        throw new GatewayError(409, 'GW_ERR_ADMIN_ROLLOUT_CONFLICT', `the rollout of ${context} is ${r.state.status}: cannot ${type === 'paused' ? 'pause' : type === 'resumed' ? 'resume' : 'abort'} it`);
+        const verb = { paused: 'pause it', resumed: 'resume it', aborted: 'abort it', limits_changed: 'change its limits' }[type as 'paused' | 'resumed' | 'aborted' | 'limits_changed'];
+        throw new GatewayError(409, 'GW_ERR_ADMIN_ROLLOUT_CONFLICT', `the rollout of ${context} is ${r.state.status}: cannot ${verb}`);
       }
       const version = r.version;
       const next = await apply(r);
@@ -180,8 +196,9 @@ export class RolloutController {
       next.state.history.push({ at: new Date().toISOString(), type, percent: next.state.percent, actor, reason });
       const stored = await this.deps.store.put(context, version, next);
       if (!stored) throw new GatewayError(409, 'GW_ERR_ADMIN_ROLLOUT_CONFLICT', `the rollout of ${context} changed meanwhile: try again`);
-      if (type !== 'aborted') await this.auditOnly(context, `rollout ${type} by ${actor}${reason ? `: ${reason}` : ''}`);
-      this.emit(`rollout.${type}` as GatewayEventType, next.state, actor, { percent: next.state.percent, reason });
+      const what = type === 'limits_changed' ? `limits changed (${describeLimits(next.state.limits)})` : type;
+      if (type !== 'aborted') await this.auditOnly(context, `rollout ${what} by ${actor}${reason ? `: ${reason}` : ''}`);
+      this.emit(`rollout.${type}` as GatewayEventType, next.state, actor, { percent: next.state.percent, reason, ...(type === 'limits_changed' ? { limits: next.state.limits } : {}) });
       return next.state;
     });
   }

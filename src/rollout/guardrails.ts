@@ -101,7 +101,8 @@ export function quantileMs(buckets: readonly number[], q: number): number | null
 
 const rate = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
 
-function result(name: GuardrailName, limit: GuardrailLimit, value: number | null, samples: number): GuardrailResult {
+/** One guardrail's verdict: its value against its limit, once it has the minimum of samples. */
+export function result(name: GuardrailName, limit: GuardrailLimit, value: number | null, samples: number): GuardrailResult {
   const enough = samples >= limit.minSamples && value !== null;
   return { name, threshold: limit.threshold, value: value === null ? null : round(value), samples, minSamples: limit.minSamples, ok: enough ? value <= limit.threshold : null };
 }
@@ -151,6 +152,11 @@ export function judge(input: JudgeInput, cfg: GuardrailConfig): Judgement {
   const breach = guardrails.find((g) => g.ok === false);
   const gating = guardrails.filter((g) => g.name !== 'parityMismatchRate' || parityGates);
   return { guardrails, breach, ready: breach === undefined && gating.every((g) => g.ok === true), legacyFrom };
+}
+
+/** Limits in one line, for the audit trail: `errorRateDelta 0.01/200, p99Ratio 1.5/1000, …, p99 floor 25 ms`. */
+export function describeLimits(l: GuardrailConfig): string {
+  return `${GUARDRAILS.map((n) => `${n} ${l[n].threshold}/${l[n].minSamples}`).join(', ')}, p99 floor ${l.p99FloorMs} ms`;
 }
 
 /** How far over its threshold a breached guardrail is, for the rollback reason. */

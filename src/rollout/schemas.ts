@@ -51,7 +51,16 @@ export const GuardrailStateSchema = Type.Object({
 });
 
 export const HistoryTypeSchema = Type.Union(
-  [Type.Literal('started'), Type.Literal('step'), Type.Literal('paused'), Type.Literal('resumed'), Type.Literal('aborted'), Type.Literal('rolled_back'), Type.Literal('completed')],
+  [
+    Type.Literal('started'),
+    Type.Literal('step'),
+    Type.Literal('paused'),
+    Type.Literal('resumed'),
+    Type.Literal('aborted'),
+    Type.Literal('rolled_back'),
+    Type.Literal('completed'),
+    Type.Literal('limits_changed'),
+  ],
 );
 export type HistoryType = Static<typeof HistoryTypeSchema>;
 
@@ -89,6 +98,12 @@ export const RolloutStartBodySchema = Type.Object(
   { additionalProperties: false },
 );
 export type RolloutStartBody = Static<typeof RolloutStartBodySchema>;
+
+export const RolloutLimitsBodySchema = Type.Object(
+  { guardrails: GuardrailOverridesSchema, reason: Type.Optional(Reason) },
+  { additionalProperties: false, description: "new limits for a running or paused rollout, over its current ones; the step's figures so far are judged by them" },
+);
+export type RolloutLimitsBody = Static<typeof RolloutLimitsBodySchema>;
 
 export const RolloutActionBodySchema = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 export type RolloutActionBody = Static<typeof RolloutActionBodySchema>;

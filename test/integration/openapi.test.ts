@@ -158,6 +158,9 @@ t.test('the OpenAPI document is valid, linted, and every live answer conforms to
   await call(rollouts, { url: '/admin/rollouts', headers: admin }, 200);
   await call(action, { method: 'POST', url: '/admin/rollouts/inventory/pause', headers: admin, payload: { reason: 'openapi test' } }, 200);
   await call(action, { method: 'POST', url: '/admin/rollouts/inventory/pause', headers: admin }, 409);
+  const limits = 'PUT /admin/rollouts/{context}/limits';
+  await call(limits, { method: 'PUT', url: '/admin/rollouts/inventory/limits', headers: admin, payload: { guardrails: { p99Ratio: { threshold: 2 } }, reason: 'openapi test' } }, 200);
+  await call(limits, { method: 'PUT', url: '/admin/rollouts/inventory/limits', headers: admin, payload: { guardrails: { p99Ratio: { threshold: -1 } } } }, 400);
   await call(action, { method: 'POST', url: '/admin/rollouts/inventory/abort', headers: admin }, 200);
 
   const setOverride = 'PUT /admin/routes/{context}/override';

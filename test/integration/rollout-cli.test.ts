@@ -43,6 +43,11 @@ t.test('the CLI drives rollouts and the override through the admin API', async (
   t.match(own.out, /p99Ratio +- +2x \(floor 75 ms\) +0\/500 +waiting/);
   t.match(own.out, /errorRateDelta +- +0\.50 % +0\/3 +waiting/);
   t.match(own.out, /fallbackRate +- +2\.00 % +0\/3 +waiting/, "the gateway's limits where the rollout sets none");
+  t.match(await cli('rollout', 'limits', 'pricing'), { code: EXIT.usage, err: /rollout limits needs --guardrail/ });
+  const limits = await cli('rollout', 'limits', 'pricing', '--guardrail', 'p99Ratio=3', '--reason', 'slower is fine');
+  t.equal(limits.code, EXIT.ok, limits.err);
+  t.match(limits.out, /p99Ratio +- +3x \(floor 75 ms\) +0\/500 +waiting/, 'the threshold changed, the minimum and floor kept');
+  t.match(limits.out, /limits_changed +5 % +bob +slower is fine/);
 });
 
 t.test('a rollback the flag source cannot take goes through the kill override', async (t) => {

@@ -137,3 +137,40 @@ t.test("a rollout's own guardrails: kept with it, shown before the first judgeme
   t.match(s.reason, /p99Ratio/);
   t.ok(s.guardrails.find((g) => g.name === 'p99Ratio')!.samples >= 12);
 });
+
+t.test("a running rollout's limits changed in place: judged by them from the next tick, audited, announced; refused once it is over", async (t) => {
+  const w = await rolloutWorld(t);
+  const none = await w.app.inject({ method: 'PUT', url: '/admin/rollouts/pricing/limits', headers: AUTH, payload: { guardrails: { p99FloorMs: 10 } } });
+  t.equal(none.statusCode, 404, 'no rollout: nothing to change');
+  // errors on the new arm, but a lax error-rate delta and fallback rate: the rollout holds at 50 %
+  await w.app.inject({ method: 'POST', url: '/admin/rollouts/pricing', headers: AUTH, payload: { steps: [50, 100], hold: '1h', guardrails: { errorRateDelta: { threshold: 1 }, fallbackRate: { threshold: 1 } } } });
+  await faults(w.backends.pricing.url, { errorRate: 1 });
+  const lax = await driveUntil(w, () => false, 3, 20);
+  t.match(lax, { status: 'running', percent: 50 }, 'every new-arm read falls back, within the lax limits');
+  t.equal(lax.guardrails.find((g) => g.name === 'fallbackRate')!.value, 1);
+
+  const bad = await w.app.inject({ method: 'PUT', url: '/admin/rollouts/pricing/limits', headers: AUTH, payload: { guardrails: { fallbackRate: { threshold: 5 } } } });
+  t.equal(bad.statusCode, 400);
+  t.equal(bad.json().code, 'GW_ERR_REQUEST_INVALID');
+  const changed = await w.app.inject({ method: 'PUT', url: '/admin/rollouts/pricing/limits', headers: AUTH, payload: { guardrails: { fallbackRate: { threshold: 0.02 } }, reason: 'the GA limits' } });
+  t.equal(changed.statusCode, 200, changed.body);
+  const c = changed.json();
+  t.match(c, { status: 'running', percent: 50, limits: { fallbackRate: { threshold: 0.02, minSamples: 3 }, errorRateDelta: { threshold: 1 } } }, "over the rollout's current limits, not the gateway's");
+  t.match(c.guardrails.find((g: { name: string }) => g.name === 'fallbackRate'), { threshold: 0.02, value: 1, ok: false }, 'the last judgement shown against the new limits');
+  t.match(c.history.at(-1), { type: 'limits_changed', actor: 'alice', reason: 'the GA limits' });
+  t.match(w.events.at(-1), { type: 'rollout.limits_changed', actor: 'alice', data: { percent: 50, limits: { fallbackRate: { threshold: 0.02 } } } });
+
+  await w.app.gw.rollouts.controller.tick();
+  const s = (await w.app.inject({ url: '/admin/rollouts/pricing', headers: AUTH })).json();
+  t.equal(s.status, 'rolled_back', 'the next judgement uses them');
+  t.match(s.reason, /fallbackRate 100\.00 % over the threshold 2\.00 %/);
+  t.equal(await flagPercent(w), 0);
+  const audit = (await w.app.inject({ url: '/admin/audit?context=pricing&limit=10', headers: AUTH })).json<AuditResponse>();
+  t.ok(
+    audit.entries.some((e) => e.action === 'rollout' && /^rollout limits changed \(errorRateDelta 1\/3, p99Ratio 1\.5\/3, fallbackRate 0\.02\/3, parityMismatchRate 0\.005\/3, p99 floor 1000 ms\) by alice: the GA limits$/.test(e.reason ?? '')),
+    'the audit trail has the change, the limits in full and who made it',
+  );
+  const late = await w.app.inject({ method: 'PUT', url: '/admin/rollouts/pricing/limits', headers: AUTH, payload: { guardrails: { p99FloorMs: 10 } } });
+  t.equal(late.statusCode, 409);
+  t.match(late.json().detail, /rolled_back: cannot change its limits/);
+});

@@ -20,6 +20,7 @@ import {
   OverridesResponseSchema,
   RolloutActionBodySchema,
   RolloutActionParamsSchema,
+  RolloutLimitsBodySchema,
   RolloutStartBodySchema,
   RolloutStateSchema,
   RolloutsResponseSchema,
@@ -83,6 +84,23 @@ export default async function rolloutRoutes(app: FastifyInstance, opts: RolloutR
       const state = await controller.start(contextOf(request.params.context), steps, holdMs(hold), actorOf(request), reason ?? null, guardrails);
       return reply.code(201).send(state);
     },
+  );
+
+  app.put<{ Params: Params; Body: Static<typeof RolloutLimitsBodySchema> }>(
+    '/rollouts/:context/limits',
+    {
+      schema: {
+        ...doc,
+        operationId: 'changeRolloutLimits',
+        summary: "Change a running or paused rollout's guardrail thresholds, minimum samples or p99 floor, over its current ones",
+        params: ContextParamsSchema,
+        body: RolloutLimitsBodySchema,
+        response: { 200: RolloutStateSchema, ...errors, ...problemResponses(BODY_ERRORS) },
+      },
+      validatorCompiler: strict,
+      preValidation: known,
+    },
+    async (request) => controller.changeLimits(contextOf(request.params.context), request.body.guardrails, actorOf(request), request.body.reason ?? null),
   );
 
   app.post<{ Params: Static<typeof RolloutActionParamsSchema>; Body: Static<typeof RolloutActionBodySchema> | undefined }>(
