@@ -310,7 +310,12 @@ function operatorRules(context: ContextName, env: Record<string, unknown>): [Con
   };
   const ignore = list('IGNORE');
   const unordered = list('UNORDERED');
-  const tolerance = Object.fromEntries(list('TOLERANCE').map((kv) => [kv.slice(0, kv.lastIndexOf('=')).trim(), Number(kv.slice(kv.lastIndexOf('=') + 1))]));
+  const tolerance = Object.fromEntries(
+    list('TOLERANCE').map((kv) => {
+      const at = kv.lastIndexOf('=');
+      return [kv.slice(0, at).trim(), Number(kv.slice(at + 1))];
+    }),
+  );
   if (ignore.length === 0 && unordered.length === 0 && Object.keys(tolerance).length === 0) return [];
   return [[context, Object.freeze({ ignore, unordered, tolerance })]];
 }

@@ -162,6 +162,8 @@ export class ShadowProcess implements ShadowRunner {
   /** the latest metrics of the running process, and the totals of those before it (restarts) */
   private lastMetrics: MetricsJson = [];
   private carried: MetricsJson = [];
+  /** `carried` is one set per family (folded since the last restart added to it) */
+  private folded = true;
 
   private constructor(private readonly opts: ShadowProcessOptions) {}
 
@@ -326,6 +328,7 @@ export class ShadowProcess implements ShadowRunner {
     this.outbox = []; // their promises are in `pending`: errors below
     // its counters restart at 0 in the next process: what it had counted stays in the totals
     this.carried = [...this.carried, ...cumulative(this.lastMetrics)];
+    this.folded = false;
     this.lastMetrics = [];
     for (const answer of this.asked.values()) answer(undefined);
     for (const [id, p] of this.pending) {
@@ -378,8 +381,11 @@ export class ShadowProcess implements ShadowRunner {
       if (got && got.length > 0 && this.child === child) this.lastMetrics = got;
     }
     if (this.carried.length === 0) return this.lastMetrics;
-    // the totals of earlier processes, folded into one set (and kept folded)
-    this.carried = cumulative(await familiesOf(aggregateFamilies([this.carried])));
+    if (!this.folded) {
+      // the totals of earlier processes, folded into one set once per restart, not per scrape
+      this.carried = cumulative(await familiesOf(aggregateFamilies([this.carried])));
+      this.folded = true;
+    }
     return [...this.carried, ...this.lastMetrics];
   }
 
